@@ -1,0 +1,1 @@
+//! The HTTP API (actix-web): one module per resource, auth, problem+json errors, OpenAPI.

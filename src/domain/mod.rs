@@ -1,0 +1,13 @@
+//! Pure domain types and rules: validated names, tenants, environment configs, operations.
+//! Nothing here performs I/O; everything past the API edge works with these types.
+
+pub mod aws;
+pub mod config;
+pub mod names;
+pub mod role;
+pub mod validation;
+
+pub use aws::{AwsAccountId, AwsRegion, RoleArn, RoleName};
+pub use names::{EnvName, Slug, StackName};
+pub use role::Role;
+pub use validation::{FieldError, ValidationErrors};

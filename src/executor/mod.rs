@@ -1,0 +1,2 @@
+//! Runs one stack operation: the `Executor` trait and its local (pulumi CLI) and Pulumi
+//! Deployments implementations.

@@ -1,0 +1,17 @@
+//! byoc: a self-hostable control plane for Bring Your Own Cloud deployments.
+//!
+//! Dependencies flow one way: `api`/`worker` → `executor` → `program`, `pulumi`, `cloud` →
+//! `domain`; `store` is used by `api` and `worker` only.
+
+pub mod api;
+pub mod cli;
+pub mod cloud;
+pub mod crypto;
+pub mod domain;
+pub mod executor;
+pub mod program;
+pub mod pulumi;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+pub mod worker;

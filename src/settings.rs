@@ -1,0 +1,177 @@
+//! Typed settings, read once from the environment (and an optional `.env`) by `main`.
+//! Every variable is listed in `.env.example`; tests build `Settings` directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+/// A setting that is present but cannot be parsed; names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {var}: {reason}")]
+pub struct SettingsError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// Why the value was refused.
+    pub reason: String,
+}
+
+/// All settings of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// HTTP listener.
+    pub http: HttpSettings,
+    /// Where byoc keeps its database, key and state.
+    pub data: DataSettings,
+    /// API authentication.
+    pub auth: AuthSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// AWS (tenant onboarding, role checks).
+    pub aws: AwsSettings,
+}
+
+/// `BYOC_BIND` (default `127.0.0.1:8000`).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+}
+
+/// `BYOC_DATA_DIR` (default `./data`), `BYOC_MASTER_KEY` (optional; 32 bytes, base64 or hex).
+#[derive(Debug, Clone)]
+pub struct DataSettings {
+    /// Data directory: `byoc.db`, `master.key` (when no master key is given), `state/`.
+    pub dir: PathBuf,
+    /// Key encrypting secrets at rest. When absent, one is generated into `<dir>/master.key`.
+    pub master_key: Option<SecretString>,
+}
+
+impl DataSettings {
+    /// Path of the SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.join("byoc.db")
+    }
+}
+
+/// `BYOC_BOOTSTRAP_TOKEN` (optional): the first admin token, instead of a generated one.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// Admin token to create when no token exists yet.
+    pub bootstrap_token: Option<SecretString>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `BYOC_LOG_FORMAT` (`pretty` | `json`, default `pretty`), `RUST_LOG` (default `info`).
+#[derive(Debug, Clone, Default)]
+pub struct LogSettings {
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// `BYOC_TRUSTED_PRINCIPAL_ARN`, `BYOC_ROLE_TEMPLATE_URL`, `BYOC_AWS_ENDPOINT_URL` (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// The platform principal (worker role or user ARN) tenant roles must trust.
+    pub trusted_principal_arn: Option<String>,
+    /// Where the customer role template is hosted (enables a console quick-create link).
+    pub role_template_url: Option<String>,
+    /// AWS endpoint override (tests point it at moto).
+    pub endpoint_url: Option<String>,
+}
+
+impl Settings {
+    /// Reads every setting from the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads every setting through `get`, so tests can supply a map.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let opt = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            http: HttpSettings {
+                bind: parsed(&opt, "BYOC_BIND", "127.0.0.1:8000")?,
+            },
+            data: DataSettings {
+                dir: PathBuf::from(opt("BYOC_DATA_DIR").unwrap_or_else(|| "./data".into())),
+                master_key: opt("BYOC_MASTER_KEY").map(SecretString::from),
+            },
+            auth: AuthSettings {
+                bootstrap_token: opt("BYOC_BOOTSTRAP_TOKEN").map(SecretString::from),
+            },
+            log: LogSettings {
+                format: match opt("BYOC_LOG_FORMAT").as_deref() {
+                    None | Some("pretty") => LogFormat::Pretty,
+                    Some("json") => LogFormat::Json,
+                    Some(other) => {
+                        return Err(SettingsError {
+                            var: "BYOC_LOG_FORMAT",
+                            reason: format!("'{other}' is not 'pretty' or 'json'"),
+                        });
+                    }
+                },
+            },
+            aws: AwsSettings {
+                trusted_principal_arn: opt("BYOC_TRUSTED_PRINCIPAL_ARN"),
+                role_template_url: opt("BYOC_ROLE_TEMPLATE_URL"),
+                endpoint_url: opt("BYOC_AWS_ENDPOINT_URL"),
+            },
+        })
+    }
+
+    /// Settings for a laptop run rooted at `data_dir` (used by tests).
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let dir = data_dir.into();
+        let mut s = Self::from_lookup(|_| None).expect("defaults are valid");
+        s.data.dir = dir;
+        s
+    }
+}
+
+/// Parses variable `var` (or its default) with `FromStr`, naming the variable on failure.
+fn parsed<T>(
+    opt: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<T, SettingsError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw = opt(var).unwrap_or_else(|| default.to_owned());
+    raw.parse().map_err(|e: T::Err| SettingsError {
+        var,
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_run_on_a_laptop() {
+        let s = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(s.http.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.data.dir, PathBuf::from("./data"));
+        assert_eq!(s.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let env: HashMap<&str, &str> = [("BYOC_BIND", "not-an-address")].into();
+        let err = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(err.var, "BYOC_BIND");
+    }
+}

@@ -1,0 +1,82 @@
+//! The `environment_configs` table: every save is a new version.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::environment_configs as ec;
+use super::{Conn, StoreError};
+
+/// One stored config version.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ec)]
+pub struct ConfigVersion {
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// Environment name.
+    pub environment: String,
+    /// Version, from 1.
+    pub version: i32,
+    /// The resolved config as JSON.
+    pub config: String,
+    /// When it was saved.
+    pub created_at: NaiveDateTime,
+}
+
+/// Saves `config` as the next version of (`tenant_id`, `environment`). Run it inside a
+/// transaction: the next version number is read and written in the same one.
+pub fn insert_next(
+    conn: &mut Conn,
+    tenant_id: &str,
+    environment: &str,
+    config: &str,
+) -> Result<ConfigVersion, StoreError> {
+    let current: Option<i32> = ec::table
+        .filter(ec::tenant_id.eq(tenant_id))
+        .filter(ec::environment.eq(environment))
+        .select(diesel::dsl::max(ec::version))
+        .first(conn)?;
+    diesel::insert_into(ec::table)
+        .values((
+            ec::tenant_id.eq(tenant_id),
+            ec::environment.eq(environment),
+            ec::version.eq(current.unwrap_or(0) + 1),
+            ec::config.eq(config),
+            ec::created_at.eq(super::now()),
+        ))
+        .returning(ConfigVersion::as_returning())
+        .get_result(conn)
+        .map_err(Into::into)
+}
+
+/// The latest version, or version `version` when given.
+pub fn find(
+    conn: &mut Conn,
+    tenant_id: &str,
+    environment: &str,
+    version: Option<i32>,
+) -> Result<ConfigVersion, StoreError> {
+    let mut q = ec::table
+        .filter(ec::tenant_id.eq(tenant_id))
+        .filter(ec::environment.eq(environment))
+        .select(ConfigVersion::as_select())
+        .order(ec::version.desc())
+        .into_boxed();
+    if let Some(v) = version {
+        q = q.filter(ec::version.eq(v));
+    }
+    q.first(conn).map_err(Into::into)
+}
+
+/// Deletes every version of an environment's config; `NotFound` when there was none.
+pub fn delete_all(conn: &mut Conn, tenant_id: &str, environment: &str) -> Result<(), StoreError> {
+    let n = diesel::delete(
+        ec::table
+            .filter(ec::tenant_id.eq(tenant_id))
+            .filter(ec::environment.eq(environment)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

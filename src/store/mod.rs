@@ -1,0 +1,67 @@
+//! Persistence with diesel over SQLite: the pool, pragmas, embedded migrations, and one
+//! module per aggregate. Functions take `&mut Conn` so callers own the transaction.
+
+pub mod configs;
+mod error;
+pub mod schema;
+pub mod stacks;
+pub mod tenants;
+pub mod tokens;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use error::StoreError;
+
+/// One SQLite connection.
+pub type Conn = SqliteConnection;
+/// The connection pool shared by the API and the workers.
+pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+/// A connection checked out of the pool.
+pub type PooledConn = PooledConnection<ConnectionManager<SqliteConnection>>;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Sets the pragmas every connection needs: WAL so readers never block the writer, a busy
+/// timeout so concurrent writers (API + workers) wait instead of failing, and foreign keys.
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Opens (creating if needed) the database at `path` with a pool of `max_size` connections.
+pub fn connect(path: &Path, max_size: u32) -> Result<DbPool, StoreError> {
+    let url = path.to_string_lossy().into_owned();
+    Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(Pragmas))
+        .build(ConnectionManager::<SqliteConnection>::new(url))
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Applies every pending embedded migration; returns how many ran.
+pub fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(applied.len())
+}
+
+/// The current UTC time as stored in the database.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,124 @@
+//! The `tenants` table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::tenants;
+use super::{Conn, StoreError};
+
+/// A tenant row as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    /// UUID.
+    pub id: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// 12-digit AWS account id.
+    pub aws_account_id: String,
+    /// Region the tenant deploys to.
+    pub aws_region: String,
+    /// IAM role name the tenant creates.
+    pub role_name: String,
+    /// ARN of that role.
+    pub role_arn: String,
+    /// Encrypted external ID (see `crypto::MasterKey::seal`, context = tenant id).
+    pub external_id_sealed: Vec<u8>,
+    /// When `verify` last succeeded.
+    pub role_verified_at: Option<NaiveDateTime>,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A tenant to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct NewTenant<'a> {
+    /// UUID.
+    pub id: &'a str,
+    /// Unique slug.
+    pub slug: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Account id.
+    pub aws_account_id: &'a str,
+    /// Region.
+    pub aws_region: &'a str,
+    /// Role name.
+    pub role_name: &'a str,
+    /// Role ARN.
+    pub role_arn: &'a str,
+    /// Encrypted external ID.
+    pub external_id_sealed: &'a [u8],
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// Same as `created_at`.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a tenant; `StoreError::Conflict` when the slug is taken.
+pub fn insert(conn: &mut Conn, new: &NewTenant<'_>) -> Result<Tenant, StoreError> {
+    diesel::insert_into(tenants::table)
+        .values(new)
+        .returning(Tenant::as_returning())
+        .get_result(conn)
+        .map_err(Into::into)
+}
+
+/// The tenant with `slug`.
+pub fn find_by_slug(conn: &mut Conn, slug: &str) -> Result<Tenant, StoreError> {
+    tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select(Tenant::as_select())
+        .first(conn)
+        .map_err(Into::into)
+}
+
+/// Up to `limit` tenants ordered by slug, starting after `after` (keyset pagination).
+pub fn list(conn: &mut Conn, after: Option<&str>, limit: i64) -> Result<Vec<Tenant>, StoreError> {
+    let mut q = tenants::table
+        .select(Tenant::as_select())
+        .order(tenants::slug.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(tenants::slug.gt(after.to_owned()));
+    }
+    q.load(conn).map_err(Into::into)
+}
+
+/// Deletes a tenant; its configs and stack rows go with it (foreign-key cascade).
+pub fn delete(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
+    let n = diesel::delete(tenants::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Replaces the encrypted external ID (rotation) and clears the verification mark.
+pub fn set_external_id(conn: &mut Conn, id: &str, sealed: &[u8]) -> Result<(), StoreError> {
+    diesel::update(tenants::table.find(id))
+        .set((
+            tenants::external_id_sealed.eq(sealed),
+            tenants::role_verified_at.eq(None::<NaiveDateTime>),
+            tenants::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a successful role verification.
+pub fn mark_verified(conn: &mut Conn, id: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(tenants::table.find(id))
+        .set((
+            tenants::role_verified_at.eq(Some(at)),
+            tenants::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! The `api_tokens` table: tokens are stored only as SHA-256 hashes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::api_tokens;
+use super::{Conn, StoreError};
+
+/// A token row (never the token itself).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    /// UUID.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// admin | operator | viewer.
+    pub role: String,
+    /// Optional tenant slug the token is limited to.
+    pub tenant_scope: Option<String>,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// Last successful use (updated at most once a minute).
+    pub last_used_at: Option<NaiveDateTime>,
+    /// Revocation time.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A token to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct NewApiToken<'a> {
+    /// UUID.
+    pub id: &'a str,
+    /// Human name.
+    pub name: &'a str,
+    /// SHA-256 of the token, hex.
+    pub token_hash: &'a str,
+    /// Role name.
+    pub role: &'a str,
+    /// Optional tenant scope.
+    pub tenant_scope: Option<&'a str>,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts a token.
+pub fn insert(conn: &mut Conn, new: &NewApiToken<'_>) -> Result<ApiToken, StoreError> {
+    diesel::insert_into(api_tokens::table)
+        .values(new)
+        .returning(ApiToken::as_returning())
+        .get_result(conn)
+        .map_err(Into::into)
+}
+
+/// The live (not revoked) token with this hash.
+pub fn find_active_by_hash(conn: &mut Conn, hash: &str) -> Result<ApiToken, StoreError> {
+    api_tokens::table
+        .filter(api_tokens::token_hash.eq(hash))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(ApiToken::as_select())
+        .first(conn)
+        .map_err(Into::into)
+}
+
+/// Every token, newest first.
+pub fn list(conn: &mut Conn) -> Result<Vec<ApiToken>, StoreError> {
+    api_tokens::table
+        .select(ApiToken::as_select())
+        .order(api_tokens::created_at.desc())
+        .load(conn)
+        .map_err(Into::into)
+}
+
+/// How many tokens exist (revoked included).
+pub fn count(conn: &mut Conn) -> Result<i64, StoreError> {
+    api_tokens::table
+        .count()
+        .get_result(conn)
+        .map_err(Into::into)
+}
+
+/// Revokes a token; `NotFound` if it does not exist or is already revoked.
+pub fn revoke(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
+    let n = diesel::update(
+        api_tokens::table
+            .find(id)
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(super::now())))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Records a use, at most once a minute per token so reads do not turn into writes.
+pub fn touch(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    let stale = now - chrono::Duration::seconds(60);
+    diesel::update(
+        api_tokens::table.find(id).filter(
+            api_tokens::last_used_at
+                .is_null()
+                .or(api_tokens::last_used_at.lt(stale)),
+        ),
+    )
+    .set(api_tokens::last_used_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(())
+}

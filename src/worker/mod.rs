@@ -1,0 +1,2 @@
+//! Claims queued operations with a lease, heartbeats, recovers expired leases, runs executors
+//! and records events.
