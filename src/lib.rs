@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod cloud;
+pub mod commands;
 pub mod crypto;
 pub mod domain;
 pub mod executor;

@@ -2,22 +2,21 @@
 
 use clap::Parser;
 
-use byoc::cli::{Cli, Command};
+use byoc::cli::{Cli, Command, TokenCommand};
+use byoc::commands;
 
 fn main() -> anyhow::Result<()> {
-    // A missing .env is the normal case; a malformed one is reported by from_env's values.
+    // A missing .env is the normal case; values it does hold are validated by from_env.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let settings = byoc::settings::Settings::from_env()?;
     byoc::telemetry::init(settings.log.format);
     match cli.command {
-        Command::Serve => todo_later(),
-        Command::Migrate => todo_later(),
-        Command::Token { .. } => todo_later(),
-        Command::Render { .. } => todo_later(),
+        Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings)),
+        Command::Migrate => commands::migrate(&settings),
+        Command::Token {
+            action: TokenCommand::Create { name, role },
+        } => commands::create_token(&settings, &name, role),
+        Command::Render { .. } => anyhow::bail!("render is not available yet"),
     }
-}
-
-fn todo_later() -> anyhow::Result<()> {
-    anyhow::bail!("not wired yet")
 }

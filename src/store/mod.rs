@@ -11,6 +11,7 @@ pub mod tokens;
 use std::path::Path;
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -27,16 +28,16 @@ pub type PooledConn = PooledConnection<ConnectionManager<SqliteConnection>>;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// Sets the pragmas every connection needs: WAL so readers never block the writer, a busy
-/// timeout so concurrent writers (API + workers) wait instead of failing, and foreign keys.
+/// Sets the pragmas every connection needs: a busy timeout so concurrent writers (API +
+/// workers) wait instead of failing (set first, so the other pragmas wait too), and foreign
+/// keys. WAL is persistent, so `connect` sets it once.
 #[derive(Debug)]
 struct Pragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -45,6 +46,14 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
 /// Opens (creating if needed) the database at `path` with a pool of `max_size` connections.
 pub fn connect(path: &Path, max_size: u32) -> Result<DbPool, StoreError> {
     let url = path.to_string_lossy().into_owned();
+    // WAL lets readers proceed while a writer commits; it is a property of the file, so one
+    // connection sets it before the pool opens its connections concurrently.
+    let mut first = SqliteConnection::establish(&url)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
+    first
+        .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+        .map_err(|e| StoreError::Unavailable(format!("cannot enable WAL on {url}: {e}")))?;
+    drop(first);
     Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))

@@ -3,8 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::schema::api_tokens;
 use super::{Conn, StoreError};
+use crate::domain::Role;
 
 /// A token row (never the token itself).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -46,7 +49,41 @@ pub struct NewApiToken<'a> {
     pub created_at: NaiveDateTime,
 }
 
-/// Inserts a token.
+/// Generates a new token, stores its hash under `name` with `role`, and returns the row
+/// and the token (to be shown once).
+pub fn issue(
+    conn: &mut Conn,
+    name: &str,
+    role: Role,
+) -> Result<(ApiToken, SecretString), StoreError> {
+    let token = crate::crypto::generate_token();
+    let row = insert_secret(conn, name, role, &token)?;
+    Ok((row, token))
+}
+
+/// Stores the hash of a given `token` under `name` with `role`.
+pub fn insert_secret(
+    conn: &mut Conn,
+    name: &str,
+    role: Role,
+    token: &SecretString,
+) -> Result<ApiToken, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let hash = crate::crypto::hash_token(token.expose_secret());
+    insert(
+        conn,
+        &NewApiToken {
+            id: &id,
+            name,
+            token_hash: &hash,
+            role: role.as_str(),
+            tenant_scope: None,
+            created_at: super::now(),
+        },
+    )
+}
+
+/// Inserts a token row.
 pub fn insert(conn: &mut Conn, new: &NewApiToken<'_>) -> Result<ApiToken, StoreError> {
     diesel::insert_into(api_tokens::table)
         .values(new)

@@ -14,7 +14,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use request::EnvironmentConfigRequest;
+pub use request::{EnvironmentConfigRequest, parse_request};
 pub use resolve::resolve;
 
 /// A fully resolved environment configuration: what one stack deploys.

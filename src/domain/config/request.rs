@@ -8,3 +8,11 @@ use utoipa::ToSchema;
 /// PLACEHOLDER: replaced by the full request schema.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct EnvironmentConfigRequest {}
+
+/// PLACEHOLDER: decodes a request body, naming the offending field.
+pub fn parse_request(
+    value: serde_json::Value,
+) -> Result<EnvironmentConfigRequest, crate::domain::ValidationErrors> {
+    serde_json::from_value(value)
+        .map_err(|e| crate::domain::ValidationErrors::single("/", e.to_string()))
+}

@@ -1,0 +1,186 @@
+//! The one place that knows HTTP status codes: every error the API can return, mapped to an
+//! RFC 9457 `application/problem+json` body with a stable `type`.
+
+use actix_web::{HttpResponse, ResponseError};
+use problem_details::ProblemDetails;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{FieldError, Role, ValidationErrors};
+use crate::store::StoreError;
+
+/// Extension members of byoc's problem documents.
+#[derive(Debug, Default, Serialize)]
+pub struct ProblemExtensions {
+    /// Every invalid field, for validation failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// The problem+json document, as described in the OpenAPI spec.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable problem type, e.g. `/problems/validation-failed`.
+    pub r#type: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What happened, for a human.
+    pub detail: String,
+    /// Invalid fields (validation failures only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// Every error an API handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No bearer token, or one that is unknown or revoked.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The token's role may not do this.
+    #[error("this action needs the {required} role; the token has {actual}")]
+    Forbidden {
+        /// Role the action needs.
+        required: Role,
+        /// Role of the token.
+        actual: Role,
+    },
+    /// A named thing does not exist.
+    #[error("{kind} '{name}' not found")]
+    NotFound {
+        /// What kind of thing (`tenant`, `environment config`, …).
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The request conflicts with current state.
+    #[error("{detail}")]
+    Conflict {
+        /// Stable problem slug, e.g. `tenant-exists`.
+        slug: &'static str,
+        /// What conflicts and what to do.
+        detail: String,
+    },
+    /// The body or parameters are well-formed but invalid.
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    /// The body is not parseable (malformed JSON, wrong content type).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database is busy or unreachable; retry later.
+    #[error("the service is temporarily unavailable; retry shortly")]
+    Unavailable,
+    /// Anything else; details are logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A `NotFound` for `kind` named `name`.
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        ApiError::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// A 500 wrapping any error (logged once when the response is built).
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::NotFound { .. } => "not-found",
+            ApiError::Conflict { slug, .. } => slug,
+            ApiError::Validation(_) => "validation-failed",
+            ApiError::BadRequest(_) => "malformed-request",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            ApiError::Unauthorized => S::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => S::FORBIDDEN,
+            ApiError::NotFound { .. } => S::NOT_FOUND,
+            ApiError::Conflict { .. } => S::CONFLICT,
+            ApiError::Validation(_) => S::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest(_) => S::BAD_REQUEST,
+            ApiError::Unavailable => S::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Handlers map NotFound/Conflict themselves when they know what was missing;
+            // reaching here means an unexpected one.
+            StoreError::Unavailable(_) => ApiError::Unavailable,
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::from_u16(self.status().as_u16())
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let detail = match self {
+            ApiError::Internal(cause) => {
+                // The whole cause chain is logged once here; the client sees an opaque detail.
+                tracing::error!(error.cause_chain = ?cause, "request failed");
+                "an internal error occurred; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::Validation(v) => v.0.clone(),
+            _ => Vec::new(),
+        };
+        let status = self.status();
+        let problem = ProblemDetails::from_status_code(status)
+            .with_type(
+                http::Uri::try_from(format!("/problems/{}", self.slug())).unwrap_or_default(),
+            )
+            .with_detail(detail)
+            .with_extensions(ProblemExtensions { errors });
+        let mut resp = problem.error_response();
+        if matches!(self, ApiError::Unauthorized) {
+            resp.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        StoreError::from(e).into()
+    }
+}

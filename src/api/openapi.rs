@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{configs, system, tenants, tokens};
+
+/// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "byoc API", description = "Bring Your Own Cloud control plane"),
+    paths(
+        system::health,
+        system::ready,
+        tenants::create_tenant,
+        tenants::list_tenants,
+        tenants::get_tenant,
+        tenants::delete_tenant,
+        configs::save_config,
+        configs::get_config,
+        configs::delete_config,
+        tokens::create_token,
+        tokens::list_tokens,
+        tokens::revoke_token,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Probes"),
+        (name = "tenants", description = "Tenants (customer AWS accounts)"),
+        (name = "configs", description = "Versioned environment configs"),
+        (name = "tokens", description = "API tokens (admin only)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

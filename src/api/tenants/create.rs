@@ -1,0 +1,161 @@
+//! `POST /api/v1/tenants`: register a tenant and hand out its external ID, once.
+
+use actix_web::{HttpResponse, post, web};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::TenantView;
+use crate::api::body::parse_json;
+use crate::api::{ApiError, AppState, Caller, Problem};
+use crate::crypto::generate_external_id;
+use crate::domain::{AwsAccountId, AwsRegion, Role, RoleArn, RoleName, Slug, ValidationErrors};
+use crate::store::{self, StoreError};
+
+/// Request body of `create_tenant`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Display name (1–100 characters).
+    pub name: String,
+    /// Unique slug: 3–50 lowercase letters, digits and inner hyphens.
+    #[schema(example = "acme")]
+    pub slug: String,
+    /// The tenant's 12-digit AWS account id.
+    #[schema(example = "123456789012")]
+    pub aws_account_id: String,
+    /// Region to deploy to (default `us-east-1`).
+    #[serde(default)]
+    pub aws_region: Option<String>,
+    /// Name of the IAM role the tenant creates (default `BYOCPlatformRole`).
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
+/// A validated `CreateTenant`.
+#[derive(Debug)]
+pub struct NewTenantRequest {
+    /// Display name.
+    pub name: String,
+    /// Slug.
+    pub slug: Slug,
+    /// Account.
+    pub account: AwsAccountId,
+    /// Region.
+    pub region: AwsRegion,
+    /// Role name.
+    pub role_name: RoleName,
+}
+
+impl TryFrom<CreateTenant> for NewTenantRequest {
+    type Error = ValidationErrors;
+
+    fn try_from(body: CreateTenant) -> Result<Self, Self::Error> {
+        let mut errors = ValidationErrors::new();
+        let name = body.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push("/name", "must be 1 to 100 characters long");
+        }
+        let slug = errors.check("/slug", Slug::parse(&body.slug));
+        let account = errors.check("/aws_account_id", AwsAccountId::parse(&body.aws_account_id));
+        let region = match body.aws_region.as_deref() {
+            None => Some(AwsRegion::default()),
+            Some(r) => errors.check("/aws_region", AwsRegion::parse(r)),
+        };
+        let role_name = match body.role_name.as_deref() {
+            None => Some(RoleName::default()),
+            Some(r) => errors.check("/role_name", RoleName::parse(r)),
+        };
+        match (slug, account, region, role_name) {
+            (Some(slug), Some(account), Some(region), Some(role_name)) if errors.is_empty() => {
+                Ok(Self {
+                    name,
+                    slug,
+                    account,
+                    region,
+                    role_name,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Answer of `create_tenant`: the only response that ever carries the external ID.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantCreated {
+    /// The tenant.
+    pub tenant: TenantView,
+    /// The external ID the tenant's role must require. Shown only here: store it now.
+    pub external_id: String,
+    /// Reminder that the external ID is not shown again.
+    pub message: &'static str,
+}
+
+/// Registers a tenant, generating its external ID.
+#[utoipa::path(
+    tag = "tenants",
+    request_body = CreateTenant,
+    responses(
+        (status = 201, body = TenantCreated),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/tenants")]
+#[tracing::instrument(skip_all, fields(tenant.slug))]
+pub async fn create_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let body: CreateTenant = parse_json(&body)?;
+    let new = NewTenantRequest::try_from(body)?;
+    tracing::Span::current().record("tenant.slug", new.slug.as_str());
+    let external_id = generate_external_id();
+    let id = uuid::Uuid::new_v4().to_string();
+    // Bound to the tenant id: a ciphertext copied onto another tenant row will not decrypt.
+    let sealed = state.key.seal_secret(&external_id, id.as_bytes());
+    let role_arn = RoleArn::new(&new.account, &new.region, &new.role_name);
+    let slug = new.slug.clone();
+    let tenant = web::block(move || {
+        let mut conn = state.db.get()?;
+        let now = store::now();
+        store::tenants::insert(
+            &mut conn,
+            &store::tenants::NewTenant {
+                id: &id,
+                slug: new.slug.as_str(),
+                name: &new.name,
+                aws_account_id: new.account.as_str(),
+                aws_region: new.region.as_str(),
+                role_name: new.role_name.as_str(),
+                role_arn: role_arn.as_str(),
+                external_id_sealed: &sealed,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+    })
+    .await?
+    .map_err(|e| match e {
+        StoreError::Conflict => ApiError::Conflict {
+            slug: "tenant-exists",
+            detail: format!("a tenant with slug '{slug}' already exists"),
+        },
+        other => other.into(),
+    })?;
+    tracing::info!("tenant registered");
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/tenants/{}", tenant.slug)))
+        .json(TenantCreated {
+            tenant: tenant.into(),
+            external_id: external_id.expose_secret().to_owned(),
+            message: "Save the external_id now: it is not shown again.",
+        }))
+}

@@ -1,0 +1,73 @@
+//! `/api/v1/tenants`: register, list, read and remove tenants.
+
+mod create;
+mod read;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub use create::*;
+pub use read::*;
+
+use super::ApiError;
+use crate::domain::{Slug, ValidationErrors};
+use crate::store::{self, Conn, StoreError};
+
+/// A tenant as the API shows it. Never carries the external ID.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    /// Tenant id (UUID).
+    pub id: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// AWS account id.
+    pub aws_account_id: String,
+    /// Region the tenant deploys to.
+    pub aws_region: String,
+    /// IAM role name the tenant creates.
+    pub role_name: String,
+    /// ARN byoc assumes.
+    pub role_arn: String,
+    /// When the role was last verified, if ever.
+    pub role_verified_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<store::tenants::Tenant> for TenantView {
+    fn from(t: store::tenants::Tenant) -> Self {
+        Self {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            aws_account_id: t.aws_account_id,
+            aws_region: t.aws_region,
+            role_name: t.role_name,
+            role_arn: t.role_arn,
+            role_verified_at: t.role_verified_at.map(|t| t.and_utc()),
+            created_at: t.created_at.and_utc(),
+            updated_at: t.updated_at.and_utc(),
+        }
+    }
+}
+
+/// Parses the `{slug}` path parameter.
+pub(crate) fn parse_slug(raw: &str) -> Result<Slug, ApiError> {
+    Slug::parse(raw).map_err(|e| ValidationErrors::single("slug", e.to_string()).into())
+}
+
+/// Loads the tenant `slug`, or a 404 naming it.
+pub(crate) fn load_tenant(
+    conn: &mut Conn,
+    slug: &Slug,
+) -> Result<store::tenants::Tenant, ApiError> {
+    store::tenants::find_by_slug(conn, slug.as_str()).map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("tenant", slug.as_str()),
+        other => other.into(),
+    })
+}

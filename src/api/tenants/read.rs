@@ -1,0 +1,165 @@
+//! `GET /api/v1/tenants`, `GET` and `DELETE /api/v1/tenants/{slug}`.
+
+use actix_web::{HttpResponse, delete, get, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{TenantView, load_tenant, parse_slug};
+use crate::api::{ApiError, AppState, Caller, Problem};
+use crate::domain::{Role, ValidationErrors};
+use crate::store;
+
+/// Query of `list_tenants`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTenantsQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// One page of tenants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantPage {
+    /// Tenants, ordered by slug.
+    pub items: Vec<TenantView>,
+    /// Cursor of the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+/// Lists tenants, a page at a time.
+#[utoipa::path(
+    tag = "tenants",
+    params(ListTenantsQuery),
+    responses(
+        (status = 200, body = TenantPage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/tenants")]
+pub async fn list_tenants(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListTenantsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Viewer)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
+    }
+    let after = match &query.cursor {
+        None => None,
+        Some(c) => Some(
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    ValidationErrors::single("cursor", "is not a cursor this API issued")
+                })?,
+        ),
+    };
+    // Fetch one extra row to learn whether another page exists.
+    let mut rows = web::block(move || {
+        let mut conn = state.db.get()?;
+        store::tenants::list(&mut conn, after.as_deref(), i64::from(limit) + 1)
+    })
+    .await??;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|t| URL_SAFE_NO_PAD.encode(&t.slug))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(TenantPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// Reads one tenant (without its external ID).
+#[utoipa::path(
+    tag = "tenants",
+    params(("slug" = String, Path, description = "Tenant slug")),
+    responses(
+        (status = 200, body = TenantView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/tenants/{slug}")]
+pub async fn get_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Viewer)?;
+    let slug = parse_slug(&path)?;
+    let tenant = web::block(move || {
+        let mut conn = state.db.get()?;
+        load_tenant(&mut conn, &slug)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}
+
+/// Removes a tenant and its configs; refused while any of its stacks is not destroyed.
+#[utoipa::path(
+    tag = "tenants",
+    params(("slug" = String, Path, description = "Tenant slug")),
+    responses(
+        (status = 204, description = "Tenant removed"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/tenants/{slug}")]
+#[tracing::instrument(skip_all, fields(tenant.slug = %path))]
+pub async fn delete_tenant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let slug = parse_slug(&path)?;
+    web::block(move || {
+        let mut conn = state.db.get()?;
+        // Check and delete in one immediate transaction: no operation can start in between.
+        conn.immediate_transaction(|conn| {
+            let tenant = load_tenant(conn, &slug)?;
+            let live = store::stacks::live_for_tenant(conn, &tenant.id)?;
+            if !live.is_empty() {
+                let names: Vec<_> = live
+                    .iter()
+                    .map(|s| format!("{} ({})", s.stack_name, s.status))
+                    .collect();
+                return Err(ApiError::Conflict {
+                    slug: "stack-not-destroyed",
+                    detail: format!(
+                        "tenant '{slug}' still has stacks that are not destroyed: {}; destroy them first",
+                        names.join(", ")
+                    ),
+                });
+            }
+            store::tenants::delete(conn, &tenant.id)?;
+            Ok(())
+        })
+    })
+    .await??;
+    tracing::info!("tenant removed");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,36 @@
+//! One function per `byoc` subcommand; `main` only parses and dispatches here.
+
+mod serve;
+mod token;
+
+use std::os::unix::fs::DirBuilderExt;
+
+pub use serve::{Server, serve, start};
+pub use token::create_token;
+
+use crate::crypto::MasterKey;
+use crate::settings::Settings;
+use crate::store::{self, DbPool};
+
+/// Applies pending migrations and exits.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let (pool, _) = open(settings)?;
+    let mut conn = pool.get()?;
+    let applied = store::migrate(&mut conn)?;
+    tracing::info!(migrations.applied = applied, "database is up to date");
+    Ok(())
+}
+
+/// Creates the data dir (0700), loads the master key and opens + migrates the database.
+pub fn open(settings: &Settings) -> anyhow::Result<(DbPool, MasterKey)> {
+    let dir = &settings.data.dir;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))?;
+    let key = MasterKey::load_or_create(dir, settings.data.master_key.as_ref())?;
+    let pool = store::connect(&settings.data.database_path(), 8)?;
+    store::migrate(&mut *pool.get()?)?;
+    Ok((pool, key))
+}
