@@ -65,8 +65,8 @@ fn response(
 #[utoipa::path(
     tag = "configs",
     params(
-        ("slug" = String, Path, description = "Tenant slug"),
-        ("env" = String, Path, description = "Environment name")
+        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
+        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$")
     ),
     request_body = EnvironmentConfigRequest,
     responses(
@@ -79,7 +79,7 @@ fn response(
     ),
     security(("bearer" = []))
 )]
-#[post("/tenants/{slug}/environments/{env}/config")]
+#[post("/api/v1/tenants/{slug}/environments/{env}/config")]
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug, environment = %path.env))]
 pub async fn save_config(
     state: web::Data<AppState>,
@@ -131,8 +131,8 @@ pub struct ConfigVersionQuery {
 #[utoipa::path(
     tag = "configs",
     params(
-        ("slug" = String, Path, description = "Tenant slug"),
-        ("env" = String, Path, description = "Environment name"),
+        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
+        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$"),
         ConfigVersionQuery
     ),
     responses(
@@ -143,7 +143,7 @@ pub struct ConfigVersionQuery {
     ),
     security(("bearer" = []))
 )]
-#[get("/tenants/{slug}/environments/{env}/config")]
+#[get("/api/v1/tenants/{slug}/environments/{env}/config")]
 pub async fn get_config(
     state: web::Data<AppState>,
     caller: Caller,
@@ -182,8 +182,8 @@ pub async fn get_config(
 #[utoipa::path(
     tag = "configs",
     params(
-        ("slug" = String, Path, description = "Tenant slug"),
-        ("env" = String, Path, description = "Environment name")
+        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
+        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$")
     ),
     responses(
         (status = 204, description = "Config removed"),
@@ -195,7 +195,7 @@ pub async fn get_config(
     ),
     security(("bearer" = []))
 )]
-#[delete("/tenants/{slug}/environments/{env}/config")]
+#[delete("/api/v1/tenants/{slug}/environments/{env}/config")]
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug, environment = %path.env))]
 pub async fn delete_config(
     state: web::Data<AppState>,

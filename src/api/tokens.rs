@@ -16,6 +16,7 @@ use crate::store::{self, StoreError};
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// Who or what uses the token (1–100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Role the token carries.
     pub role: Role,
@@ -74,7 +75,7 @@ pub struct TokenCreated {
     ),
     security(("bearer" = []))
 )]
-#[post("/tokens")]
+#[post("/api/v1/tokens")]
 #[tracing::instrument(skip_all)]
 pub async fn create_token(
     state: web::Data<AppState>,
@@ -109,7 +110,7 @@ pub async fn create_token(
     ),
     security(("bearer" = []))
 )]
-#[get("/tokens")]
+#[get("/api/v1/tokens")]
 pub async fn list_tokens(
     state: web::Data<AppState>,
     caller: Caller,
@@ -133,10 +134,11 @@ pub async fn list_tokens(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-#[delete("/tokens/{id}")]
+#[delete("/api/v1/tokens/{id}")]
 #[tracing::instrument(skip_all, fields(token.id = %path))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
@@ -148,13 +150,25 @@ pub async fn revoke_token(
     let shown = id.clone();
     web::block(move || {
         let mut conn = state.db.get()?;
-        store::tokens::revoke(&mut conn, &id)
+        conn.immediate_transaction(|conn| {
+            let token = store::tokens::find_active(conn, &id).map_err(|e| match e {
+                StoreError::NotFound => ApiError::not_found("active token", shown),
+                other => other.into(),
+            })?;
+            // Revoking the last admin token would lock every operator out of token management.
+            if token.role == Role::Admin.as_str() && store::tokens::count_active_admins(conn)? <= 1
+            {
+                return Err(ApiError::Conflict {
+                    slug: "last-admin-token",
+                    detail: "this is the last active admin token; create another admin token first"
+                        .to_owned(),
+                });
+            }
+            store::tokens::revoke(conn, &id)?;
+            Ok(())
+        })
     })
-    .await?
-    .map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("active token", shown),
-        other => other.into(),
-    })?;
+    .await??;
     tracing::info!("token revoked");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -102,6 +102,26 @@ pub fn find_active_by_hash(conn: &mut Conn, hash: &str) -> Result<ApiToken, Stor
         .map_err(Into::into)
 }
 
+/// The live token with this id.
+pub fn find_active(conn: &mut Conn, id: &str) -> Result<ApiToken, StoreError> {
+    api_tokens::table
+        .find(id)
+        .filter(api_tokens::revoked_at.is_null())
+        .select(ApiToken::as_select())
+        .first(conn)
+        .map_err(Into::into)
+}
+
+/// How many admin tokens are not revoked.
+pub fn count_active_admins(conn: &mut Conn) -> Result<i64, StoreError> {
+    api_tokens::table
+        .filter(api_tokens::role.eq(Role::Admin.as_str()))
+        .filter(api_tokens::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+        .map_err(Into::into)
+}
+
 /// Every token, newest first.
 pub fn list(conn: &mut Conn) -> Result<Vec<ApiToken>, StoreError> {
     api_tokens::table

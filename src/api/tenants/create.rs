@@ -17,18 +17,26 @@ use crate::store::{self, StoreError};
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     /// Display name (1–100 characters).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S",
+        example = "Acme Corp"
+    )]
     pub name: String,
     /// Unique slug: 3–50 lowercase letters, digits and inner hyphens.
-    #[schema(example = "acme")]
+    #[schema(pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$", example = "acme")]
     pub slug: String,
     /// The tenant's 12-digit AWS account id.
-    #[schema(example = "123456789012")]
+    #[schema(pattern = r"^[0-9]{12}$", example = "123456789012")]
     pub aws_account_id: String,
     /// Region to deploy to (default `us-east-1`).
     #[serde(default)]
+    #[schema(pattern = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", example = "eu-west-1")]
     pub aws_region: Option<String>,
     /// Name of the IAM role the tenant creates (default `BYOCPlatformRole`).
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9+=,.@_-]{1,64}$", example = "BYOCPlatformRole")]
     pub role_name: Option<String>,
 }
 
@@ -106,7 +114,7 @@ pub struct TenantCreated {
     ),
     security(("bearer" = []))
 )]
-#[post("/tenants")]
+#[post("/api/v1/tenants")]
 #[tracing::instrument(skip_all, fields(tenant.slug))]
 pub async fn create_tenant(
     state: web::Data<AppState>,

@@ -44,7 +44,7 @@ const MAX_LIMIT: u32 = 200;
     ),
     security(("bearer" = []))
 )]
-#[get("/tenants")]
+#[get("/api/v1/tenants")]
 pub async fn list_tenants(
     state: web::Data<AppState>,
     caller: Caller,
@@ -88,7 +88,7 @@ pub async fn list_tenants(
 /// Reads one tenant (without its external ID).
 #[utoipa::path(
     tag = "tenants",
-    params(("slug" = String, Path, description = "Tenant slug")),
+    params(("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
     responses(
         (status = 200, body = TenantView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -97,7 +97,7 @@ pub async fn list_tenants(
     ),
     security(("bearer" = []))
 )]
-#[get("/tenants/{slug}")]
+#[get("/api/v1/tenants/{slug}")]
 pub async fn get_tenant(
     state: web::Data<AppState>,
     caller: Caller,
@@ -116,7 +116,7 @@ pub async fn get_tenant(
 /// Removes a tenant and its configs; refused while any of its stacks is not destroyed.
 #[utoipa::path(
     tag = "tenants",
-    params(("slug" = String, Path, description = "Tenant slug")),
+    params(("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
     responses(
         (status = 204, description = "Tenant removed"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -127,7 +127,7 @@ pub async fn get_tenant(
     ),
     security(("bearer" = []))
 )]
-#[delete("/tenants/{slug}")]
+#[delete("/api/v1/tenants/{slug}")]
 #[tracing::instrument(skip_all, fields(tenant.slug = %path))]
 pub async fn delete_tenant(
     state: web::Data<AppState>,

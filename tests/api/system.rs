@@ -1,0 +1,46 @@
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn probes_and_docs_need_no_token() {
+    let app = spawn_app().await;
+    for path in ["/health", "/ready", "/api/openapi.json", "/docs/"] {
+        let resp = app.request(reqwest::Method::GET, path, None, None).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let resp = app
+        .request(reqwest::Method::GET, "/health", None, None)
+        .await;
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id header");
+    assert!(uuid::Uuid::parse_str(id.to_str().unwrap()).is_ok());
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn openapi_documents_every_v1_route_with_bearer_security() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/tenants",
+        "/api/v1/tenants/{slug}",
+        "/api/v1/tenants/{slug}/environments/{env}/config",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+    ] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    app.stop().await;
+}
