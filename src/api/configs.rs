@@ -9,7 +9,7 @@ use super::body::parse_json;
 use super::tenants::{load_tenant, parse_slug};
 use super::{ApiError, AppState, Caller, Problem};
 use crate::domain::config::{self, EnvironmentConfig, EnvironmentConfigRequest};
-use crate::domain::{AwsRegion, EnvName, Role, ValidationErrors};
+use crate::domain::{AwsRegion, EnvName, Role, StackStatus, ValidationErrors};
 use crate::store::{self, StoreError};
 
 /// Path of the config routes.
@@ -210,7 +210,11 @@ pub async fn delete_config(
         conn.immediate_transaction(|conn| {
             let tenant = load_tenant(conn, &slug)?;
             let stack = store::stacks::find_for_env(conn, &tenant.id, env.as_str())?;
-            if let Some(stack) = stack.filter(|s| s.status != store::stacks::DESTROYED) {
+            if let Some(stack) = stack.filter(|s| {
+                s.status
+                    .parse::<StackStatus>()
+                    .map_or(true, StackStatus::may_hold_resources)
+            }) {
                 return Err(ApiError::Conflict {
                     slug: "stack-not-destroyed",
                     detail: format!(

@@ -4,10 +4,12 @@
 pub mod aws;
 pub mod config;
 pub mod names;
+pub mod operation;
 pub mod role;
 pub mod validation;
 
 pub use aws::{AwsAccountId, AwsRegion, RoleArn, RoleName};
 pub use names::{EnvName, Slug, StackName};
+pub use operation::{OperationKind, OperationStatus, StackStatus};
 pub use role::Role;
 pub use validation::{FieldError, ValidationErrors};

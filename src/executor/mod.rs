@@ -1,2 +1,158 @@
-//! Runs one stack operation: the `Executor` trait and its local (pulumi CLI) and Pulumi
-//! Deployments implementations.
+//! Runs one stack operation. The worker hands an `OperationJob` to an `Executor`, which
+//! renders and validates the program, runs it (locally with the pulumi CLI, or on Pulumi
+//! Deployments), streams engine events to an `EventSink`, and answers with an `Outcome`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::domain::config::EnvironmentConfig;
+use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
+
+/// Everything an executor needs to run one operation. Holds the external ID: never log it.
+#[derive(Debug, Clone)]
+pub struct OperationJob {
+    /// Operation id (names the AWS session and the workspace).
+    pub operation_id: String,
+    /// What to do.
+    pub kind: OperationKind,
+    /// Which run of this operation (1 first; more after a recovery).
+    pub attempt: i32,
+    /// The stack.
+    pub stack: StackName,
+    /// Tenant slug.
+    pub slug: Slug,
+    /// Environment.
+    pub env: EnvName,
+    /// Tenant account.
+    pub account: AwsAccountId,
+    /// Tenant region.
+    pub region: AwsRegion,
+    /// Role the AWS provider assumes.
+    pub role_arn: RoleArn,
+    /// The tenant's external ID (decrypted only for the run).
+    pub external_id: SecretString,
+    /// The resolved config to apply (the version recorded on the operation).
+    pub config: EnvironmentConfig,
+    /// Executor-side reference recorded by an earlier attempt (e.g. a Deployments id), so a
+    /// recovered operation follows the same remote run.
+    pub external_ref: Option<String>,
+    /// Overall deadline of the run.
+    pub timeout: Duration,
+}
+
+/// One engine event, raw, as the executor received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineEventRecord {
+    /// Payload key (`resourcePreEvent`, `summaryEvent`, …) or `byoc.*` for byoc's own notes.
+    pub kind: String,
+    /// The whole event JSON.
+    pub payload: serde_json::Value,
+}
+
+/// Where an executor sends events and executor-side references while it runs.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    events: mpsc::Sender<SinkMessage>,
+}
+
+/// What flows from a running executor to the worker.
+#[derive(Debug)]
+pub enum SinkMessage {
+    /// An engine event.
+    Event(EngineEventRecord),
+    /// The executor-side reference of this run (recorded at once, before waiting on it).
+    ExternalRef(String),
+}
+
+impl EventSink {
+    /// A sink and the receiving end the worker drains.
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<SinkMessage>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (Self { events: tx }, rx)
+    }
+
+    /// Sends an event; waits when the worker is behind (back-pressure instead of loss).
+    pub async fn event(&self, kind: impl Into<String>, payload: serde_json::Value) {
+        // A closed receiver means the worker gave the operation up; the executor is being
+        // cancelled too, so dropping the event is correct.
+        let _ = self
+            .events
+            .send(SinkMessage::Event(EngineEventRecord {
+                kind: kind.into(),
+                payload,
+            }))
+            .await;
+    }
+
+    /// Records the executor-side reference of the run.
+    pub async fn external_ref(&self, reference: impl Into<String>) {
+        let _ = self
+            .events
+            .send(SinkMessage::ExternalRef(reference.into()))
+            .await;
+    }
+}
+
+/// Resource change counts from the engine's summary (`create`, `update`, `delete`, `same`, …).
+pub type ChangeSummary = BTreeMap<String, u64>;
+
+/// One stack output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OutputValue {
+    /// The value; `null` when secret and redacted.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// Whether Pulumi marks it secret.
+    pub secret: bool,
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// It completed.
+    Succeeded {
+        /// Resource changes.
+        summary: ChangeSummary,
+        /// Stack outputs after an update (secret values included; the worker stores them
+        /// encrypted or redacted).
+        outputs: Option<BTreeMap<String, OutputValue>>,
+    },
+    /// The engine or the executor reported a failure.
+    Failed {
+        /// The engine's own error message (diagnostics), not just "failed".
+        message: String,
+        /// Resource changes made before failing, when known.
+        summary: ChangeSummary,
+        /// Whether running it again may help (e.g. the platform lost its connection).
+        retryable: bool,
+    },
+    /// It was cancelled (by request, timeout or shutdown).
+    Cancelled {
+        /// Why.
+        reason: String,
+        /// Resource changes made before stopping.
+        summary: ChangeSummary,
+    },
+}
+
+/// Runs operations.
+#[async_trait]
+pub trait Executor: Send + Sync + std::fmt::Debug {
+    /// Short stable name stored on each operation (`local`, `deployments`).
+    fn name(&self) -> &'static str;
+
+    /// Runs `job` to the end. `cancel` is triggered by an API cancel, the timeout or a
+    /// shutdown: the executor then stops gracefully and answers `Outcome::Cancelled`.
+    async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome;
+
+    /// Makes a stack usable again after a worker died while running `job` on it: clears the
+    /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent.
+    async fn recover(&self, job: &OperationJob) -> Result<(), String>;
+}

@@ -3,6 +3,8 @@
 
 pub mod configs;
 mod error;
+pub mod events;
+pub mod operations;
 pub mod schema;
 pub mod stacks;
 pub mod tenants;

@@ -37,6 +37,41 @@ diesel::table! {
         last_operation_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        current_operation_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    operations (seq) {
+        seq -> Integer,
+        id -> Text,
+        stack_name -> Text,
+        kind -> Text,
+        status -> Text,
+        config_version -> Nullable<Integer>,
+        executor -> Text,
+        external_ref -> Nullable<Text>,
+        worker_id -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        attempt -> Integer,
+        cancel_requested -> Bool,
+        stack_status_before -> Nullable<Text>,
+        requested_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
+        summary -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    operation_events (operation_id, seq) {
+        operation_id -> Text,
+        seq -> Integer,
+        created_at -> Timestamp,
+        kind -> Text,
+        payload -> Text,
     }
 }
 
@@ -56,4 +91,11 @@ diesel::table! {
 diesel::joinable!(environment_configs -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(tenants, environment_configs, stacks, api_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    environment_configs,
+    stacks,
+    api_tokens,
+    operations,
+    operation_events
+);

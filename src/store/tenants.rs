@@ -122,3 +122,12 @@ pub fn mark_verified(conn: &mut Conn, id: &str, at: NaiveDateTime) -> Result<(),
         .execute(conn)?;
     Ok(())
 }
+
+/// The tenant with `id`.
+pub fn find(conn: &mut Conn, id: &str) -> Result<Tenant, StoreError> {
+    tenants::table
+        .find(id)
+        .select(Tenant::as_select())
+        .first(conn)
+        .map_err(Into::into)
+}

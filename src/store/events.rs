@@ -1,0 +1,59 @@
+//! The `operation_events` table: each operation's engine events, in order, raw.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::operation_events as ev;
+use super::{Conn, StoreError};
+
+/// A stored event.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ev)]
+pub struct Event {
+    /// Owning operation.
+    pub operation_id: String,
+    /// Position in the operation's stream, from 1, without gaps.
+    pub seq: i32,
+    /// When byoc received it.
+    pub created_at: NaiveDateTime,
+    /// Payload key (`resourcePreEvent`, `summaryEvent`, …) or a byoc kind (`byoc.log`).
+    pub kind: String,
+    /// The engine event JSON, as received.
+    pub payload: String,
+}
+
+/// Appends a batch (one statement).
+pub fn append(conn: &mut Conn, batch: &[Event]) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(ev::table).values(batch).execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` events after `after`, in order.
+pub fn list_after(
+    conn: &mut Conn,
+    operation_id: &str,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    ev::table
+        .filter(ev::operation_id.eq(operation_id))
+        .filter(ev::seq.gt(after))
+        .order(ev::seq.asc())
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)
+        .map_err(Into::into)
+}
+
+/// The last sequence number stored (0 when none), so a retried run continues the stream.
+pub fn last_seq(conn: &mut Conn, operation_id: &str) -> Result<i32, StoreError> {
+    ev::table
+        .filter(ev::operation_id.eq(operation_id))
+        .select(diesel::dsl::max(ev::seq))
+        .first::<Option<i32>>(conn)
+        .map(|v| v.unwrap_or(0))
+        .map_err(Into::into)
+}

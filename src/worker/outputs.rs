@@ -1,0 +1,89 @@
+//! Stack outputs at rest: plain values as JSON, secret values sealed with the master key
+//! (bound to the stack name), so `GET …/outputs` can redact them or, for an admin, reveal them.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::crypto::{CryptoError, MasterKey};
+use crate::executor::OutputValue;
+
+/// Serializes outputs for storage, sealing secret values.
+pub fn seal(key: &MasterKey, stack: &str, outputs: &BTreeMap<String, OutputValue>) -> String {
+    let stored: BTreeMap<&str, Value> = outputs
+        .iter()
+        .map(|(name, out)| {
+            let v = if out.secret {
+                let sealed = key.seal(out.value.to_string().as_bytes(), stack.as_bytes());
+                json!({"secret": true, "sealed": STANDARD.encode(sealed)})
+            } else {
+                json!({"secret": false, "value": out.value})
+            };
+            (name.as_str(), v)
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Reads stored outputs; secret values are `null` unless `reveal`.
+pub fn open(
+    key: &MasterKey,
+    stack: &str,
+    stored: &str,
+    reveal: bool,
+) -> Result<BTreeMap<String, OutputValue>, CryptoError> {
+    let map: BTreeMap<String, Value> =
+        serde_json::from_str(stored).map_err(|_| CryptoError::Decrypt)?;
+    let mut out = BTreeMap::new();
+    for (name, v) in map {
+        let secret = v["secret"].as_bool().unwrap_or(false);
+        let value = if !secret {
+            v["value"].clone()
+        } else if reveal {
+            let sealed = STANDARD
+                .decode(v["sealed"].as_str().unwrap_or_default())
+                .map_err(|_| CryptoError::Decrypt)?;
+            let bytes = key.open(&sealed, stack.as_bytes())?;
+            serde_json::from_slice(&bytes).map_err(|_| CryptoError::Decrypt)?
+        } else {
+            Value::Null
+        };
+        out.insert(name, OutputValue { value, secret });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_outputs_are_sealed_and_revealed_only_on_request() {
+        let key = MasterKey::decode(&"11".repeat(32)).unwrap();
+        let mut outputs = BTreeMap::new();
+        outputs.insert(
+            "vpcId".into(),
+            OutputValue {
+                value: json!("vpc-1"),
+                secret: false,
+            },
+        );
+        outputs.insert(
+            "kubeconfig".into(),
+            OutputValue {
+                value: json!("super-secret-kubeconfig"),
+                secret: true,
+            },
+        );
+        let stored = seal(&key, "acme-prod", &outputs);
+        assert!(!stored.contains("super-secret-kubeconfig"));
+        let redacted = open(&key, "acme-prod", &stored, false).unwrap();
+        assert_eq!(redacted["kubeconfig"].value, Value::Null);
+        assert_eq!(redacted["vpcId"].value, json!("vpc-1"));
+        let revealed = open(&key, "acme-prod", &stored, true).unwrap();
+        assert_eq!(revealed, outputs);
+        assert!(open(&key, "other-stack", &stored, true).is_err());
+    }
+}
