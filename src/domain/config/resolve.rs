@@ -4,6 +4,7 @@
 //! (so the flat spec fields and their nested counterparts are reported where the user wrote
 //! them) and a message that says how to fix it. Resolution is pure and deterministic.
 
+mod access;
 mod catalog;
 mod checks;
 mod components;

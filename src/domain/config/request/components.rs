@@ -10,14 +10,19 @@ use crate::domain::config::IngressController;
 #[serde(deny_unknown_fields)]
 pub struct ComponentsRequest {
     /// Karpenter: on by default in managed mode; cannot be enabled in Auto Mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub karpenter: Option<ComponentRequest>,
     /// Argo CD, on by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub argocd: Option<ArgoCdRequest>,
     /// cert-manager, on by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_manager: Option<ComponentRequest>,
     /// External Secrets Operator, on by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_secrets: Option<ComponentRequest>,
     /// Ingress controller, on by default (`ingress-nginx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressRequest>,
 }
 
@@ -27,21 +32,29 @@ pub struct ComponentsRequest {
 #[serde(deny_unknown_fields)]
 pub struct ComponentRequest {
     /// Install it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Exact chart version (no ranges), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Extra Helm values (a JSON object) merged over byoc's.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<serde_json::Value>,
     /// Chart repository URL (`https://…` or `oci://…`), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_repository: Option<String>,
     /// Chart name, default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<String>,
     /// Namespace (DNS-1123 label), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Helm release name (DNS-1123 label, ≤ 53 chars), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub release_name: Option<String>,
     /// Service account the chart creates (DNS-1123 label), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
 }
 
@@ -50,23 +63,32 @@ pub struct ComponentRequest {
 #[serde(deny_unknown_fields)]
 pub struct ArgoCdRequest {
     /// Install it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Exact chart version (no ranges), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Extra Helm values (a JSON object) merged over byoc's.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<serde_json::Value>,
     /// Chart repository URL (`https://…` or `oci://…`), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_repository: Option<String>,
     /// Chart name, default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<String>,
     /// Namespace (DNS-1123 label), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Helm release name (DNS-1123 label, ≤ 53 chars), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub release_name: Option<String>,
     /// Service account the chart creates (DNS-1123 label), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
     /// Git repository Argo CD tracks, optionally with a root app-of-apps.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<ArgoRepositoryRequest>,
 }
 
@@ -75,10 +97,13 @@ pub struct ArgoCdRequest {
 #[serde(deny_unknown_fields)]
 pub struct ArgoRepositoryRequest {
     /// Git URL (`https://…`, `ssh://…` or `git@host:path`); required.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Relative path of the root app-of-apps; absent means no root application.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub root_app_path: Option<String>,
     /// Revision the root application tracks, default `HEAD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_revision: Option<String>,
 }
 
@@ -87,23 +112,32 @@ pub struct ArgoRepositoryRequest {
 #[serde(deny_unknown_fields)]
 pub struct IngressRequest {
     /// Install it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `ingress-nginx` (default) or `aws-load-balancer-controller`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub controller: Option<IngressController>,
     /// Exact chart version (no ranges), default from the catalog entry of the controller.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Extra Helm values (a JSON object) merged over byoc's.
     #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<serde_json::Value>,
     /// Chart repository URL (`https://…` or `oci://…`), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_repository: Option<String>,
     /// Chart name, default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<String>,
     /// Namespace (DNS-1123 label), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Helm release name (DNS-1123 label, ≤ 53 chars), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub release_name: Option<String>,
     /// Service account the chart creates (DNS-1123 label), default from the catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
 }
 

@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 
 use ipnet::Ipv4Net;
 
-use super::checks::{check_tags, cidr_at, dns_label, overlaps, parse_arn, ptr};
+use super::access::access;
+use super::checks::{check_tags, cidr_at, overlaps, parse_arn, ptr};
 use super::node_groups::resolve_node_groups;
-use crate::domain::config::request::{AddonRequest, AddonsRequest, EndpointAccessRequest};
+use crate::domain::config::request::{AddonRequest, AddonsRequest};
 use crate::domain::config::{
-    AccessEntry, AccessScope, AddonConfig, Addons, AuthenticationMode, EksConfig, EksMode,
-    EncryptionConfig, EndpointAccess, EnvironmentConfigRequest, LoggingConfig, VpcConfig,
+    AddonConfig, Addons, EksConfig, EksMode, EncryptionConfig, EnvironmentConfigRequest,
+    LoggingConfig, VpcConfig,
 };
 use crate::domain::{AwsRegion, ValidationErrors};
 
@@ -32,14 +33,6 @@ pub const LOG_TYPES: [&str; 5] = [
 ];
 /// Log types enabled when logging is on and no types are given.
 pub const DEFAULT_LOG_TYPES: [&str; 3] = ["api", "audit", "authenticator"];
-/// EKS access policies an access entry may associate.
-pub const ACCESS_POLICIES: [&str; 5] = [
-    "AmazonEKSClusterAdminPolicy",
-    "AmazonEKSAdminPolicy",
-    "AmazonEKSEditPolicy",
-    "AmazonEKSViewPolicy",
-    "AmazonEKSAdminViewPolicy",
-];
 const SERVICE_RANGES: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 /// Resolves `eks_config` (and the flat `eks_version`, `eks_mode`, `node_group_config`).
@@ -136,131 +129,6 @@ fn service_cidr(raw: Option<&str>, vpc: &VpcConfig, errors: &mut ValidationError
     net
 }
 
-fn access(
-    req: EndpointAccessRequest,
-    mode: EksMode,
-    region: &AwsRegion,
-    errors: &mut ValidationErrors,
-) -> EndpointAccess {
-    let base = "/eks_config/access";
-    let private = req.endpoint_private_access.unwrap_or(true);
-    let public = req.endpoint_public_access.unwrap_or(true);
-    if !private && !public {
-        errors.push(
-            ptr(base, "endpoint_public_access"),
-            "enable at least one of endpoint_private_access and endpoint_public_access",
-        );
-    }
-    let public_access_cidrs = match (&req.public_access_cidrs, public) {
-        (Some(list), false) if !list.is_empty() => {
-            errors.push(ptr(base, "public_access_cidrs"), "has no effect with endpoint_public_access false; remove it or enable public access");
-            Vec::new()
-        }
-        (Some(list), true) if list.is_empty() => {
-            errors.push(
-                ptr(base, "public_access_cidrs"),
-                "list at least one CIDR, or omit it to allow 0.0.0.0/0",
-            );
-            Vec::new()
-        }
-        (Some(list), _) => list
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| cidr_at(errors, &ptr(&ptr(base, "public_access_cidrs"), i), raw))
-            .collect(),
-        (None, true) => vec![Ipv4Net::default()],
-        (None, false) => Vec::new(),
-    };
-    let authentication_mode = req
-        .authentication_mode
-        .unwrap_or(AuthenticationMode::ApiAndConfigMap);
-    if mode == EksMode::Auto && authentication_mode == AuthenticationMode::ConfigMap {
-        errors.push(
-            ptr(base, "authentication_mode"),
-            "EKS Auto Mode needs access entries; use API or API_AND_CONFIG_MAP",
-        );
-    }
-    let entries = req.access_entries.unwrap_or_default();
-    if authentication_mode == AuthenticationMode::ConfigMap && !entries.is_empty() {
-        errors.push(
-            ptr(base, "access_entries"),
-            "access entries need authentication_mode API or API_AND_CONFIG_MAP",
-        );
-    }
-    let mut principals = BTreeSet::new();
-    let mut access_entries = Vec::new();
-    for (i, e) in entries.into_iter().enumerate() {
-        let at = ptr(&ptr(base, "access_entries"), i);
-        let arn_ok = parse_arn(&e.principal_arn).is_some_and(|a| {
-            a.service == "iam"
-                && a.partition == region.partition()
-                && a.region.is_empty()
-                && (a.resource.starts_with("role/") || a.resource.starts_with("user/"))
-        });
-        if !arn_ok {
-            errors.push(
-                ptr(&at, "principal_arn"),
-                format!(
-                    "`{}` is not an IAM role or user ARN (arn:{}:iam::<account>:role/<name>)",
-                    e.principal_arn,
-                    region.partition()
-                ),
-            );
-        } else if !principals.insert(e.principal_arn.clone()) {
-            errors.push(
-                ptr(&at, "principal_arn"),
-                "this principal already has an access entry; EKS allows one per principal",
-            );
-        }
-        let policy = e.policy.unwrap_or_else(|| ACCESS_POLICIES[0].to_owned());
-        if !ACCESS_POLICIES.contains(&policy.as_str()) {
-            errors.push(
-                ptr(&at, "policy"),
-                format!(
-                    "`{policy}` is not an EKS access policy; use one of {}",
-                    ACCESS_POLICIES.join(", ")
-                ),
-            );
-        }
-        let access_scope = e.access_scope.unwrap_or(AccessScope::Cluster);
-        let namespaces = e.namespaces.unwrap_or_default();
-        match access_scope {
-            AccessScope::Namespace if namespaces.is_empty() => {
-                errors.push(
-                    ptr(&at, "namespaces"),
-                    "namespace scope needs at least one namespace",
-                );
-            }
-            AccessScope::Cluster if !namespaces.is_empty() => {
-                errors.push(
-                    ptr(&at, "namespaces"),
-                    "has no effect with cluster scope; remove it or use access_scope namespace",
-                );
-            }
-            _ => {}
-        }
-        for (j, ns) in namespaces.iter().enumerate() {
-            errors.check(&ptr(&ptr(&at, "namespaces"), j), dns_label(ns, 63));
-        }
-        access_entries.push(AccessEntry {
-            principal_arn: e.principal_arn,
-            policy,
-            access_scope,
-            namespaces,
-        });
-    }
-    EndpointAccess {
-        endpoint_private_access: private,
-        endpoint_public_access: public,
-        public_access_cidrs,
-        authentication_mode,
-        bootstrap_cluster_creator_admin_permissions: req
-            .bootstrap_cluster_creator_admin_permissions
-            .unwrap_or(true),
-        access_entries,
-    }
-}
-
 fn logging(
     enabled: Option<bool>,
     types: Option<Vec<String>>,
@@ -347,8 +215,15 @@ fn addons(req: AddonsRequest, mode: EksMode, errors: &mut ValidationErrors) -> A
             );
         }
         let enabled = r.enabled.unwrap_or(default_on) && (managed || !built_into_auto);
-        if !enabled && (r.version.is_some() || r.configuration.is_some()) {
-            errors.push(&at, "version/configuration have no effect on a disabled addon; remove them or enable it");
+        let overrides = [
+            ("version", r.version.is_some()),
+            ("configuration", r.configuration.is_some()),
+        ];
+        for (field, _) in overrides.iter().filter(|(_, set)| !enabled && *set) {
+            errors.push(
+                ptr(&at, field),
+                "has no effect on a disabled addon; remove it or enable the addon",
+            );
         }
         if let Some(v) = &r.version {
             let ok =

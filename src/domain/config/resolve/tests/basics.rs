@@ -237,3 +237,57 @@ fn tags_are_checked() {
         "tag values",
     );
 }
+
+#[test]
+fn openapi_schema_documents_request_fields() {
+    use utoipa::PartialSchema;
+    let schema = serde_json::to_value(EnvironmentConfigRequest::schema()).expect("schema");
+    let props = &schema["properties"];
+    for field in [
+        "vpc_cidr",
+        "eks_mode",
+        "node_group_config",
+        "vpc_config",
+        "eks_config",
+        "components",
+        "tags",
+    ] {
+        assert!(
+            props.get(field).is_some(),
+            "{field} missing from {schema:#}"
+        );
+    }
+    assert!(
+        props["vpc_cidr"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("/16"))
+    );
+}
+
+#[test]
+fn serialized_requests_omit_unset_fields() {
+    let r = parse_request(json!({"eks_mode": "managed"})).expect("parse");
+    assert_eq!(
+        serde_json::to_value(&r).expect("json"),
+        json!({"eks_mode": "managed"})
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_vpc_16_to_24_with_2_to_6_azs_resolves_and_round_trips(
+        second in 0u8..=255, third in 0u8..=255, prefix in 16u8..=24, azs in 2u8..=6,
+    ) {
+        let vpc = ipnet::Ipv4Net::new([10, second, third, 0].into(), prefix).expect("net").trunc();
+        let c = ok(json!({"vpc_cidr": vpc.to_string(), "availability_zone_count": azs}));
+        let all: Vec<_> = c.vpc.public_subnets.iter().chain(&c.vpc.private_subnets).collect();
+        for (i, s) in all.iter().enumerate() {
+            proptest::prop_assert!(vpc.contains(&s.cidr_block));
+            proptest::prop_assert!(s.cidr_block.prefix_len() <= 28);
+            for t in &all[..i] {
+                proptest::prop_assert!(!s.cidr_block.contains(&t.cidr_block) && !t.cidr_block.contains(&s.cidr_block));
+            }
+        }
+        assert_round_trip(&c);
+    }
+}

@@ -288,7 +288,7 @@ fn addon_settings_are_checked() {
     );
     rejects(
         json!({"eks_config": {"addons": {"efs_csi_driver": {"version": "v2.1.0-eksbuild.1"}}}}),
-        "/eks_config/addons/efs_csi_driver",
+        "/eks_config/addons/efs_csi_driver/version",
         "disabled addon",
     );
 }
