@@ -27,7 +27,8 @@ pub struct ComponentsRequest {
 }
 
 /// One bootstrap component. Every override other than `enabled` is refused on a disabled
-/// component, since it would be ignored.
+/// component, since it would be ignored. The Helm repository override is `chart_repository`
+/// (not `repository`) on every component, because Argo CD's `repository` is its Git repository.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentRequest {

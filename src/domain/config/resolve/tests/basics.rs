@@ -1,3 +1,5 @@
+//! Parsing, defaults, round trips and the shapes of whole configs.
+
 use serde_json::json;
 
 use super::*;
@@ -290,4 +292,19 @@ proptest::proptest! {
         }
         assert_round_trip(&c);
     }
+}
+
+#[test]
+fn minimal_spec_body_resolves_to_the_reviewed_shape() {
+    let c = ok(json!({"eks_mode": "managed", "node_group_config": {"desired_size": 2}}));
+    insta::assert_yaml_snapshot!(c);
+}
+
+#[test]
+fn resolved_config_survives_json_storage() {
+    let c =
+        ok(json!({"components": {"argocd": {"repository": {"url": "https://github.com/a/b"}}}}));
+    let stored = serde_json::to_string(&c).expect("serialize");
+    let back: EnvironmentConfig = serde_json::from_str(&stored).expect("deserialize");
+    assert_eq!(back, c);
 }

@@ -1,3 +1,5 @@
+//! Bootstrap component rules.
+
 use serde_json::json;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! EKS cluster rules: version, service CIDR, access, logging, encryption, addons.
+
 use serde_json::json;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! AZ, VPC CIDR, NAT and endpoint rules.
+
 use serde_json::json;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Managed node group rules.
+
 use serde_json::json;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Subnet layout and explicit subnet rules.
+
 use serde_json::json;
 
 use super::*;
