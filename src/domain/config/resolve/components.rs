@@ -9,6 +9,9 @@ use crate::domain::config::{
     IngressComponent, IngressController,
 };
 
+/// Why an override on a disabled component is refused.
+const DISABLED: &str = "has no effect on a disabled component; remove it or enable the component";
+
 /// Default revision an Argo CD root application tracks.
 pub const DEFAULT_TARGET_REVISION: &str = "HEAD";
 
@@ -26,11 +29,17 @@ pub fn resolve_components(
             "EKS Auto Mode runs its own Karpenter; disable this component or use managed mode",
         );
     }
+    let off = if mode == EksMode::Auto {
+        "has no effect: Karpenter stays off in EKS Auto Mode, which brings its own; remove it"
+    } else {
+        DISABLED
+    };
     let karpenter = component(
         "/components/karpenter",
         karpenter_req,
         mode == EksMode::Managed,
         &catalog.karpenter,
+        off,
         errors,
     );
     let (argo_req, repo) = req.argocd.unwrap_or_default().split();
@@ -39,23 +48,28 @@ pub fn resolve_components(
         argo_req,
         true,
         &catalog.argocd,
+        DISABLED,
         errors,
     );
     let repository = argo_repository(repo, argocd.enabled, errors);
     let (ingress_req, controller) = req.ingress.unwrap_or_default().split();
     let ingress_enabled = ingress_req.enabled.unwrap_or(true);
     if !ingress_enabled && controller.is_some() {
-        errors.push(
-            "/components/ingress/controller",
-            "has no effect on a disabled component; remove it or enable the component",
-        );
+        errors.push("/components/ingress/controller", DISABLED);
     }
     let controller = controller.unwrap_or(IngressController::IngressNginx);
     let entry = match controller {
         IngressController::IngressNginx => &catalog.ingress_nginx,
         IngressController::AwsLoadBalancerController => &catalog.aws_load_balancer_controller,
     };
-    let ingress = component("/components/ingress", ingress_req, true, entry, errors);
+    let ingress = component(
+        "/components/ingress",
+        ingress_req,
+        true,
+        entry,
+        DISABLED,
+        errors,
+    );
     let components = Components {
         karpenter,
         argocd: ArgoCdComponent {
@@ -67,6 +81,7 @@ pub fn resolve_components(
             req.cert_manager.unwrap_or_default(),
             true,
             &catalog.cert_manager,
+            DISABLED,
             errors,
         ),
         external_secrets: component(
@@ -74,6 +89,7 @@ pub fn resolve_components(
             req.external_secrets.unwrap_or_default(),
             true,
             &catalog.external_secrets,
+            DISABLED,
             errors,
         ),
         ingress: IngressComponent {
@@ -90,6 +106,7 @@ fn component(
     r: ComponentRequest,
     default_on: bool,
     entry: &CatalogEntry,
+    off_message: &str,
     errors: &mut ValidationErrors,
 ) -> ComponentConfig {
     let enabled = r.enabled.unwrap_or(default_on);
@@ -104,10 +121,7 @@ fn component(
     ];
     if !enabled {
         for (name, _) in overrides.iter().filter(|(_, set)| *set) {
-            errors.push(
-                ptr(base, name),
-                "has no effect on a disabled component; remove it or enable the component",
-            );
+            errors.push(ptr(base, name), off_message);
         }
     }
     let version = r.version.unwrap_or_else(|| entry.version.clone());
@@ -165,10 +179,7 @@ fn argo_repository(
     let base = "/components/argocd/repository";
     let r = r?;
     if !enabled {
-        errors.push(
-            base,
-            "has no effect on a disabled component; remove it or enable the component",
-        );
+        errors.push(base, DISABLED);
     }
     let Some(url) = r.url else {
         errors.push(
