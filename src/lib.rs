@@ -10,6 +10,7 @@ pub mod commands;
 pub mod crypto;
 pub mod domain;
 pub mod executor;
+pub mod metrics;
 pub mod program;
 pub mod pulumi;
 pub mod settings;

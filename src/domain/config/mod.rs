@@ -5,7 +5,7 @@
 //! The resolved form has no optional knobs left: every default is filled and every subnet is
 //! laid out, so rendering never guesses.
 
-mod request;
+pub mod request;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use request::{EnvironmentConfigRequest, parse_request};
+pub use request::{EnvironmentConfigRequest, parse_request, parse_request_yaml};
 pub use resolve::resolve;
 
 /// A fully resolved environment configuration: what one stack deploys.

@@ -1,12 +1,115 @@
 //! Validation rules and defaults: `EnvironmentConfigRequest` -> `EnvironmentConfig`.
+//!
+//! Every rule runs and every failure is collected, each with a JSON pointer into the *request*
+//! (so the flat spec fields and their nested counterparts are reported where the user wrote
+//! them) and a message that says how to fix it. Resolution is pure and deterministic.
 
-use super::{EnvironmentConfig, EnvironmentConfigRequest};
+mod access;
+mod catalog;
+mod checks;
+mod components;
+mod cross;
+mod eks;
+mod explicit;
+mod network;
+mod node_groups;
+mod subnets;
+
+#[cfg(test)]
+mod tests;
+
+use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest};
 use crate::domain::{AwsRegion, ValidationErrors};
+use catalog::catalog;
 
 /// Validates `request` and fills every default, or lists every invalid field.
 pub fn resolve(
-    _request: EnvironmentConfigRequest,
-    _region: &AwsRegion,
+    request: EnvironmentConfigRequest,
+    region: &AwsRegion,
 ) -> Result<EnvironmentConfig, ValidationErrors> {
-    Err(ValidationErrors::single("/", "not implemented yet"))
+    let catalog = catalog().map_err(|e| {
+        ValidationErrors::single(
+            "/components",
+            format!("byoc's component catalog is broken: {e}"),
+        )
+    })?;
+    let mut errors = ValidationErrors::new();
+    conflicts(&request, &mut errors);
+
+    let tags = request.tags.clone().unwrap_or_default();
+    let byoc_tags = checks::RESERVED_TAG_KEYS.len();
+    checks::check_tags(
+        &mut errors,
+        "/tags",
+        &tags,
+        checks::MAX_TAGS_PER_RESOURCE - byoc_tags,
+    );
+    // Resource-level tags share the 50-tag budget with byoc's and the top-level tags.
+    let tag_budget = checks::MAX_TAGS_PER_RESOURCE
+        .saturating_sub(byoc_tags)
+        .saturating_sub(tags.len());
+
+    let mode = request
+        .eks_config
+        .as_ref()
+        .and_then(|e| e.mode)
+        .or(request.eks_mode)
+        .unwrap_or(EksMode::Managed);
+    let availability_zones = network::resolve_azs(&request, region, &mut errors);
+    let vpc = network::resolve_vpc(&request, &availability_zones, tag_budget, &mut errors);
+    let eks = eks::resolve_eks(&request, mode, region, &vpc, tag_budget, &mut errors);
+    let components = components::resolve_components(
+        request.components.clone().unwrap_or_default(),
+        mode,
+        catalog,
+        &mut errors,
+    );
+    let config = EnvironmentConfig {
+        availability_zones,
+        vpc,
+        eks,
+        components,
+        tags,
+    };
+    cross::check(&config, &mut errors);
+    errors.into_result(config)
+}
+
+/// The spec's flat fields and their nested counterparts must not both be set.
+fn conflicts(request: &EnvironmentConfigRequest, errors: &mut ValidationErrors) {
+    let vpc = request.vpc_config.as_ref();
+    let eks = request.eks_config.as_ref();
+    let pairs = [
+        (
+            request.vpc_cidr.is_some() && vpc.is_some_and(|v| v.cidr_block.is_some()),
+            "/vpc_cidr",
+            "/vpc_config/cidr_block",
+        ),
+        (
+            request.eks_version.is_some() && eks.is_some_and(|e| e.version.is_some()),
+            "/eks_version",
+            "/eks_config/version",
+        ),
+        (
+            request.eks_mode.is_some() && eks.is_some_and(|e| e.mode.is_some()),
+            "/eks_mode",
+            "/eks_config/mode",
+        ),
+        (
+            request.node_group_config.is_some() && eks.is_some_and(|e| e.node_groups.is_some()),
+            "/node_group_config",
+            "/eks_config/node_groups",
+        ),
+    ];
+    for (both, flat, nested) in pairs {
+        if both {
+            errors.push(
+                flat,
+                format!(
+                    "`{flat}` and `{nested}` set the same thing; keep only one of them \
+                     (the nested form is preferred)"
+                ),
+            );
+        }
+    }
 }

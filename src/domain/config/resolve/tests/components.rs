@@ -1,0 +1,217 @@
+//! Bootstrap component rules.
+
+use serde_json::json;
+
+use super::*;
+use crate::domain::config::IngressController;
+
+fn component(name: &str, c: serde_json::Value) -> serde_json::Value {
+    json!({"components": {name: c}})
+}
+
+#[test]
+fn karpenter_defaults_follow_the_mode() {
+    assert!(
+        ok(json!({"eks_mode": "managed"}))
+            .components
+            .karpenter
+            .enabled
+    );
+    assert!(!ok(json!({"eks_mode": "auto"})).components.karpenter.enabled);
+    ok(json!({"eks_mode": "auto", "components": {"karpenter": {"enabled": false}}}));
+    rejects(
+        json!({"eks_mode": "auto", "components": {"karpenter": {"enabled": true}}}),
+        "/components/karpenter/enabled",
+        "Auto Mode",
+    );
+}
+
+#[test]
+fn chart_versions_must_be_exact() {
+    let c = ok(component("cert_manager", json!({"version": "v1.18.0"})));
+    assert_eq!(c.components.cert_manager.chart.version, "v1.18.0");
+    ok(component(
+        "argocd",
+        json!({"version": "8.0.0-rc.1+build.5"}),
+    ));
+    for bad in [
+        "^1.2.0",
+        "~1.2",
+        "1.x",
+        "*",
+        "1.2",
+        ">=1.0.0",
+        "1.2.3 || 1.3.0",
+    ] {
+        rejects(
+            component("argocd", json!({"version": bad})),
+            "/components/argocd/version",
+            "not an exact version",
+        );
+    }
+}
+
+#[test]
+fn names_must_be_dns_labels() {
+    let c = ok(component(
+        "external_secrets",
+        json!({"namespace": "eso", "release_name": "eso", "service_account": "eso-sa"}),
+    ));
+    assert_eq!(c.components.external_secrets.namespace, "eso");
+    rejects(
+        component("external_secrets", json!({"namespace": "Secrets"})),
+        "/components/external_secrets/namespace",
+        "lowercase",
+    );
+    rejects(
+        component("argocd", json!({"release_name": "a".repeat(54)})),
+        "/components/argocd/release_name",
+        "1–53",
+    );
+    rejects(
+        component("karpenter", json!({"service_account": "-sa"})),
+        "/components/karpenter/service_account",
+        "lowercase",
+    );
+    rejects(
+        component("karpenter", json!({"chart": "Karpenter"})),
+        "/components/karpenter/chart",
+        "lowercase",
+    );
+}
+
+#[test]
+fn chart_repository_must_be_https_or_oci() {
+    ok(component(
+        "karpenter",
+        json!({"chart_repository": "oci://registry.example.com/charts"}),
+    ));
+    rejects(
+        component(
+            "karpenter",
+            json!({"chart_repository": "http://charts.example.com"}),
+        ),
+        "/components/karpenter/chart_repository",
+        "https:// or oci://",
+    );
+}
+
+#[test]
+fn values_must_be_an_object() {
+    let c = ok(component(
+        "ingress",
+        json!({"values": {"controller": {"replicaCount": 2}}}),
+    ));
+    assert_eq!(
+        c.components.ingress.component.values["controller"]["replicaCount"],
+        2
+    );
+    rejects(
+        component("ingress", json!({"values": "replicaCount: 2"})),
+        "/components/ingress/values",
+        "JSON object",
+    );
+}
+
+#[test]
+fn overrides_on_a_disabled_component_are_refused() {
+    ok(component("cert_manager", json!({"enabled": false})));
+    rejects(
+        component("cert_manager", json!({"enabled": false, "values": {}})),
+        "/components/cert_manager/values",
+        "disabled component",
+    );
+    rejects(
+        component(
+            "ingress",
+            json!({"enabled": false, "chart_repository": "https://x.example"}),
+        ),
+        "/components/ingress/chart_repository",
+        "disabled component",
+    );
+    rejects(
+        component(
+            "ingress",
+            json!({"enabled": false, "controller": "ingress-nginx"}),
+        ),
+        "/components/ingress/controller",
+        "disabled component",
+    );
+    rejects(
+        component(
+            "argocd",
+            json!({"enabled": false, "repository": {"url": "https://github.com/a/b"}}),
+        ),
+        "/components/argocd/repository",
+        "disabled component",
+    );
+}
+
+#[test]
+fn ingress_controller_choice_picks_its_catalog_entry_in_both_modes() {
+    for mode in ["auto", "managed"] {
+        let c = ok(
+            json!({"eks_mode": mode, "components": {"ingress": {"controller": "aws-load-balancer-controller"}}}),
+        );
+        assert_eq!(
+            c.components.ingress.controller,
+            IngressController::AwsLoadBalancerController
+        );
+        assert_eq!(
+            c.components.ingress.component.chart.chart,
+            "aws-load-balancer-controller"
+        );
+    }
+    let e =
+        parse_request(component("ingress", json!({"controller": "traefik"}))).expect_err("enum");
+    assert_eq!(e.0[0].field, "/components/ingress/controller");
+}
+
+#[test]
+fn argocd_repository_is_checked() {
+    let c = ok(component(
+        "argocd",
+        json!({"repository": {"url": "git@github.com:acme/gitops.git", "root_app_path": "clusters/prod", "target_revision": "main"}}),
+    ));
+    assert_eq!(
+        c.components.argocd.repository.map(|r| r.target_revision),
+        Some("main".to_owned())
+    );
+    let at = "/components/argocd/repository";
+    rejects(
+        component("argocd", json!({"repository": {"root_app_path": "apps"}})),
+        &format!("{at}/url"),
+        "needs a url",
+    );
+    rejects(
+        component("argocd", json!({"repository": {"url": "ftp://x"}})),
+        &format!("{at}/url"),
+        "Git URL",
+    );
+    rejects(
+        component(
+            "argocd",
+            json!({"repository": {"url": "https://x.example/r", "root_app_path": "../etc"}}),
+        ),
+        &format!("{at}/root_app_path"),
+        "relative path",
+    );
+    rejects(
+        component(
+            "argocd",
+            json!({"repository": {"url": "https://x.example/r", "target_revision": "a b"}}),
+        ),
+        &format!("{at}/target_revision"),
+        "without spaces",
+    );
+}
+
+#[test]
+fn releases_must_not_collide_in_a_namespace() {
+    ok(component("cert_manager", json!({"namespace": "tools"})));
+    rejects(
+        json!({"components": {"cert_manager": {"namespace": "tools", "release_name": "x"}, "external_secrets": {"namespace": "tools", "release_name": "x"}}}),
+        "/components/external_secrets/release_name",
+        "also used by cert_manager",
+    );
+}

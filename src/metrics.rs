@@ -1,0 +1,157 @@
+//! Prometheus metrics: HTTP requests, operations finished and their durations, lease expiries
+//! and recoveries (this process), and queue depth / running operations (read from the
+//! database at scrape time, so every process reports the same numbers).
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of `byoc_http_requests_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route pattern (not the raw path, to bound cardinality).
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of operation metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    /// preview | update | refresh | destroy.
+    pub kind: String,
+    /// Operation status.
+    pub status: String,
+}
+
+/// Labels with only the operation kind.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// preview | update | refresh | destroy.
+    pub kind: String,
+}
+
+/// The process's metrics. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// HTTP requests served.
+    pub http_requests: Family<HttpLabels, Counter>,
+    /// Operations finished by this process.
+    pub operations_finished: Family<OperationLabels, Counter>,
+    /// Wall time of finished operations.
+    pub operation_duration: Family<KindLabels, Histogram>,
+    /// Expired leases this process found.
+    pub lease_expiries: Counter,
+    /// Operations this process recovered after an expired lease.
+    pub recoveries: Counter,
+    /// Operations per kind and status in the database (set at scrape).
+    pub operations: Family<OperationLabels, Gauge>,
+    /// Queued operations (set at scrape).
+    pub queue_depth: Gauge,
+    /// Running operations (set at scrape).
+    pub running: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("byoc");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let operations_finished = Family::<OperationLabels, Counter>::default();
+        let operation_duration = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            // 1 s … ~4.5 h
+            Histogram::new(exponential_buckets(1.0, 2.0, 15))
+        });
+        let lease_expiries = Counter::default();
+        let recoveries = Counter::default();
+        let operations = Family::<OperationLabels, Gauge>::default();
+        let queue_depth = Gauge::default();
+        let running = Gauge::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests served",
+            http_requests.clone(),
+        );
+        registry.register(
+            "operations_finished",
+            "Operations finished by this process",
+            operations_finished.clone(),
+        );
+        registry.register(
+            "operation_duration_seconds",
+            "Wall time of finished operations",
+            operation_duration.clone(),
+        );
+        registry.register(
+            "lease_expiries",
+            "Expired operation leases found",
+            lease_expiries.clone(),
+        );
+        registry.register(
+            "recoveries",
+            "Operations recovered after an expired lease",
+            recoveries.clone(),
+        );
+        registry.register(
+            "operations",
+            "Operations by kind and status",
+            operations.clone(),
+        );
+        registry.register("queue_depth", "Queued operations", queue_depth.clone());
+        registry.register("operations_running", "Running operations", running.clone());
+        Self {
+            registry: Arc::new(registry),
+            http_requests,
+            operations_finished,
+            operation_duration,
+            lease_expiries,
+            recoveries,
+            operations,
+            queue_depth,
+            running,
+        }
+    }
+
+    /// Sets the database-derived gauges from `(kind, status, count)` rows.
+    pub fn set_operation_counts(&self, rows: &[(String, String, i64)]) {
+        let (mut queued, mut running) = (0, 0);
+        for (kind, status, n) in rows {
+            self.operations
+                .get_or_create(&OperationLabels {
+                    kind: kind.clone(),
+                    status: status.clone(),
+                })
+                .set(*n);
+            match status.as_str() {
+                "queued" => queued += n,
+                "running" => running += n,
+                _ => {}
+            }
+        }
+        self.queue_depth.set(queued);
+        self.running.set(running);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,226 @@
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+const SPEC_MINIMAL: &str = r#"{"eks_mode":"managed","node_group_config":{"desired_size":2}}"#;
+
+#[actix_web::test]
+async fn the_spec_minimal_body_saves_as_version_1_with_defaults_filled() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let resp = app
+        .save_config("acme", "prod", serde_json::from_str(SPEC_MINIMAL).unwrap())
+        .await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["stack_name"], "acme-prod");
+    assert_eq!(
+        location,
+        "/api/v1/tenants/acme/environments/prod/config?version=1"
+    );
+    let cfg = &body["config"];
+    assert_eq!(cfg["eks"]["mode"], "managed");
+    let groups = cfg["eks"]["node_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["scaling"]["desired_size"], 2);
+    assert_eq!(groups[0]["instance_types"], json!(["t3.medium"]));
+    assert_eq!(cfg["vpc"]["cidr_block"], "10.0.0.0/16");
+    assert!(!cfg["vpc"]["private_subnets"].as_array().unwrap().is_empty());
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn every_save_is_a_new_version_and_old_ones_stay_readable() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let v1 = app
+        .save_config("acme", "prod", json!({"vpc_cidr": "10.1.0.0/16"}))
+        .await;
+    assert_eq!(v1.status(), 201);
+    let v2 = app
+        .save_config("acme", "prod", json!({"vpc_cidr": "10.2.0.0/16"}))
+        .await;
+    let v2: Value = v2.json().await.unwrap();
+    assert_eq!(v2["version"], 2);
+
+    let latest: Value = app
+        .get("/api/v1/tenants/acme/environments/prod/config")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(latest["version"], 2);
+    assert_eq!(latest["config"]["vpc"]["cidr_block"], "10.2.0.0/16");
+    let old: Value = app
+        .get("/api/v1/tenants/acme/environments/prod/config?version=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(old["version"], 1);
+    assert_eq!(old["config"]["vpc"]["cidr_block"], "10.1.0.0/16");
+    let missing = app
+        .get("/api/v1/tenants/acme/environments/prod/config?version=3")
+        .await;
+    assert_eq!(missing.status(), 404);
+    // Environments version independently.
+    let staging: Value = app
+        .save_config("acme", "staging", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(staging["version"], 1);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn invalid_configs_are_422_listing_every_field() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let resp = app
+        .save_config(
+            "acme",
+            "prod",
+            json!({
+                "vpc_config": {"cidr_block": "10.0.0.0/8", "nat_gateway_strategy": "single"},
+                "eks_config": {"mode": "auto", "node_groups": [{"name": "general"}]}
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("/vpc_config/cidr_block")),
+        "{fields:?}"
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("/eks_config/node_groups")),
+        "{fields:?}"
+    );
+
+    let unknown = app
+        .save_config("acme", "prod", json!({"vpc_cidrr": "10.0.0.0/16"}))
+        .await;
+    assert_eq!(unknown.status(), 422);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "/vpc_cidrr");
+
+    let wrong_type = app
+        .save_config(
+            "acme",
+            "prod",
+            json!({"node_group_config": {"desired_size": "two"}}),
+        )
+        .await;
+    assert_eq!(wrong_type.status(), 422);
+    let body: Value = wrong_type.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["field"],
+        "/node_group_config/desired_size"
+    );
+
+    // Nothing was saved by the failures.
+    let none = app
+        .get("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    assert_eq!(none.status(), 404);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn unknown_tenant_bad_env_and_malformed_json_are_reported() {
+    let app = spawn_app().await;
+    let no_tenant = app.save_config("nobody", "prod", json!({})).await;
+    assert_eq!(no_tenant.status(), 404);
+    let body: Value = no_tenant.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("tenant 'nobody'"));
+
+    app.create_tenant("acme").await;
+    let bad_env = app.save_config("acme", "Prod_1", json!({})).await;
+    assert_eq!(bad_env.status(), 422);
+    let body: Value = bad_env.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "env");
+
+    let malformed = app
+        .client
+        .post(format!(
+            "{}/api/v1/tenants/acme/environments/prod/config",
+            app.base
+        ))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .body("{\"eks_mode\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let missing_env = app
+        .get("/api/v1/tenants/acme/environments/dev/config")
+        .await;
+    assert_eq!(missing_env.status(), 404);
+    let body: Value = missing_env.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("acme/dev"));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn delete_config_is_refused_while_its_stack_is_not_destroyed() {
+    let app = spawn_app().await;
+    let created = app.create_tenant("acme").await;
+    let tenant_id = created["tenant"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.save_config("acme", "prod", json!({})).await.status(),
+        201
+    );
+    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "failed")
+        .unwrap();
+    let refused = app
+        .delete("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    assert_eq!(refused.status(), 409);
+
+    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "destroyed")
+        .unwrap();
+    let ok = app
+        .delete("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    assert_eq!(ok.status(), 204);
+    let gone = app
+        .get("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    assert_eq!(gone.status(), 404);
+    let again = app
+        .delete("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    assert_eq!(again.status(), 404);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn deleting_a_tenant_removes_its_configs() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    assert_eq!(
+        app.save_config("acme", "prod", json!({})).await.status(),
+        201
+    );
+    assert_eq!(app.delete("/api/v1/tenants/acme").await.status(), 204);
+    app.create_tenant("acme").await;
+    let fresh = app
+        .get("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    assert_eq!(fresh.status(), 404);
+    app.stop().await;
+}
