@@ -409,8 +409,11 @@ pub struct ChartRef {
 }
 
 /// Common settings of every bootstrap component.
+///
+/// No `deny_unknown_fields` here: it is flattened into `ArgoCdComponent` and
+/// `IngressComponent`, where it would reject their own fields (and the OpenAPI `allOf` would
+/// forbid them). Requests are checked by the request types, not by this stored form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ComponentConfig {
     /// Install it.
     pub enabled: bool,
