@@ -1,0 +1,83 @@
+//! Stack operations over HTTP: start them (deploy, preview, refresh, destroy), follow them
+//! (status, history, one operation, its events as JSON or SSE), cancel them, read outputs.
+
+mod cancel;
+mod events;
+mod read;
+mod start;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub use cancel::*;
+pub use events::*;
+pub use read::*;
+pub use start::*;
+
+use super::ApiError;
+use crate::store::operations::Operation;
+
+/// An operation as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperationView {
+    /// Operation id.
+    pub id: String,
+    /// Stack `<slug>-<env>`.
+    pub stack_name: String,
+    /// preview | update | refresh | destroy.
+    pub kind: String,
+    /// queued | running | succeeded | failed | cancelled.
+    pub status: String,
+    /// Config version it applies.
+    pub config_version: Option<i32>,
+    /// `local` or `deployments`.
+    pub executor: String,
+    /// Runs so far (more than 1 after a recovery).
+    pub attempt: i32,
+    /// A cancel was requested while it ran.
+    pub cancel_requested: bool,
+    /// Name of the token that started it.
+    pub requested_by: Option<String>,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+    /// Started at.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Finished at.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The engine's error message, for failures and cancellations.
+    pub error: Option<String>,
+    /// Resource changes (`create`, `update`, `delete`, `same`, …).
+    pub summary: Option<BTreeMap<String, u64>>,
+}
+
+impl From<Operation> for OperationView {
+    fn from(o: Operation) -> Self {
+        Self {
+            summary: o.summary.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            id: o.id,
+            stack_name: o.stack_name,
+            kind: o.kind,
+            status: o.status,
+            config_version: o.config_version,
+            executor: o.executor,
+            attempt: o.attempt,
+            cancel_requested: o.cancel_requested,
+            requested_by: o.requested_by,
+            created_at: o.created_at.and_utc(),
+            started_at: o.started_at.map(|t| t.and_utc()),
+            finished_at: o.finished_at.map(|t| t.and_utc()),
+            error: o.error,
+        }
+    }
+}
+
+/// Loads an operation by id, or a 404 naming it.
+fn load_operation(conn: &mut crate::store::Conn, id: &str) -> Result<Operation, ApiError> {
+    crate::store::operations::find(conn, id).map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::not_found("operation", id),
+        other => other.into(),
+    })
+}
