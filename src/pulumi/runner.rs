@@ -73,6 +73,8 @@ pub struct RunnerConfig {
     pub cancel_grace: Duration,
     /// Bytes of stdout and of stderr kept in memory per run.
     pub capture_bytes: usize,
+    /// Extra variables for every child, including the version probe (tests pass stand-in knobs).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl RunnerConfig {
@@ -87,6 +89,7 @@ impl RunnerConfig {
             timeout: Duration::from_secs(3600),
             cancel_grace: Duration::from_secs(30),
             capture_bytes: DEFAULT_CAPTURE_BYTES,
+            extra_env: Vec::new(),
         }
     }
 }
@@ -236,6 +239,7 @@ impl Runner {
             .env("PULUMI_AUTOMATION_API", "true")
             .env("PULUMI_HOME", &self.config.pulumi_home)
             .env("PULUMI_BACKEND_URL", &self.config.backend_url)
+            .envs(self.config.extra_env.iter().map(|(k, v)| (k, v)))
             .envs(inv.control.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(if inv.stdin.is_some() {
                 Stdio::piped()
