@@ -41,7 +41,8 @@ pub type RefreshResult = OperationResult;
 /// Result of [`Runner::destroy`].
 pub type DestroyResult = OperationResult;
 
-/// Sink for live events: each decoded item is sent as soon as it is read.
+/// Sink for live events: each decoded item is sent as soon as it is read. Drain it while the
+/// operation runs; a full channel pauses the tail (the CLI itself is not blocked).
 pub type EventSink = mpsc::Sender<EventItem>;
 
 impl Runner {
@@ -177,24 +178,7 @@ impl Runner {
                 },
             }));
         }
-        let command = if is_preview { "preview" } else { "update" };
-        let summary = match digest.summaries.as_slice() {
-            [] => {
-                return Err(PulumiError::BadOutput {
-                    command: command.into(),
-                    reason: format!("failed to get {command} summary"),
-                });
-            }
-            [one] => one.clone(),
-            // The SDK refuses two preview summaries; for updates the last one is the result.
-            [_, ..] if is_preview => {
-                return Err(PulumiError::BadOutput {
-                    command: command.into(),
-                    reason: "got multiple preview summaries".into(),
-                });
-            }
-            [.., last] => last.clone(),
-        };
+        let summary = pick_summary(&digest.summaries, is_preview)?;
         Ok(OperationResult {
             summary,
             resources: digest.resources().to_vec(),
@@ -204,5 +188,47 @@ impl Runner {
             stderr: out.stderr,
             exit_code: out.exit_code,
         })
+    }
+}
+
+/// The run's result from its summary events: exactly one for a preview (the SDK's rule:
+/// "failed to get preview summary" / "got multiple preview summaries"); at least one for an
+/// update, of which the last counts.
+pub fn pick_summary(
+    summaries: &[UpdateSummary],
+    is_preview: bool,
+) -> Result<UpdateSummary, PulumiError> {
+    let command = if is_preview { "preview" } else { "update" };
+    match summaries {
+        [] => Err(PulumiError::BadOutput {
+            command: command.into(),
+            reason: format!("failed to get {command} summary"),
+        }),
+        [one] => Ok(one.clone()),
+        [_, ..] if is_preview => Err(PulumiError::BadOutput {
+            command: command.into(),
+            reason: "got multiple preview summaries".into(),
+        }),
+        [.., last] => Ok(last.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(result: &str) -> UpdateSummary {
+        serde_json::from_value(serde_json::json!({"result": result})).unwrap()
+    }
+
+    #[test]
+    fn preview_needs_exactly_one_summary() {
+        assert!(pick_summary(&[], true).is_err());
+        assert!(pick_summary(&[], false).is_err());
+        let two = [summary("failed"), summary("succeeded")];
+        let e = pick_summary(&two, true).unwrap_err();
+        assert!(e.to_string().contains("multiple preview summaries"));
+        let last = pick_summary(&two, false).unwrap();
+        assert_eq!(last.result.as_deref(), Some("succeeded"));
     }
 }

@@ -78,7 +78,7 @@ pub struct RunnerConfig {
 }
 
 impl RunnerConfig {
-    /// A config with the defaults (1 h timeout, 30 s grace, 1 MiB capture).
+    /// A config with the defaults (1 h timeout, 120 s grace, 1 MiB capture).
     pub fn new(env: EnvSnapshot, pulumi_home: PathBuf, backend_url: String) -> Self {
         Self {
             bin: None,
@@ -87,7 +87,9 @@ impl RunnerConfig {
             backend_url,
             passphrase: None,
             timeout: Duration::from_secs(3600),
-            cancel_grace: Duration::from_secs(30),
+            // Generous: after SIGINT the engine waits for in-flight steps (an EKS cluster can
+            // take many minutes), and SIGTERM then means "terminate now" with pending ops.
+            cancel_grace: Duration::from_secs(120),
             capture_bytes: DEFAULT_CAPTURE_BYTES,
             extra_env: Vec::new(),
         }
@@ -101,7 +103,8 @@ pub struct RunControl {
     pub cancel: Option<CancelToken>,
     /// Overrides [`RunnerConfig::timeout`].
     pub timeout: Option<Duration>,
-    /// Receives each stdout/stderr line as it is printed.
+    /// Receives each stdout/stderr line as it is printed. Drain it: a full channel
+    /// back-pressures the child's pipe (nothing is dropped silently).
     pub output: Option<mpsc::Sender<OutputLine>>,
     /// Extra variables for the child (e.g. `AWS_CONFIG_FILE` in the workspace; test knobs).
     pub extra_env: Vec<(String, String)>,
@@ -210,6 +213,8 @@ impl Runner {
 
     /// Spawns `pulumi --non-interactive <args…> [--stack s]` and waits for it. This is the
     /// only function in byoc that starts the CLI. Non-zero exits are returned, not raised.
+    /// Stop a run through [`RunControl::cancel`]: dropping this future SIGKILLs the child
+    /// (`kill_on_drop`), which leaves DIY lock files behind.
     pub async fn run(&self, inv: Invocation<'_>) -> Result<RunOutput, PulumiError> {
         let command = inv.args.first().cloned().unwrap_or_default();
         let stack = inv.stack.map(|s| s.to_string()).unwrap_or_default();
@@ -257,6 +262,8 @@ impl Runner {
         }
         // SAFETY: the closure only calls prctl(2), which is async-signal-safe, and allocates
         // nothing. PDEATHSIG kills the CLI if the worker dies without running destructors.
+        // It fires when the spawning *thread* exits: tokio worker threads live as long as the
+        // runtime, so `run` must not be called from a short-lived `spawn_blocking` thread.
         unsafe {
             cmd.pre_exec(|| {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)

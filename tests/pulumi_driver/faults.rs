@@ -299,3 +299,23 @@ async fn stack_errors_are_typed() {
     let e = h.runner.remove_stack(&ws, &s, &ctl).await;
     assert!(e.is_ok(), "an empty stack can be removed: {e:?}");
 }
+
+#[tokio::test]
+async fn cli_is_found_on_path_when_no_explicit_binary_is_set() {
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(super::support::standin(), bin.join("pulumi")).unwrap();
+    let mut c = Harness::config(root.path());
+    c.bin = None;
+    // Our directory first, then the real PATH so the stand-in's python3 is found.
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.env = EnvSnapshot::capture([("PATH".to_owned(), path)]);
+    let runner = Runner::new(c).await.unwrap();
+    assert_eq!(runner.bin(), bin.join("pulumi"));
+    assert_eq!(runner.version().to_string(), "3.205.0");
+}
