@@ -153,8 +153,8 @@ pub fn classify(run: FailedRun<'_>) -> PulumiError {
             summary: run.summary,
         };
     }
+    // Only stderr: stdout carries the program's own prints, which must not steer this.
     let err = run.stderr;
-    let both = format!("{}\n{}", run.stderr, run.stdout);
     let stderr_tail = tail(err, TAIL_BYTES);
     if contains_in_order(err, "no stack named", "found") {
         return PulumiError::StackNotFound { stderr_tail };
@@ -167,10 +167,10 @@ pub fn classify(run: FailedRun<'_>) -> PulumiError {
     {
         return PulumiError::ConcurrentUpdate { stderr_tail };
     }
-    if both.contains("passphrase must be set with PULUMI_CONFIG_PASSPHRASE") {
+    if err.contains("passphrase must be set with PULUMI_CONFIG_PASSPHRASE") {
         return PulumiError::MissingPassphrase;
     }
-    if both.contains("incorrect passphrase") {
+    if err.contains("incorrect passphrase") {
         return PulumiError::WrongPassphrase;
     }
     if !run.diagnostics.is_empty() {

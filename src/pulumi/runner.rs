@@ -274,19 +274,6 @@ impl Runner {
             .spawn()
             .map_err(|e| PulumiError::io(format!("spawning {}", self.bin.display()), e))?;
 
-        if let (Some(secret), Some(mut stdin)) = (inv.stdin, child.stdin.take()) {
-            // `config set` reads stdin to EOF and removes one trailing newline; the newline we
-            // add keeps a value that itself ends in "\n" intact.
-            let mut bytes = secret.expose_secret().as_bytes().to_vec();
-            bytes.push(b'\n');
-            let written = stdin.write_all(&bytes).await;
-            drop(stdin);
-            if let Err(e) = written {
-                // A child that exits before reading stdin reports its own error below.
-                tracing::debug!(error = %e, "pulumi closed stdin early");
-            }
-        }
-
         let cap = self.config.capture_bytes;
         let out_task = child
             .stdout
@@ -296,6 +283,25 @@ impl Runner {
             .stderr
             .take()
             .map(|r| tokio::spawn(capture(r, Stream::Stderr, cap, inv.control.output.clone())));
+        // Written from its own task, after the readers started, so neither a child that fills
+        // its stdout first nor one that never reads stdin can wedge us outside the deadline.
+        let stdin_task = match (inv.stdin, child.stdin.take()) {
+            (Some(secret), Some(mut stdin)) => {
+                // `config set` reads stdin to EOF and removes one trailing newline; the newline
+                // we add keeps a value that itself ends in "\n" intact.
+                let mut bytes = secret.expose_secret().as_bytes().to_vec();
+                bytes.push(b'\n');
+                Some(tokio::spawn(async move {
+                    if let Err(e) = stdin.write_all(&bytes).await {
+                        // A child that exits before reading stdin reports its own error.
+                        tracing::debug!(error = %e, "pulumi closed stdin early");
+                    }
+                    // Don't leave a copy of the secret in freed memory.
+                    bytes.fill(0);
+                }))
+            }
+            _ => None,
+        };
 
         let timeout = inv.control.timeout.unwrap_or(self.config.timeout);
         let stopped = wait_or_stop(&mut child, timeout, inv.control.cancel.as_ref()).await;
@@ -305,6 +311,10 @@ impl Runner {
         }
         .map_err(|e| PulumiError::io("waiting for pulumi", e))?;
         let stop_reason = stopped;
+        if let Some(task) = stdin_task {
+            // The child is gone, so a write still pending can only fail; don't wait for it.
+            task.abort();
+        }
 
         // Plugins that outlive the CLI could hold the pipes open; don't wait on them forever.
         let stdout = join_capture(out_task).await;

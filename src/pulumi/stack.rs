@@ -74,7 +74,8 @@ impl Runner {
                 control: ctl,
             })
             .await?;
-        if out.exit_code == 0 && out.stopped.is_none() {
+        // Exit 0 wins over a cancel that raced the end of the command.
+        if out.exit_code == 0 {
             return Ok(out);
         }
         Err(classify(FailedRun {
@@ -150,6 +151,33 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    /// Sets many plain values in one run: `config set-all [--path] --plaintext k1=v1
+    /// --plaintext k2=v2 … --stack <s>` (each pair after its own flag, as the Go SDK does).
+    /// Secrets must go through [`Runner::set_config`] so they stay off argv.
+    pub async fn set_plain_config_all(
+        &self,
+        ws: &Workspace,
+        stack: &StackName,
+        pairs: &[(String, String)],
+        path: bool,
+        ctl: &RunControl,
+    ) -> Result<(), PulumiError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let kv: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut args = vec!["config", "set-all"];
+        if path {
+            args.push("--path");
+        }
+        for pair in &kv {
+            args.extend(["--plaintext", pair.as_str()]);
+        }
+        self.checked(ws, Some(stack), &args, None, ctl)
+            .await
+            .map(drop)
     }
 
     /// `stack output --json`, then `stack output --json --show-secrets`; a key is secret when

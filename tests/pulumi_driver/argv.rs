@@ -50,6 +50,19 @@ async fn each_operation_runs_the_contract_argv() {
         .await
         .unwrap();
     h.runner
+        .set_plain_config_all(
+            &ws,
+            &s,
+            &[
+                ("aws:region".into(), "eu-west-1".into()),
+                ("tier".into(), "a=b".into()),
+            ],
+            false,
+            &ctl,
+        )
+        .await
+        .unwrap();
+    h.runner
         .preview(&ws, &s, &PreviewOptions::default(), &ctl, None)
         .await
         .unwrap();
@@ -102,6 +115,17 @@ async fn each_operation_runs_the_contract_argv() {
             "set",
             "externalId",
             "--secret",
+            "--stack",
+            "acme-dev",
+        ]),
+        strs(&[
+            ni,
+            "config",
+            "set-all",
+            "--plaintext",
+            "aws:region=eu-west-1",
+            "--plaintext",
+            "tier=a=b",
             "--stack",
             "acme-dev",
         ]),
