@@ -2,7 +2,8 @@
 //! history, destroy.
 
 use byoc::pulumi::{
-    DestroyOptions, EventPayload, OpType, PreviewOptions, PulumiError, RunControl, UpOptions,
+    ConfigValue, DestroyOptions, EventPayload, OpType, PreviewOptions, PulumiError, RunControl,
+    UpOptions,
 };
 use tokio::sync::mpsc;
 
@@ -213,4 +214,52 @@ async fn passphrase_problems_are_typed() {
         .await
         .unwrap_err();
     assert!(matches!(e, PulumiError::WrongPassphrase), "{e:?}");
+}
+
+#[tokio::test]
+async fn secret_config_travels_through_stdin_intact() {
+    let h = Harness::new().await;
+    let s = stack("acme-dev");
+    let ctl = RunControl::default();
+    let ws = h.workspace(&program(
+        &[],
+        "  echoed: ${externalId}\n  region: ${aws:region}\n",
+    ));
+    h.runner
+        .select_or_create_stack(&ws, &s, "passphrase", &ctl)
+        .await
+        .unwrap();
+    // Leading dash and a trailing newline: both must survive argv/stdin handling.
+    let value = "-starts-with-dash and ends with newline\n";
+    h.runner
+        .set_config(
+            &ws,
+            &s,
+            "externalId",
+            &ConfigValue::Secret(value.to_owned().into()),
+            false,
+            &ctl,
+        )
+        .await
+        .unwrap();
+    h.runner
+        .set_config(
+            &ws,
+            &s,
+            "aws:region",
+            &ConfigValue::Plain("-eu-west-1".into()),
+            false,
+            &ctl,
+        )
+        .await
+        .unwrap();
+    h.runner
+        .up(&ws, &s, &UpOptions::default(), &ctl, None)
+        .await
+        .unwrap();
+    let out = h.runner.stack_outputs(&ws, &s, &ctl).await.unwrap();
+    assert_eq!(out["echoed"].value, value);
+    assert!(out["echoed"].secret);
+    assert_eq!(out["region"].value, "-eu-west-1");
+    assert!(!out["region"].secret);
 }
