@@ -1,0 +1,396 @@
+//! The one place that spawns `pulumi`: argument vector, allowlisted environment, bounded
+//! capture, timeout and signal escalation. Knows nothing of what the commands mean.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+use super::capture::{DEFAULT_CAPTURE_BYTES, OutputLine, Stream, capture};
+use super::env::EnvSnapshot;
+use super::error::PulumiError;
+use super::version::{Version, check_version, locate};
+use crate::domain::names::StackName;
+
+/// A cancellation flag shared between the caller and a running command.
+#[derive(Debug, Clone)]
+pub struct CancelToken(Arc<watch::Sender<bool>>);
+
+impl Default for CancelToken {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(false)))
+    }
+}
+
+impl CancelToken {
+    /// A fresh, not yet cancelled token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests cancellation: the running command gets SIGINT, then escalation.
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once cancellation is requested.
+    pub async fn cancelled(&self) {
+        let mut rx = self.0.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail while we borrow it.
+        let _ = rx.wait_for(|c| *c).await;
+    }
+}
+
+/// How the driver runs the CLI; built once by the app from `Settings`.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// `BYOC_PULUMI_BIN`; when `None`, `pulumi` is searched in the snapshot's `PATH`.
+    pub bin: Option<PathBuf>,
+    /// The allowlisted parent environment.
+    pub env: EnvSnapshot,
+    /// `PULUMI_HOME` for every child (per worker; shares the plugin cache).
+    pub pulumi_home: PathBuf,
+    /// `PULUMI_BACKEND_URL`, e.g. `file:///var/lib/byoc/state` or `s3://bucket`.
+    pub backend_url: String,
+    /// `PULUMI_CONFIG_PASSPHRASE` for passphrase stacks.
+    pub passphrase: Option<SecretString>,
+    /// Deadline of one CLI run (operations may override it).
+    pub timeout: Duration,
+    /// Wait between SIGINT, SIGTERM and SIGKILL when stopping a run.
+    pub cancel_grace: Duration,
+    /// Bytes of stdout and of stderr kept in memory per run.
+    pub capture_bytes: usize,
+    /// Extra variables for every child, including the version probe (tests pass stand-in knobs).
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl RunnerConfig {
+    /// A config with the defaults (1 h timeout, 120 s grace, 1 MiB capture).
+    pub fn new(env: EnvSnapshot, pulumi_home: PathBuf, backend_url: String) -> Self {
+        Self {
+            bin: None,
+            env,
+            pulumi_home,
+            backend_url,
+            passphrase: None,
+            timeout: Duration::from_secs(3600),
+            // Generous: after SIGINT the engine waits for in-flight steps (an EKS cluster can
+            // take many minutes), and SIGTERM then means "terminate now" with pending ops.
+            cancel_grace: Duration::from_secs(120),
+            capture_bytes: DEFAULT_CAPTURE_BYTES,
+            extra_env: Vec::new(),
+        }
+    }
+}
+
+/// Per-run controls supplied by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    /// Cancels the run (SIGINT, grace, SIGTERM, grace, SIGKILL).
+    pub cancel: Option<CancelToken>,
+    /// Overrides [`RunnerConfig::timeout`].
+    pub timeout: Option<Duration>,
+    /// Receives each stdout/stderr line as it is printed. Drain it: a full channel
+    /// back-pressures the child's pipe (nothing is dropped silently).
+    pub output: Option<mpsc::Sender<OutputLine>>,
+    /// Extra variables for the child (e.g. `AWS_CONFIG_FILE` in the workspace; test knobs).
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// One CLI invocation.
+#[derive(Debug)]
+pub struct Invocation<'a> {
+    /// Arguments after `pulumi --non-interactive`.
+    pub args: Vec<String>,
+    /// Appended as `--stack <name>` for stack-scoped commands.
+    pub stack: Option<&'a StackName>,
+    /// Working directory (the workspace).
+    pub cwd: &'a Path,
+    /// Written to stdin, then stdin is closed (secret config values).
+    pub stdin: Option<&'a SecretString>,
+    /// Caller controls.
+    pub control: &'a RunControl,
+}
+
+/// Why the driver stopped a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The caller cancelled.
+    Cancelled,
+    /// The deadline passed.
+    TimedOut(Duration),
+}
+
+/// What a finished run produced, whatever its exit code.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// Exit code; -1 when the child died from a signal.
+    pub exit_code: i32,
+    /// Bounded stdout.
+    pub stdout: String,
+    /// Bounded stderr.
+    pub stderr: String,
+    /// Set when the driver stopped the child.
+    pub stopped: Option<StopReason>,
+}
+
+/// A located, version-checked `pulumi` plus how to run it.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    bin: PathBuf,
+    version: Version,
+    config: RunnerConfig,
+}
+
+impl Runner {
+    /// Locates the CLI and runs `pulumi version` once; refuses a missing or too old CLI.
+    pub async fn new(config: RunnerConfig) -> Result<Self, PulumiError> {
+        let path_var = config.env.get("PATH").map(std::ffi::OsStr::new);
+        let bin = locate(config.bin.as_deref(), path_var)?;
+        let probe = Self {
+            bin,
+            version: Version {
+                major: 0,
+                minor: 0,
+                patch: 0,
+            },
+            config,
+        };
+        let cwd = probe.config.pulumi_home.clone();
+        tokio::fs::create_dir_all(&cwd)
+            .await
+            .map_err(|e| PulumiError::io(format!("creating PULUMI_HOME {}", cwd.display()), e))?;
+        let control = RunControl {
+            timeout: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        let out = probe
+            .run(Invocation {
+                args: vec!["version".into()],
+                stack: None,
+                cwd: &cwd,
+                stdin: None,
+                control: &control,
+            })
+            .await?;
+        if out.exit_code != 0 {
+            return Err(PulumiError::Failed {
+                exit_code: out.exit_code,
+                stderr_tail: out.stderr,
+            });
+        }
+        let version = check_version(&probe.bin, &out.stdout)?;
+        Ok(Self { version, ..probe })
+    }
+
+    /// The executable in use.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Its version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RunnerConfig {
+        &self.config
+    }
+
+    /// Spawns `pulumi --non-interactive <args…> [--stack s]` and waits for it. This is the
+    /// only function in byoc that starts the CLI. Non-zero exits are returned, not raised.
+    /// Stop a run through [`RunControl::cancel`]: dropping this future SIGKILLs the child
+    /// (`kill_on_drop`), which leaves DIY lock files behind.
+    pub async fn run(&self, inv: Invocation<'_>) -> Result<RunOutput, PulumiError> {
+        let command = inv.args.first().cloned().unwrap_or_default();
+        let stack = inv.stack.map(|s| s.to_string()).unwrap_or_default();
+        let span = tracing::info_span!("pulumi", command = %command, stack = %stack);
+        self.run_inner(inv).instrument(span).await
+    }
+
+    async fn run_inner(&self, inv: Invocation<'_>) -> Result<RunOutput, PulumiError> {
+        let started = Instant::now();
+        let mut argv: Vec<String> = Vec::with_capacity(inv.args.len() + 3);
+        argv.push("--non-interactive".into());
+        // `--stack` goes after the flags but before a `--` positional tail (contract §1.1).
+        let tail_at = inv.args.iter().position(|a| a == "--");
+        let (flags, positional) = inv.args.split_at(tail_at.unwrap_or(inv.args.len()));
+        argv.extend(flags.iter().cloned());
+        if let Some(stack) = inv.stack {
+            argv.push("--stack".into());
+            argv.push(stack.to_string());
+        }
+        argv.extend(positional.iter().cloned());
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(&argv)
+            .current_dir(inv.cwd)
+            .env_clear()
+            .envs(self.config.env.vars().iter().map(|(k, v)| (k, v)))
+            .env("PULUMI_SKIP_UPDATE_CHECK", "true")
+            .env("PULUMI_AUTOMATION_API", "true")
+            .env("PULUMI_HOME", &self.config.pulumi_home)
+            .env("PULUMI_BACKEND_URL", &self.config.backend_url)
+            .envs(self.config.extra_env.iter().map(|(k, v)| (k, v)))
+            .envs(inv.control.extra_env.iter().map(|(k, v)| (k, v)))
+            .stdin(if inv.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            // Own process group: a terminal ^C aimed at byoc must not reach the CLI (we decide
+            // when it is interrupted), and SIGKILL can take its plugins down with it.
+            .process_group(0);
+        if let Some(p) = &self.config.passphrase {
+            cmd.env("PULUMI_CONFIG_PASSPHRASE", p.expose_secret());
+        }
+        // SAFETY: the closure only calls prctl(2), which is async-signal-safe, and allocates
+        // nothing. PDEATHSIG kills the CLI if the worker dies without running destructors.
+        // It fires when the spawning *thread* exits: tokio worker threads live as long as the
+        // runtime, so `run` must not be called from a short-lived `spawn_blocking` thread.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
+        tracing::debug!(argv = ?argv, "spawning pulumi");
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| PulumiError::io(format!("spawning {}", self.bin.display()), e))?;
+
+        let cap = self.config.capture_bytes;
+        let out_task = child
+            .stdout
+            .take()
+            .map(|r| tokio::spawn(capture(r, Stream::Stdout, cap, inv.control.output.clone())));
+        let err_task = child
+            .stderr
+            .take()
+            .map(|r| tokio::spawn(capture(r, Stream::Stderr, cap, inv.control.output.clone())));
+        // Written from its own task, after the readers started, so neither a child that fills
+        // its stdout first nor one that never reads stdin can wedge us outside the deadline.
+        let stdin_task = match (inv.stdin, child.stdin.take()) {
+            (Some(secret), Some(mut stdin)) => {
+                // `config set` reads stdin to EOF and removes one trailing newline; the newline
+                // we add keeps a value that itself ends in "\n" intact.
+                let mut bytes = secret.expose_secret().as_bytes().to_vec();
+                bytes.push(b'\n');
+                Some(tokio::spawn(async move {
+                    if let Err(e) = stdin.write_all(&bytes).await {
+                        // A child that exits before reading stdin reports its own error.
+                        tracing::debug!(error = %e, "pulumi closed stdin early");
+                    }
+                    // Don't leave a copy of the secret in freed memory.
+                    bytes.fill(0);
+                }))
+            }
+            _ => None,
+        };
+
+        let timeout = inv.control.timeout.unwrap_or(self.config.timeout);
+        let stopped = wait_or_stop(&mut child, timeout, inv.control.cancel.as_ref()).await;
+        let status = match stopped {
+            None => child.wait().await,
+            Some(_) => self.escalate(&mut child).await,
+        }
+        .map_err(|e| PulumiError::io("waiting for pulumi", e))?;
+        let stop_reason = stopped;
+        if let Some(task) = stdin_task {
+            // The child is gone, so a write still pending can only fail; don't wait for it.
+            task.abort();
+        }
+
+        // Plugins that outlive the CLI could hold the pipes open; don't wait on them forever.
+        let stdout = join_capture(out_task).await;
+        let stderr = join_capture(err_task).await;
+        let exit_code = status.code().unwrap_or(-1);
+        tracing::info!(
+            exit_code,
+            duration_ms = started.elapsed().as_millis() as u64,
+            stopped = ?stop_reason,
+            "pulumi finished"
+        );
+        Ok(RunOutput {
+            exit_code,
+            stdout,
+            stderr,
+            stopped: stop_reason,
+        })
+    }
+
+    /// SIGINT (graceful cancel: the engine finishes in-flight steps and writes its summary),
+    /// then SIGTERM (the CLI's "terminate now"), then SIGKILL of the whole group.
+    async fn escalate(&self, child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
+        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
+            return child.wait().await;
+        };
+        let grace = self.config.cancel_grace;
+        for signal in [Signal::SIGINT, Signal::SIGTERM] {
+            if let Err(e) = kill(Pid::from_raw(pid), signal) {
+                tracing::debug!(error = %e, ?signal, "signalling pulumi failed (already gone?)");
+            }
+            if let Ok(status) = tokio::time::timeout(grace, child.wait()).await {
+                return status;
+            }
+            tracing::warn!(?signal, "pulumi did not exit within the grace period");
+        }
+        if let Err(e) = killpg(Pid::from_raw(pid), Signal::SIGKILL) {
+            tracing::debug!(error = %e, "killing pulumi's process group failed");
+        }
+        child.wait().await
+    }
+}
+
+/// Waits for exit, cancellation or the deadline; returns why we must stop it, if we must.
+async fn wait_or_stop(
+    child: &mut Child,
+    timeout: Duration,
+    cancel: Option<&CancelToken>,
+) -> Option<StopReason> {
+    let cancelled = async {
+        match cancel {
+            Some(c) => c.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        // `wait` is cancel-safe; the status is read again by the caller.
+        _ = child.wait() => None,
+        () = cancelled => Some(StopReason::Cancelled),
+        () = tokio::time::sleep(timeout) => Some(StopReason::TimedOut(timeout)),
+    }
+}
+
+async fn join_capture(task: Option<tokio::task::JoinHandle<String>>) -> String {
+    let Some(mut task) = task else {
+        return String::new();
+    };
+    match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "output capture task failed");
+            String::new()
+        }
+        Err(_) => {
+            task.abort();
+            tracing::warn!("pulumi output still open 5 s after exit; capture abandoned");
+            String::new()
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Tails an `--event-log` file while the CLI writes it, as an async stream of decoded events.
+//! Ends at `cancelEvent`, or when told the process exited (after a final drain) — a CLI that
+//! fails early never writes the file.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::decode::{EventDecoder, EventItem};
+use super::error::PulumiError;
+use super::events::EventPayload;
+
+/// How often the file is polled for new bytes (the Python SDK uses 100 ms).
+const POLL: Duration = Duration::from_millis(50);
+
+/// The stream of decoded events of one log.
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::Receiver<EventItem>,
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = EventItem;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<EventItem>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl EventStream {
+    /// The next item, or `None` once the log has ended.
+    pub async fn next_item(&mut self) -> Option<EventItem> {
+        self.rx.recv().await
+    }
+}
+
+/// Controls a running tail.
+#[derive(Debug)]
+pub struct TailHandle {
+    done: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl TailHandle {
+    /// Tells the tail the writer exited: read what is left, then end the stream.
+    pub fn writer_exited(&mut self) {
+        if let Some(tx) = self.done.take() {
+            // The task may already have ended at `cancelEvent`; nothing left to tell it.
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits for the tail task to end.
+    pub async fn join(self) {
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "event log tail task failed");
+        }
+    }
+}
+
+/// Pre-creates (truncates) `path` and starts tailing it.
+pub async fn tail_event_log(path: &Path) -> Result<(EventStream, TailHandle), PulumiError> {
+    let file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(path)
+        .await
+        .map_err(|e| PulumiError::io(format!("creating event log {}", path.display()), e))?;
+    let (tx, rx) = mpsc::channel(256);
+    let (done_tx, done_rx) = oneshot::channel();
+    let task = tokio::spawn(run_tail(path.to_path_buf(), file, tx, done_rx));
+    Ok((
+        EventStream { rx },
+        TailHandle {
+            done: Some(done_tx),
+            task,
+        },
+    ))
+}
+
+async fn run_tail(
+    path: PathBuf,
+    mut file: tokio::fs::File,
+    tx: mpsc::Sender<EventItem>,
+    mut done: oneshot::Receiver<()>,
+) {
+    let mut decoder = EventDecoder::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut exited = false;
+    loop {
+        // Read everything available now.
+        loop {
+            match file.read(&mut chunk).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    for item in decoder.push(&chunk[..n]) {
+                        let is_end = matches!(&item, Ok(ev) if ev.payload == EventPayload::Cancel);
+                        if tx.send(item).await.is_err() || is_end {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "reading event log failed");
+                    return;
+                }
+            }
+        }
+        if exited {
+            for item in decoder.finish() {
+                if tx.send(item).await.is_err() {
+                    return;
+                }
+            }
+            return;
+        }
+        tokio::select! {
+            // Either way (signalled, or the handle dropped) the writer is gone: drain once more.
+            _ = &mut done => exited = true,
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}

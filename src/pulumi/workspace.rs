@@ -1,0 +1,144 @@
+//! A private, throw-away directory per CLI run holding the program and caller files; removed on
+//! drop, and swept at startup when a crash left one behind.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::error::PulumiError;
+use crate::domain::names::StackName;
+
+/// Name prefix of every workspace directory (what [`sweep_stale`] looks for).
+pub const WORKSPACE_PREFIX: &str = "byoc-ws-";
+
+/// Name of the event log the operations write inside the workspace.
+pub const EVENT_LOG: &str = "eventlog.txt";
+
+/// An RAII guard around a fresh 0700 directory; the directory is deleted when dropped.
+#[derive(Debug)]
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// Creates a workspace under `parent` holding `Pulumi.yaml` (project + program in one file,
+    /// contract §6.1).
+    pub fn create(parent: &Path, program_yaml: &str) -> Result<Self, PulumiError> {
+        fs::create_dir_all(parent).map_err(|e| {
+            PulumiError::io(format!("creating workspace root {}", parent.display()), e)
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix(WORKSPACE_PREFIX)
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir_in(parent)
+            .map_err(|e| PulumiError::io("creating workspace", e))?;
+        let ws = Self { dir };
+        ws.write_file("Pulumi.yaml", program_yaml.as_bytes(), 0o600)?;
+        Ok(ws)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where operations write `--event-log`.
+    pub fn event_log_path(&self) -> PathBuf {
+        self.path().join(EVENT_LOG)
+    }
+
+    /// Writes `Pulumi.<stack>.yaml` (stack settings such as `secretsprovider` or config).
+    pub fn write_stack_settings(&self, stack: &StackName, yaml: &str) -> Result<(), PulumiError> {
+        self.write_file(&format!("Pulumi.{stack}.yaml"), yaml.as_bytes(), 0o600)
+    }
+
+    /// Writes a private file (mode 0600), e.g. an AWS shared-config file, and returns its path.
+    /// `name` must be a plain file name.
+    pub fn write_private_file(&self, name: &str, contents: &[u8]) -> Result<PathBuf, PulumiError> {
+        self.write_file(name, contents, 0o600)?;
+        Ok(self.path().join(name))
+    }
+
+    fn write_file(&self, name: &str, contents: &[u8], mode: u32) -> Result<(), PulumiError> {
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(PulumiError::io(
+                format!("workspace file name {name:?}"),
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a plain file name"),
+            ));
+        }
+        let path = self.path().join(name);
+        // `mode` applies at creation, so the content is never readable by others, not even
+        // briefly; `create_new` refuses to follow a planted symlink.
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(|e| PulumiError::io(format!("writing workspace file {name}"), e))?;
+        f.write_all(contents)
+            .map_err(|e| PulumiError::io(format!("writing workspace file {name}"), e))
+    }
+}
+
+/// Removes workspaces left in `parent` by a crashed process. Call once at startup, before any
+/// worker creates new ones. Returns how many were removed.
+pub fn sweep_stale(parent: &Path) -> Result<usize, PulumiError> {
+    let entries = match fs::read_dir(parent) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(PulumiError::io(format!("listing {}", parent.display()), e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| PulumiError::io("listing workspaces", e))?;
+        let name = entry.file_name();
+        let is_ws = name.to_string_lossy().starts_with(WORKSPACE_PREFIX);
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_ws && is_dir {
+            fs::remove_dir_all(entry.path()).map_err(|e| {
+                PulumiError::io(
+                    format!("removing stale workspace {}", entry.path().display()),
+                    e,
+                )
+            })?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_is_private_and_removed_on_drop() {
+        let root = tempfile::tempdir().unwrap();
+        let ws = Workspace::create(root.path(), "name: p\nruntime: yaml\n").unwrap();
+        let path = ws.path().to_path_buf();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let f = ws
+            .write_private_file("aws-config", b"[profile t]\n")
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(ws.write_private_file("../escape", b"x").is_err());
+        drop(ws);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn sweep_removes_only_workspaces() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("byoc-ws-stale1")).unwrap();
+        fs::write(root.path().join("byoc-ws-stale1/Pulumi.yaml"), "x").unwrap();
+        fs::create_dir(root.path().join("keep")).unwrap();
+        assert_eq!(sweep_stale(root.path()).unwrap(), 1);
+        assert!(root.path().join("keep").exists());
+        assert_eq!(sweep_stale(&root.path().join("missing")).unwrap(), 0);
+    }
+}

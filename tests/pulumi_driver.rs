@@ -1,0 +1,10 @@
+//! Integration tests of the pulumi driver (`byoc::pulumi`) against recorded CLI event logs and
+//! the pulumi stand-in (`tests/support/pulumi-standin`, Python 3 + PyYAML).
+
+mod pulumi_driver {
+    pub mod argv;
+    pub mod faults;
+    pub mod fixtures;
+    pub mod lifecycle;
+    pub mod support;
+}
