@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -29,7 +30,50 @@ pub struct Settings {
     pub log: LogSettings,
     /// AWS (tenant onboarding, role checks).
     pub aws: AwsSettings,
+    /// The pulumi CLI and its state backend.
+    pub pulumi: PulumiSettings,
+    /// Operation workers.
+    pub worker: WorkerSettings,
 }
+
+/// Which executor runs operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutorKind {
+    /// The local pulumi CLI (self-hosted workers).
+    #[default]
+    Local,
+}
+
+/// `BYOC_EXECUTOR` (`local`), `BYOC_PULUMI_BIN` (default: `pulumi` on `PATH`),
+/// `PULUMI_BACKEND_URL` (default `file://<data dir>/state`), `PULUMI_CONFIG_PASSPHRASE`
+/// (secrets provider passphrase; default: generated once into `<data dir>/pulumi.passphrase`),
+/// `BYOC_SECRETS_PROVIDER` (default `passphrase`, e.g. `awskms://alias/byoc`),
+/// `BYOC_PULUMI_PROJECT` (default `byoc-platform`), `BYOC_PULUMI_HOME` (default
+/// `<data dir>/pulumi-home`, shared plugin cache), `BYOC_WORKSPACE_DIR` (default
+/// `<data dir>/workspaces`), `BYOC_CANCEL_GRACE_SECONDS` (default 120).
+#[derive(Debug, Clone)]
+pub struct PulumiSettings {
+    /// Executor.
+    pub executor: ExecutorKind,
+    /// Explicit CLI path.
+    pub bin: Option<PathBuf>,
+    /// State backend URL.
+    pub backend_url: Option<String>,
+    /// Passphrase of the passphrase secrets provider.
+    pub passphrase: Option<SecretString>,
+    /// Secrets provider for new stacks.
+    pub secrets_provider: String,
+    /// Pulumi project name.
+    pub project: String,
+    /// `PULUMI_HOME` of this worker.
+    pub home: Option<PathBuf>,
+    /// Parent directory of per-operation workspaces.
+    pub workspace_dir: Option<PathBuf>,
+    /// How long the engine gets to stop after SIGINT before SIGTERM.
+    pub cancel_grace: Duration,
+}
+
+pub use crate::worker::WorkerSettings;
 
 /// `BYOC_BIND` (default `127.0.0.1:8000`).
 #[derive(Debug, Clone)]
@@ -89,6 +133,26 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
 }
 
+impl PulumiSettings {
+    /// The state backend URL: the setting, or `file://<data dir>/state`.
+    pub fn backend_url(&self, data_dir: &std::path::Path) -> String {
+        self.backend_url.clone().unwrap_or_else(|| {
+            let abs = std::path::absolute(data_dir.join("state")).unwrap_or_else(|_| data_dir.join("state"));
+            format!("file://{}", abs.display())
+        })
+    }
+
+    /// `PULUMI_HOME`: the setting, or `<data dir>/pulumi-home`.
+    pub fn home(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.home.clone().unwrap_or_else(|| data_dir.join("pulumi-home"))
+    }
+
+    /// Workspaces parent: the setting, or `<data dir>/workspaces`.
+    pub fn workspace_dir(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.workspace_dir.clone().unwrap_or_else(|| data_dir.join("workspaces"))
+    }
+}
+
 impl Settings {
     /// Reads every setting from the process environment (after loading `.env` if present).
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -125,6 +189,37 @@ impl Settings {
                 trusted_principal_arn: opt("BYOC_TRUSTED_PRINCIPAL_ARN"),
                 role_template_url: opt("BYOC_ROLE_TEMPLATE_URL"),
                 endpoint_url: opt("BYOC_AWS_ENDPOINT_URL"),
+            },
+            pulumi: PulumiSettings {
+                executor: match opt("BYOC_EXECUTOR").as_deref() {
+                    None | Some("local") => ExecutorKind::Local,
+                    Some(other) => {
+                        return Err(SettingsError {
+                            var: "BYOC_EXECUTOR",
+                            reason: format!("'{other}' is not a supported executor (local)"),
+                        });
+                    }
+                },
+                bin: opt("BYOC_PULUMI_BIN").map(PathBuf::from),
+                backend_url: opt("PULUMI_BACKEND_URL"),
+                passphrase: get("PULUMI_CONFIG_PASSPHRASE").map(SecretString::from),
+                secrets_provider: opt("BYOC_SECRETS_PROVIDER").unwrap_or_else(|| "passphrase".into()),
+                project: opt("BYOC_PULUMI_PROJECT").unwrap_or_else(|| "byoc-platform".into()),
+                home: opt("BYOC_PULUMI_HOME").map(PathBuf::from),
+                workspace_dir: opt("BYOC_WORKSPACE_DIR").map(PathBuf::from),
+                cancel_grace: Duration::from_secs(parsed(&opt, "BYOC_CANCEL_GRACE_SECONDS", "120")?),
+            },
+            worker: WorkerSettings {
+                concurrency: parsed(&opt, "BYOC_WORKER_CONCURRENCY", "4")?,
+                lease: Duration::from_secs(parsed(&opt, "BYOC_LEASE_SECONDS", "60")?),
+                max_attempts: parsed(&opt, "BYOC_MAX_ATTEMPTS", "3")?,
+                operation_timeout: Duration::from_secs(parsed(
+                    &opt,
+                    "BYOC_OPERATION_TIMEOUT_SECONDS",
+                    "7200",
+                )?),
+                shutdown_grace: Duration::from_secs(parsed(&opt, "BYOC_SHUTDOWN_GRACE_SECONDS", "150")?),
+                poll: Duration::from_millis(parsed(&opt, "BYOC_POLL_MILLIS", "1000")?),
             },
         })
     }

@@ -15,11 +15,14 @@ use crate::store::{self, StoreError};
 /// Path of the config routes.
 #[derive(Debug, Deserialize)]
 pub struct EnvPath {
-    slug: String,
-    env: String,
+    /// Tenant slug.
+    pub slug: String,
+    /// Environment name.
+    pub env: String,
 }
 
-fn parse_env(raw: &str) -> Result<EnvName, ApiError> {
+/// Parses the `{env}` path parameter.
+pub(crate) fn parse_env(raw: &str) -> Result<EnvName, ApiError> {
     EnvName::parse(raw).map_err(|e| ValidationErrors::single("env", e.to_string()).into())
 }
 

@@ -3,11 +3,13 @@
 
 mod auth;
 mod body;
-mod configs;
+pub(crate) mod configs;
 mod error;
+mod metrics;
 mod openapi;
+mod operations;
 mod system;
-mod tenants;
+pub(crate) mod tenants;
 mod tokens;
 
 use std::sync::Arc;
@@ -24,7 +26,9 @@ pub use openapi::ApiDoc;
 
 use crate::crypto::MasterKey;
 use crate::settings::Settings;
+use crate::metrics::Metrics;
 use crate::store::DbPool;
+use crate::worker::Hub;
 
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
@@ -35,6 +39,12 @@ pub struct AppState {
     pub key: MasterKey,
     /// Settings, read once at start.
     pub settings: Arc<Settings>,
+    /// Wakes workers and live event streams of this process.
+    pub hub: Hub,
+    /// Metrics of this process.
+    pub metrics: Metrics,
+    /// Name of the executor new operations are recorded with (`local`, `deployments`).
+    pub executor_name: &'static str,
 }
 
 /// Registers every route, the docs and the request-id header on an actix `App`.
@@ -55,6 +65,17 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(tokens::create_token)
             .service(tokens::list_tokens)
             .service(tokens::revoke_token)
+            .service(operations::deploy_environment)
+            .service(operations::preview_environment)
+            .service(operations::refresh_environment)
+            .service(operations::destroy_environment)
+            .service(operations::get_environment_status)
+            .service(operations::list_environment_operations)
+            .service(operations::get_environment_outputs)
+            .service(operations::get_operation)
+            .service(operations::list_operation_events)
+            .service(operations::cancel_operation)
+            .service(metrics::get_metrics)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
             .service(web::redirect("/docs", "/docs/"));
     }
@@ -78,9 +99,24 @@ where
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let method = req.method().to_string();
     let fut = srv.call(req);
     async move {
         let mut res = fut.await?;
+        if let Some(metrics) = metrics {
+            // The route pattern, not the raw path, keeps label cardinality bounded.
+            let route = res
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_owned());
+            let labels = crate::metrics::HttpLabels {
+                method,
+                route,
+                status: res.status().as_u16(),
+            };
+            metrics.http_requests.get_or_create(&labels).inc();
+        }
         if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
             res.headers_mut()
                 .insert(HeaderName::from_static("x-request-id"), value);

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{configs, system, tenants, tokens};
+use super::{configs, metrics, operations, system, tenants, tokens};
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -22,6 +22,17 @@ use super::{configs, system, tenants, tokens};
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
+        operations::deploy_environment,
+        operations::preview_environment,
+        operations::refresh_environment,
+        operations::destroy_environment,
+        operations::get_environment_status,
+        operations::list_environment_operations,
+        operations::get_environment_outputs,
+        operations::get_operation,
+        operations::list_operation_events,
+        operations::cancel_operation,
+        metrics::get_metrics,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -29,6 +40,7 @@ use super::{configs, system, tenants, tokens};
         (name = "tenants", description = "Tenants (customer AWS accounts)"),
         (name = "configs", description = "Versioned environment configs"),
         (name = "tokens", description = "API tokens (admin only)"),
+        (name = "operations", description = "Deploy, preview, refresh, destroy; status, history, events"),
     )
 )]
 pub struct ApiDoc;

@@ -1,39 +1,68 @@
-//! `byoc serve`: the API server on the embedded database.
+//! `byoc serve`: the API server on the embedded database, with embedded workers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, dev::ServerHandle};
 use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
+use crate::executor::Executor;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::worker::{Hub, Worker};
 
-/// A started server: its address and a handle to stop it.
+/// A started server: its address, a handle to stop it, and its workers.
 #[derive(Debug)]
 pub struct Server {
     /// The bound address (useful with port 0).
     pub addr: SocketAddr,
-    /// Stops the server.
+    /// Stops the HTTP server.
     pub handle: ServerHandle,
-    /// Resolves when the server has stopped.
+    /// Resolves when the HTTP server has stopped.
     pub done: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    /// The embedded worker pool (runs only when concurrency > 0).
+    pub worker: Worker,
+    /// Stops the embedded workers.
+    pub shutdown: CancellationToken,
+    /// Resolves when the embedded workers have stopped.
+    pub workers_done: Option<actix_web::rt::task::JoinHandle<()>>,
 }
 
-/// Opens the database, ensures a first admin token, binds and starts serving in the
-/// background (on the current actix/tokio runtime).
-pub fn start(settings: Settings) -> anyhow::Result<Server> {
+/// Opens the database, ensures a first admin token, starts the embedded workers (when
+/// `settings.worker.concurrency > 0`) and the HTTP server on the current runtime.
+pub fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Server> {
     let (db, key) = super::open(&settings)?;
     if let Some(token) = super::token::ensure_bootstrap_token(&db, &settings)? {
         // Printed once, on stdout, for the operator; never logged.
         println!("byoc: created the first admin token (shown only now):");
         println!("{}", token.expose_secret());
     }
+    let hub = Hub::new();
+    let metrics = Metrics::new();
+    let executor_name = executor.name();
+    let worker = Worker::new(
+        db.clone(),
+        key.clone(),
+        executor,
+        settings.worker.clone(),
+        hub.clone(),
+        metrics.clone(),
+    );
+    let shutdown = CancellationToken::new();
+    let workers_done = (settings.worker.concurrency > 0).then(|| {
+        let (worker, shutdown) = (worker.clone(), shutdown.clone());
+        actix_web::rt::spawn(async move { worker.run(shutdown).await })
+    });
     let state = AppState {
         db,
         key,
         settings: Arc::new(settings),
+        hub,
+        metrics,
+        executor_name,
     };
     let bind = state.settings.http.bind;
     let server = HttpServer::new(move || {
@@ -53,12 +82,27 @@ pub fn start(settings: Settings) -> anyhow::Result<Server> {
     let handle = server.handle();
     let done = actix_web::rt::spawn(server);
     tracing::info!(http.addr = %addr, "byoc API listening");
-    Ok(Server { addr, handle, done })
+    Ok(Server {
+        addr,
+        handle,
+        done,
+        worker,
+        shutdown,
+        workers_done,
+    })
 }
 
-/// Runs the server until it is stopped (SIGINT/SIGTERM).
+/// Runs the server until SIGINT/SIGTERM, then stops claiming operations and lets running
+/// ones stop gracefully (they are re-queued for the next start or another worker).
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let server = start(settings)?;
-    server.done.await??;
+    let executor = crate::executor::build(&settings)?;
+    let server = start(settings, executor)?;
+    // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
+    let result = server.done.await;
+    server.shutdown.cancel();
+    if let Some(w) = server.workers_done {
+        let _ = w.await;
+    }
+    result??;
     Ok(())
 }

@@ -156,3 +156,10 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent.
     async fn recover(&self, job: &OperationJob) -> Result<(), String>;
 }
+
+/// The executor the settings ask for.
+pub fn build(settings: &crate::settings::Settings) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
+    match settings.pulumi.executor {
+        crate::settings::ExecutorKind::Local => anyhow::bail!("the local executor is not available yet"),
+    }
+}

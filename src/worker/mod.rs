@@ -20,6 +20,7 @@ pub use outputs::{open as open_outputs, seal as seal_outputs};
 
 use crate::crypto::MasterKey;
 use crate::executor::Executor;
+use crate::metrics::Metrics;
 use crate::store::{self, DbPool, StoreError};
 
 /// Worker tuning. `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60),
@@ -68,6 +69,7 @@ struct Inner {
     executor: Arc<dyn Executor>,
     settings: WorkerSettings,
     hub: Hub,
+    metrics: Metrics,
 }
 
 impl Worker {
@@ -78,6 +80,7 @@ impl Worker {
         executor: Arc<dyn Executor>,
         settings: WorkerSettings,
         hub: Hub,
+        metrics: Metrics,
     ) -> Self {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
@@ -95,6 +98,7 @@ impl Worker {
                 executor,
                 settings,
                 hub,
+                metrics,
             }),
         }
     }

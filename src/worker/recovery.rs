@@ -36,6 +36,7 @@ impl Worker {
             if !won {
                 continue;
             }
+            self.inner.metrics.lease_expiries.inc();
             let span =
                 tracing::warn_span!("recovery", operation.id = %op.id, stack = %op.stack_name);
             self.recover_one(op).instrument(span).await;
