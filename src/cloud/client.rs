@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::config::{Credentials, ProvideCredentials, Region};
 
 use crate::domain::aws::AwsRegion;
+use crate::settings::AwsSettings;
 
 /// How the control plane reaches AWS.
 #[derive(Debug, Clone)]
@@ -38,6 +39,15 @@ impl AwsClientOptions {
             connect_timeout: Duration::from_secs(3),
             operation_timeout: Duration::from_secs(30),
             max_attempts: 3,
+        }
+    }
+
+    /// Defaults for `region` with the endpoint override and trusted principal from settings.
+    pub fn from_settings(region: AwsRegion, aws: &AwsSettings) -> Self {
+        Self {
+            endpoint_url: aws.endpoint_url.clone(),
+            trusted_principal_arn: aws.trusted_principal_arn.clone(),
+            ..Self::new(region)
         }
     }
 }

@@ -144,6 +144,12 @@ pub struct TenantProfile<'a> {
 
 /// Renders the shared-config file text for `tenant`, sourcing the worker's credentials as the
 /// `env` snapshot says. Secret because it contains the external ID.
+///
+/// The caller writes it 0600 into the workspace, points the pulumi child at it with
+/// `AWS_CONFIG_FILE`, and selects [`TENANT_PROFILE`] for the AWS provider only (provider config
+/// `aws:profile`), so an `s3://` state backend keeps using the worker's own credentials. An
+/// explicitly selected profile wins over environment keys in the AWS SDKs, and
+/// `credential_source = Environment` then reads those keys as the source.
 pub fn render_profile(
     tenant: &TenantProfile<'_>,
     env: &HashMap<String, String>,
