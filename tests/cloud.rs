@@ -36,6 +36,8 @@ pub struct OnboardedTenant {
     pub aws: PlatformAws,
     /// The role, with [`FIRST_EXTERNAL_ID`].
     pub target: RoleTarget,
+    /// What IAM reported about the role right after the stack was created.
+    pub created_role: serde_json::Value,
     admin_key: String,
     admin_secret: String,
     worker_arn: String,
@@ -73,6 +75,7 @@ impl OnboardedTenant {
         Some(Self {
             admin_key: s(&setup["admin"]["key"]),
             admin_secret: s(&setup["admin"]["secret"]),
+            created_role: setup["role"].clone(),
             moto,
             aws,
             target,

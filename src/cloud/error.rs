@@ -169,12 +169,17 @@ impl AwsFailure {
                 .or_else(|| r.headers().get("x-amz-request-id"))
                 .map(str::to_owned)
         });
+        let body = raw.and_then(|r| r.body().bytes()).unwrap_or_default();
         let (code, message) = match err {
             SdkError::ServiceError(s) => (
-                s.err().code().map(str::to_owned),
+                s.err()
+                    .code()
+                    .map(str::to_owned)
+                    .or_else(|| xml_tag(body, "Code")),
                 s.err()
                     .message()
                     .map(str::to_owned)
+                    .or_else(|| xml_tag(body, "Message"))
                     .unwrap_or_else(|| chain_text(err)),
             ),
             _ => (None, chain_text(err)),
@@ -257,6 +262,15 @@ fn access_denied(ctx: &CallContext<'_>, request_id: Option<String>) -> RoleCheck
         trusted_hint: ctx.trusted_hint.to_owned(),
         request_id,
     }
+}
+
+/// The first `<tag>…</tag>` text of an XML error body. moto wraps query-protocol errors the EC2
+/// way (`<Errors><Error>`), which the SDK does not parse, so its `code()` is `None`.
+fn xml_tag(body: &[u8], tag: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = text[start..].find(&format!("</{tag}>"))?;
+    Some(text[start..start + len].trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 fn source_chain<'a>(
@@ -382,6 +396,21 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn codes_are_read_from_ec2_style_error_bodies() {
+        let body = br#"<?xml version="1.0"?><ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></Errors></ErrorResponse>"#;
+        assert_eq!(
+            xml_tag(body, "Code").as_deref(),
+            Some("InvalidClientTokenId")
+        );
+        assert_eq!(
+            xml_tag(body, "Message").as_deref(),
+            Some("The security token included in the request is invalid.")
+        );
+        assert_eq!(xml_tag(b"<html>oops</html>", "Code"), None);
+        assert_eq!(xml_tag(b"\xff\xfe", "Code"), None);
     }
 
     #[test]

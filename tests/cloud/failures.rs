@@ -102,3 +102,30 @@ async fn missing_platform_credentials_are_reported_as_such() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn unknown_platform_keys_are_platform_credentials_not_access_denied() {
+    let Some(t) = OnboardedTenant::start().await else {
+        return;
+    };
+    let mut options = AwsClientOptions::new(region());
+    options.endpoint_url = Some(t.moto.url.clone());
+    let creds = aws_credential_types::Credentials::new(
+        "AKIAUNKNOWN000000000",
+        "not-a-real-secret",
+        None,
+        None,
+        "test",
+    );
+    let aws = PlatformAws::with_credentials(options, creds).await;
+    let err = verify_role(&aws, &slug(), &t.target).await.unwrap_err();
+    let RoleCheckError::PlatformCredentials {
+        ref detail,
+        ref request_id,
+    } = err
+    else {
+        panic!("expected PlatformCredentials, got {err:?}");
+    };
+    assert!(detail.starts_with("InvalidClientTokenId"), "{detail}");
+    assert!(request_id.is_some());
+}

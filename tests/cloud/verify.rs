@@ -6,6 +6,27 @@ use byoc::cloud::{RoleCheckError, SessionName, preflight_role, verify_role};
 use super::{FIRST_EXTERNAL_ID, MOTO_ACCOUNT, OnboardedTenant, slug};
 
 #[tokio::test]
+async fn our_template_creates_the_role_through_moto_cloudformation() {
+    let Some(t) = OnboardedTenant::start().await else {
+        return;
+    };
+    let role = &t.created_role;
+    assert_eq!(role["max_session_duration"], 14_400);
+    assert_eq!(
+        role["attached_policies"], 4,
+        "the four managed policies are attached"
+    );
+    assert_eq!(
+        role["trust"]["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::123456789012:user/byoc-worker"
+    );
+    assert_eq!(
+        role["trust"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        FIRST_EXTERNAL_ID
+    );
+}
+
+#[tokio::test]
 async fn verify_succeeds_with_the_right_external_id_and_sends_it_once() {
     let Some(t) = OnboardedTenant::start().await else {
         return;

@@ -5,7 +5,8 @@ Used by tests/cloud.rs (spawned with an argument vector, never a shell). Prints 
   moto_cfn.py setup  ENDPOINT TEMPLATE STACK EXTERNAL_ID
       (moto still in no-auth mode) creates an admin user (all actions) and the worker user
       `byoc-worker` (may call sts:AssumeRole), then the stack from TEMPLATE with the worker as
-      TrustedPrincipalArn. Prints {"admin": {...keys}, "worker": {...keys, "arn"}, "role_arn"}.
+      TrustedPrincipalArn. Prints {"admin": {...keys}, "worker": {...keys, "arn"}, "role_arn",
+      "role": {"max_session_duration", "trust", "attached_policies"}}.
   moto_cfn.py update ENDPOINT TEMPLATE STACK EXTERNAL_ID ADMIN_KEY ADMIN_SECRET WORKER_ARN
       updates the stack with a new ExternalId, signed as the admin (works in auth mode).
 
@@ -76,7 +77,20 @@ def setup(endpoint, template, stack, external_id):
         Parameters=parameters(worker["arn"], external_id),
         Capabilities=["CAPABILITY_NAMED_IAM"],
     )
-    return {"admin": admin, "worker": worker, "role_arn": role_arn(cfn, stack)}
+    arn = role_arn(cfn, stack)
+    name = arn.rsplit("/", 1)[1]
+    role = iam.get_role(RoleName=name)["Role"]
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    return {
+        "admin": admin,
+        "worker": worker,
+        "role_arn": arn,
+        "role": {
+            "max_session_duration": role["MaxSessionDuration"],
+            "trust": role["AssumeRolePolicyDocument"],
+            "attached_policies": len(attached),
+        },
+    }
 
 
 def update(endpoint, template, stack, external_id, admin_key, admin_secret, worker_arn):
