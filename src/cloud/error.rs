@@ -245,7 +245,6 @@ impl AwsFailure {
                 role_arn: ctx.role_arn.to_owned(),
                 request_id: self.request_id,
             },
-            _ if self.status.is_none() => unreachable(false),
             _ => RoleCheckError::Unexpected {
                 status: self.status,
                 code: self.code,

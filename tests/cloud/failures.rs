@@ -129,3 +129,29 @@ async fn unknown_platform_keys_are_platform_credentials_not_access_denied() {
     assert!(detail.starts_with("InvalidClientTokenId"), "{detail}");
     assert!(request_id.is_some());
 }
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_times_out_as_unreachable() {
+    super::logs::capture();
+    // The kernel completes the TCP handshake into the backlog; nobody ever reads or answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut options = AwsClientOptions::new(region());
+    options.endpoint_url = Some(format!("http://{}", silent.local_addr().unwrap()));
+    options.operation_timeout = std::time::Duration::from_millis(500);
+    options.max_attempts = 1;
+    let creds = aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "test");
+    let aws = PlatformAws::with_credentials(options, creds).await;
+    let err = verify_role(&aws, &slug(), &target()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RoleCheckError::Unreachable {
+                timed_out: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("timed out"), "{err}");
+    drop(silent);
+}
