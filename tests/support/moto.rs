@@ -1,0 +1,155 @@
+//! A real moto server for one test: spawned on a free loopback port, polled until it answers
+//! (against a deadline), killed on drop. Also runs `moto_cfn.py` (boto3) for setup steps.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Whether CI demands the oracle tools (a missing tool then fails instead of skipping).
+pub fn oracles_required() -> bool {
+    std::env::var("BYOC_REQUIRE_ORACLES").as_deref() == Ok("1")
+}
+
+/// `Some(path)` of `bin` on PATH.
+pub fn find_on_path(bin: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(bin))
+        .find(|p| p.is_file())
+}
+
+/// A moto server process; killed when dropped.
+pub struct MotoServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl MotoServer {
+    /// Starts moto, or returns `None` after printing `SKIPPED: …` when moto or boto3 is missing
+    /// (panics instead when `BYOC_REQUIRE_ORACLES=1`).
+    pub fn start() -> Option<Self> {
+        let Some(bin) = find_on_path("moto_server") else {
+            return skip("moto_server not found");
+        };
+        if !python_has_boto3() {
+            return skip("python3 with boto3 and PyYAML not found");
+        }
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn moto_server");
+        let server = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    /// Switches on IAM authorization: from now on every request is checked against policies.
+    pub async fn enable_iam_auth(&self) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/moto-api/reset-auth", self.url))
+            .header("Content-Type", "text/plain")
+            .body("0")
+            .send()
+            .await
+            .expect("reset-auth");
+        assert!(res.status().is_success(), "reset-auth: {}", res.status());
+    }
+
+    /// What moto recorded (`GET /moto-api/data.json`).
+    pub async fn data(&self) -> Value {
+        reqwest::get(format!("{}/moto-api/data.json", self.url))
+            .await
+            .expect("data.json")
+            .json()
+            .await
+            .expect("data.json is JSON")
+    }
+
+    /// Every AssumeRole moto granted: `(role_arn, session_name, external_id)`.
+    pub async fn assumed_roles(&self) -> Vec<(String, String, String)> {
+        let data = self.data().await;
+        data["sts"]["AssumedRole"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                (s("role_arn"), s("session_name"), s("external_id"))
+            })
+            .collect()
+    }
+
+    /// Runs `tests/support/moto_cfn.py <args…>` against this server and parses its JSON answer.
+    pub async fn cfn_script(&self, command: &str, args: &[&str]) -> Value {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_cfn.py");
+        let out = tokio::process::Command::new(python())
+            .arg(script)
+            .arg(command)
+            .arg(&self.url)
+            .args(args)
+            .output()
+            .await
+            .expect("run moto_cfn.py");
+        assert!(
+            out.status.success(),
+            "moto_cfn.py {command} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("moto_cfn.py prints JSON")
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        // The process may already be gone; nothing to do then.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn skip(reason: &str) -> Option<MotoServer> {
+    assert!(
+        !oracles_required(),
+        "{reason} and BYOC_REQUIRE_ORACLES=1: pip install 'moto[server]'"
+    );
+    println!("SKIPPED: {reason}");
+    None
+}
+
+/// The interpreter for setup scripts: `BYOC_PYTHON`, else `python3`.
+fn python() -> String {
+    std::env::var("BYOC_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+fn python_has_boto3() -> bool {
+    Command::new(python())
+        .args(["-c", "import boto3, yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A port that was free a moment ago (the OS picks it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
