@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the API server (and its embedded workers).
     Serve,
+    /// Run operation workers only (no API), sharing the database with `serve`.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage API tokens.

@@ -13,6 +13,7 @@ fn main() -> anyhow::Result<()> {
     byoc::telemetry::init(settings.log.format);
     match cli.command {
         Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings)),
+        Command::Worker => actix_web::rt::System::new().block_on(commands::run_worker(settings)),
         Command::Migrate => commands::migrate(&settings),
         Command::Token {
             action: TokenCommand::Create { name, role },

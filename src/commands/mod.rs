@@ -2,11 +2,13 @@
 
 mod serve;
 mod token;
+mod worker;
 
 use std::os::unix::fs::DirBuilderExt;
 
 pub use serve::{Server, serve, start};
 pub use token::create_token;
+pub use worker::run_worker;
 
 use crate::crypto::MasterKey;
 use crate::settings::Settings;
