@@ -69,6 +69,9 @@ pub enum ApiError {
     /// The body is not parseable (malformed JSON, wrong content type).
     #[error("{0}")]
     BadRequest(String),
+    /// A tenant role check failed (trust policy, external ID, account, or AWS itself).
+    #[error(transparent)]
+    RoleCheck(#[from] crate::cloud::RoleCheckError),
     /// The database is busy or unreachable; retry later.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable,
@@ -99,6 +102,11 @@ impl ApiError {
             ApiError::Conflict { slug, .. } => slug,
             ApiError::Validation(_) => "validation-failed",
             ApiError::BadRequest(_) => "malformed-request",
+            ApiError::RoleCheck(e) if e.is_transient() => "aws-unavailable",
+            ApiError::RoleCheck(crate::cloud::RoleCheckError::PlatformCredentials { .. }) => {
+                "platform-credentials"
+            }
+            ApiError::RoleCheck(_) => "role-check-failed",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -113,6 +121,11 @@ impl ApiError {
             ApiError::Conflict { .. } => S::CONFLICT,
             ApiError::Validation(_) => S::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => S::BAD_REQUEST,
+            ApiError::RoleCheck(e) if e.is_transient() => S::SERVICE_UNAVAILABLE,
+            ApiError::RoleCheck(crate::cloud::RoleCheckError::PlatformCredentials { .. }) => {
+                S::SERVICE_UNAVAILABLE
+            }
+            ApiError::RoleCheck(_) => S::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => S::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }

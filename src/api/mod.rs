@@ -6,6 +6,7 @@ mod body;
 pub(crate) mod configs;
 mod error;
 mod metrics;
+mod onboarding;
 mod openapi;
 mod operations;
 mod system;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Name of the executor new operations are recorded with (`local`, `deployments`).
     pub executor_name: &'static str,
+    /// The platform's AWS identity (role verification).
+    pub aws: crate::cloud::PlatformAws,
 }
 
 /// Registers every route, the docs and the request-id header on an actix `App`.
@@ -76,6 +79,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(operations::list_operation_events)
             .service(operations::cancel_operation)
             .service(metrics::get_metrics)
+            .service(onboarding::get_role_template)
+            .service(onboarding::get_tenant_onboarding)
+            .service(onboarding::verify_tenant_role)
+            .service(onboarding::rotate_external_id)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
             .service(web::redirect("/docs", "/docs/"));
     }

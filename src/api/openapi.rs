@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{configs, metrics, operations, system, tenants, tokens};
+use super::{configs, metrics, onboarding, operations, system, tenants, tokens};
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -33,6 +33,10 @@ use super::{configs, metrics, operations, system, tenants, tokens};
         operations::list_operation_events,
         operations::cancel_operation,
         metrics::get_metrics,
+        onboarding::get_role_template,
+        onboarding::get_tenant_onboarding,
+        onboarding::verify_tenant_role,
+        onboarding::rotate_external_id,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -40,6 +44,7 @@ use super::{configs, metrics, operations, system, tenants, tokens};
         (name = "tenants", description = "Tenants (customer AWS accounts)"),
         (name = "configs", description = "Versioned environment configs"),
         (name = "tokens", description = "API tokens (admin only)"),
+        (name = "onboarding", description = "Tenant role template, verification, external-ID rotation"),
         (name = "operations", description = "Deploy, preview, refresh, destroy; status, history, events"),
     )
 )]

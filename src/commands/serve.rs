@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
+use crate::cloud::{AwsClientOptions, PlatformAws};
+use crate::domain::AwsRegion;
 use crate::executor::Executor;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -33,7 +35,7 @@ pub struct Server {
 
 /// Opens the database, ensures a first admin token, starts the embedded workers (when
 /// `settings.worker.concurrency > 0`) and the HTTP server on the current runtime.
-pub fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Server> {
+pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Server> {
     let (db, key) = super::open(&settings)?;
     if let Some(token) = super::token::ensure_bootstrap_token(&db, &settings)? {
         // Printed once, on stdout, for the operator; never logged.
@@ -56,6 +58,11 @@ pub fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<
         let (worker, shutdown) = (worker.clone(), shutdown.clone());
         actix_web::rt::spawn(async move { worker.run(shutdown).await })
     });
+    let aws = PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
+        AwsRegion::default(),
+        &settings.aws,
+    ))
+    .await;
     let state = AppState {
         db,
         key,
@@ -63,6 +70,7 @@ pub fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<
         hub,
         metrics,
         executor_name,
+        aws,
     };
     let bind = state.settings.http.bind;
     let server = HttpServer::new(move || {
@@ -96,7 +104,7 @@ pub fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<
 /// ones stop gracefully (they are re-queued for the next start or another worker).
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let executor = crate::executor::build(&settings)?;
-    let server = start(settings, executor)?;
+    let server = start(settings, executor).await?;
     // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
     let result = server.done.await;
     server.shutdown.cancel();

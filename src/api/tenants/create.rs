@@ -96,6 +96,9 @@ pub struct TenantCreated {
     pub tenant: TenantView,
     /// The external ID the tenant's role must require. Shown only here: store it now.
     pub external_id: String,
+    /// What the tenant must create: role ARN, template, parameters (with the external ID),
+    /// console quick-create link and CLI command.
+    pub onboarding: crate::cloud::Onboarding,
     /// Reminder that the external ID is not shown again.
     pub message: &'static str,
 }
@@ -131,8 +134,9 @@ pub async fn create_tenant(
     let sealed = state.key.seal_secret(&external_id, id.as_bytes());
     let role_arn = RoleArn::new(&new.account, &new.region, &new.role_name);
     let slug = new.slug.clone();
+    let db = state.db.clone();
     let tenant = web::block(move || {
-        let mut conn = state.db.get()?;
+        let mut conn = db.get()?;
         let now = store::now();
         store::tenants::insert(
             &mut conn,
@@ -162,6 +166,7 @@ pub async fn create_tenant(
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tenants/{}", tenant.slug)))
         .json(TenantCreated {
+            onboarding: crate::api::onboarding::onboarding_for(&state, &tenant, Some(&external_id))?,
             tenant: tenant.into(),
             external_id: external_id.expose_secret().to_owned(),
             message: "Save the external_id now: it is not shown again.",

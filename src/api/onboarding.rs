@@ -1,0 +1,194 @@
+//! Tenant onboarding: the role template, the onboarding instructions, role verification with
+//! STS, and external-ID rotation.
+
+use actix_web::{HttpResponse, get, post, web};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::tenants::{load_tenant, parse_slug};
+use super::{ApiError, AppState, Caller, Problem};
+use crate::cloud::{
+    ExternalIdShown, Onboarding, OnboardingSettings, OnboardingTenant, RoleCheckReport, RoleTarget,
+    onboarding,
+};
+use crate::crypto::generate_external_id;
+use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Role, Slug};
+use crate::store::{self, StoreError, tenants::Tenant};
+
+/// Builds the onboarding block of `tenant`, revealing `external_id` when given.
+pub(crate) fn onboarding_for(
+    state: &AppState,
+    tenant: &Tenant,
+    external_id: Option<&secrecy::SecretString>,
+) -> Result<Onboarding, ApiError> {
+    let corrupt = |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
+    let account = AwsAccountId::parse(&tenant.aws_account_id).map_err(corrupt)?;
+    let region = AwsRegion::parse(&tenant.aws_region).map_err(corrupt)?;
+    let role_name = RoleName::parse(&tenant.role_name).map_err(corrupt)?;
+    let shown = match external_id {
+        Some(id) => ExternalIdShown::Revealed(id),
+        None => ExternalIdShown::Placeholder,
+    };
+    Ok(onboarding(
+        &OnboardingTenant { account: &account, region: &region, role_name: &role_name, external_id: shown },
+        &OnboardingSettings {
+            trusted_principal_arn: state.settings.aws.trusted_principal_arn.as_deref(),
+            template_url: state.settings.aws.role_template_url.as_deref(),
+        },
+    ))
+}
+
+const SLUG_PARAM: &str = "Tenant slug";
+
+/// The CloudFormation template that creates the tenant's role.
+#[utoipa::path(
+    tag = "onboarding",
+    responses(
+        (status = 200, body = String, content_type = "application/yaml"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/templates/customer-iam-role.yaml")]
+pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Viewer)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/yaml")
+        .insert_header(("Content-Disposition", "attachment; filename=\"customer-iam-role.yaml\""))
+        .body(crate::cloud::onboarding::TEMPLATE))
+}
+
+/// The tenant's onboarding instructions (the external ID replaced by a placeholder).
+#[utoipa::path(
+    tag = "onboarding",
+    params(("slug" = String, Path, description = SLUG_PARAM, pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
+    responses(
+        (status = 200, body = Onboarding),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/tenants/{slug}/onboarding")]
+pub async fn get_tenant_onboarding(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Viewer)?;
+    let slug = parse_slug(&path)?;
+    let db = state.db.clone();
+    let tenant = web::block(move || load_tenant(&mut *db.get()?, &slug)).await??;
+    Ok(HttpResponse::Ok().json(onboarding_for(&state, &tenant, None)?))
+}
+
+/// Assumes the tenant's role with its external ID, calls GetCallerIdentity with the assumed
+/// credentials, checks the account, and records the verification.
+#[utoipa::path(
+    tag = "onboarding",
+    params(("slug" = String, Path, description = SLUG_PARAM, pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
+    responses(
+        (status = 200, body = RoleCheckReport, description = "The role works; what was checked"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "Access denied, wrong account or missing role: the detail says what to fix"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "AWS unreachable or the platform's credentials are missing"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/tenants/{slug}/verify")]
+#[tracing::instrument(skip_all, fields(tenant.slug = %path))]
+pub async fn verify_tenant_role(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Operator)?;
+    let slug = parse_slug(&path)?;
+    let (tenant, target) = load_target(&state, &slug).await?;
+    let report = crate::cloud::verify_role(&state.aws, &slug, &target).await?;
+    let at = report.checked_at.naive_utc();
+    let db = state.db.clone();
+    web::block(move || store::tenants::mark_verified(&mut *db.get()?, &tenant.id, at)).await??;
+    tracing::info!("tenant role verified");
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Loads the tenant and decrypts what a role check needs.
+pub(crate) async fn load_target(state: &AppState, slug: &Slug) -> Result<(Tenant, RoleTarget), ApiError> {
+    let db = state.db.clone();
+    let slug = slug.clone();
+    let tenant = web::block(move || load_tenant(&mut *db.get()?, &slug)).await??;
+    let corrupt = |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
+    let external_id = state
+        .key
+        .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
+        .map_err(ApiError::internal)?;
+    let target = RoleTarget {
+        account: AwsAccountId::parse(&tenant.aws_account_id).map_err(corrupt)?,
+        region: AwsRegion::parse(&tenant.aws_region).map_err(corrupt)?,
+        role_arn: RoleArn::parse(&tenant.role_arn).map_err(corrupt)?,
+        external_id,
+    };
+    Ok((tenant, target))
+}
+
+/// Answer of `rotate_external_id`: the new external ID, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExternalIdRotated {
+    /// The new external ID. Shown only here.
+    pub external_id: String,
+    /// Instructions with the new value: update the tenant's CloudFormation stack parameter.
+    pub onboarding: Onboarding,
+    /// What happens next.
+    pub message: &'static str,
+}
+
+/// Replaces the tenant's external ID (admin). Every later operation uses the new one; the
+/// tenant must update its role stack's `ExternalId` parameter before the next deploy.
+#[utoipa::path(
+    tag = "onboarding",
+    params(("slug" = String, Path, description = SLUG_PARAM, pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
+    responses(
+        (status = 200, body = ExternalIdRotated),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/tenants/{slug}/external-id/rotate")]
+#[tracing::instrument(skip_all, fields(tenant.slug = %path))]
+pub async fn rotate_external_id(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let slug = parse_slug(&path)?;
+    let external_id = generate_external_id();
+    let db = state.db.clone();
+    let key = state.key.clone();
+    let secret = external_id.clone();
+    let tenant = web::block(move || {
+        let mut conn = db.get()?;
+        conn.immediate_transaction(|conn| {
+            let tenant = load_tenant(conn, &slug)?;
+            let sealed = key.seal_secret(&secret, tenant.id.as_bytes());
+            store::tenants::set_external_id(conn, &tenant.id, &sealed)?;
+            Ok::<_, ApiError>(tenant)
+        })
+    })
+    .await??;
+    tracing::info!(token.name = %caller.token_name, "external id rotated");
+    Ok(HttpResponse::Ok().json(ExternalIdRotated {
+        onboarding: onboarding_for(&state, &tenant, Some(&external_id))?,
+        external_id: external_id.expose_secret().to_owned(),
+        message: "Save the new external_id now: it is not shown again. Update the ExternalId \
+                  parameter of the tenant's role stack, then verify.",
+    }))
+}
