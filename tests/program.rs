@@ -104,6 +104,20 @@ fn config_values_cannot_inject_yaml_or_interpolations() {
     assert_eq!(values["serviceAccount"]["name"], "cert-manager", "user values must not break the identity");
 }
 
+#[test]
+fn without_creator_admin_the_tenant_role_gets_an_explicit_access_entry() {
+    let case = Case { mode: EksMode::Managed, nat: NatStrategy::Single, az_count: 2, secondary: false, components: Toggles::all(IngressController::IngressNginx) };
+    let mut config = sample_config(&case);
+    config.eks.access.bootstrap_cluster_creator_admin_permissions = false;
+    let program = render_config(&config);
+    assert!(validate(&program).is_empty(), "{:?}", validate(&program));
+    let doc = structure::Doc::parse(program.yaml());
+    let entry = &doc.0["resources"]["deployerAccessEntry"]["properties"];
+    assert_eq!(entry["principalArn"], "arn:aws:iam::123456789012:role/BYOCPlatformRole");
+    let deps = doc.0["resources"]["argocdRelease"]["options"]["dependsOn"].as_array().unwrap();
+    assert!(deps.contains(&Value::String("${deployerAccessPolicy}".into())));
+}
+
 // --- validator negative tests -------------------------------------------------------------
 
 fn base_doc() -> Value {
