@@ -197,12 +197,12 @@ fn check_invoke(schema: &Schema, call: &Value, path: &str, problems: &mut Proble
             }
         }
     }
-    if let Some(ret) = call.get("return").and_then(Value::as_str) {
-        if !func.outputs.contains_key(ret) {
-            problems.push(
-                &format!("{path}.return"),
-                format!("`{canonical}` has no result `{ret}`"),
-            );
-        }
+    if let Some(ret) = call.get("return").and_then(Value::as_str)
+        && !func.outputs.contains_key(ret)
+    {
+        problems.push(
+            &format!("{path}.return"),
+            format!("`{canonical}` has no result `{ret}`"),
+        );
     }
 }

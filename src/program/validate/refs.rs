@@ -100,12 +100,13 @@ fn interpolations(s: &str) -> Vec<String> {
             i += 2; // `$$` is a literal `$`
             continue;
         }
-        if bytes[i] == b'$' && bytes[i + 1] == b'{' {
-            if let Some(end) = s[i + 2..].find('}') {
-                out.push(s[i + 2..i + 2 + end].to_owned());
-                i += 3 + end;
-                continue;
-            }
+        if bytes[i] == b'$'
+            && bytes[i + 1] == b'{'
+            && let Some(end) = s[i + 2..].find('}')
+        {
+            out.push(s[i + 2..i + 2 + end].to_owned());
+            i += 3 + end;
+            continue;
         }
         i += 1;
     }
