@@ -362,6 +362,66 @@ fn validator_checks_options_and_invokes() {
     );
 }
 
+#[test]
+fn validator_requires_the_tenant_providers() {
+    let problems = problems_after(|d| {
+        d["resources"]["vpc"]["options"]
+            .as_object_mut()
+            .unwrap()
+            .remove("provider");
+        d["resources"]["certManagerRelease"]["options"]["provider"] = "${awsProvider}".into();
+        d["resources"]["cluster"]["options"]["dependsOn"][0] = "${kubeconfig}".into();
+        d["variables"]["zones"] = serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZones", "return": "names"}});
+    });
+    assert_problem(
+        &problems,
+        "resources.vpc.options",
+        "no explicit `aws` provider",
+    );
+    assert_problem(
+        &problems,
+        "resources.certManagerRelease.options.provider",
+        "is not a `pulumi:providers:kubernetes` resource",
+    );
+    assert_problem(
+        &problems,
+        "resources.cluster.options.dependsOn[0]",
+        "`kubeconfig` is not a resource",
+    );
+    assert_problem(
+        &problems,
+        "variables.zones.fn::invoke.options",
+        "no explicit `aws` provider",
+    );
+}
+
+#[test]
+fn long_tenant_names_keep_iam_names_within_limits() {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::all(IngressController::AwsLoadBalancerController),
+    };
+    let slug = "a-very-long-tenant-slug-that-reaches-fifty-chars-x";
+    let program = support::render_named(slug, "production-eu-west-1", &sample_config(&case));
+    assert!(validate(&program).is_empty());
+    let doc = structure::Doc::parse(program.yaml());
+    for (name, r) in doc.resources() {
+        if let Some(n) = r["properties"]["name"]
+            .as_str()
+            .filter(|_| r["type"].as_str().unwrap().starts_with("aws:iam/"))
+        {
+            assert!(
+                n.starts_with("byoc-") && n.len() <= 64,
+                "{name}: {n} ({} chars)",
+                n.len()
+            );
+        }
+    }
+}
+
 // --- snapshots ----------------------------------------------------------------------------
 
 #[test]

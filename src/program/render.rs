@@ -246,3 +246,66 @@ fn reference(name: String, prop: Option<String>) -> Result<String, Error> {
         None => format!("\"${{{name}}}\""),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tojson_quotes_and_escapes_interpolation() {
+        let env = environment();
+        let out = env
+            .render_str("a: {{ v | tojson }}", json!({"v": "x\"\n${y}: z"}))
+            .unwrap();
+        assert_eq!(out, "a: \"x\\\"\\n$${y}: z\"");
+        let back: Value = serde_yaml::from_str(&out).unwrap();
+        assert_eq!(back["a"], "x\"\n$${y}: z");
+    }
+
+    #[test]
+    fn flow_collections_parse_as_yaml() {
+        let v = json!({"b": [1, "two", {"c": null}], "a": {"k": true}});
+        let back: Value = serde_yaml::from_str(&flow_json(&v)).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn references_accept_only_identifiers() {
+        assert_eq!(
+            reference("vpc".into(), Some("id".into())).unwrap(),
+            "\"${vpc.id}\""
+        );
+        assert!(reference("vpc}\n  evil".into(), None).is_err());
+        assert!(ident("bad-name".into()).is_err());
+    }
+
+    #[test]
+    fn duplicate_logical_names_are_refused() {
+        let mut merged: Map<String, Value> = SECTIONS
+            .iter()
+            .map(|s| ((*s).to_owned(), Value::Object(Map::new())))
+            .collect();
+        let doc = json!({"resources": {"vpc": {"type": "aws:ec2/vpc:Vpc"}}});
+        merge_template(&mut merged, doc.clone(), "a.yaml").unwrap();
+        let err = merge_template(&mut merged, doc, "b.yaml").unwrap_err();
+        assert!(
+            matches!(err, RenderError::Duplicate { ref name, .. } if name == "vpc"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn user_values_merge_over_byoc_but_keep_the_service_account() {
+        let mut values = json!({"serviceAccount": {"name": "sa"}, "replicas": 1});
+        deep_merge(
+            &mut values,
+            &json!({"replicas": 3, "serviceAccount": {"name": "other"}}),
+        );
+        set_path(&mut values, &["serviceAccount", "name"], json!("sa"));
+        assert_eq!(
+            values,
+            json!({"serviceAccount": {"name": "sa"}, "replicas": 3})
+        );
+    }
+}

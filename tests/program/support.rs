@@ -329,8 +329,13 @@ pub fn sample_config(case: &Case) -> EnvironmentConfig {
 
 /// Renders a config for tenant `acme`, environment `prod`, in eu-west-1.
 pub fn render_config(config: &EnvironmentConfig) -> Program {
-    let slug = Slug::parse("acme").unwrap();
-    let env = EnvName::parse("prod").unwrap();
+    render_named("acme", "prod", config)
+}
+
+/// Renders a config for the given tenant and environment, in eu-west-1.
+pub fn render_named(slug: &str, env: &str, config: &EnvironmentConfig) -> Program {
+    let slug = Slug::parse(slug).unwrap();
+    let env = EnvName::parse(env).unwrap();
     let stack = StackName::new(&slug, &env);
     let account = AwsAccountId::parse("123456789012").unwrap();
     let region = AwsRegion::parse("eu-west-1").unwrap();

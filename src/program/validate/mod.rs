@@ -4,6 +4,7 @@
 //! resource options, `fn::invoke` calls, and every `${…}` reference.
 
 mod props;
+mod providers;
 mod refs;
 pub mod schema;
 
@@ -100,7 +101,14 @@ pub fn validate(program: &Program) -> Vec<ProgramProblem> {
     for (name, res) in section("resources") {
         check_resource(schema, name, res, &mut problems);
     }
-    props::check_invokes(schema, &Value::Object(doc.clone()), "", &mut problems);
+    providers::check_providers(section("resources"), &mut problems);
+    props::check_invokes(
+        schema,
+        section("resources"),
+        &Value::Object(doc.clone()),
+        "",
+        &mut problems,
+    );
     refs::check_references(schema, &doc, &mut problems);
     problems.0
 }

@@ -109,7 +109,13 @@ fn check_value(schema: &Schema, value: &Value, ty: &str, path: &str, problems: &
 }
 
 /// Finds every `fn::invoke` in the document and checks it against the schema.
-pub(super) fn check_invokes(schema: &Schema, value: &Value, path: &str, problems: &mut Problems) {
+pub(super) fn check_invokes(
+    schema: &Schema,
+    resources: &Map<String, Value>,
+    value: &Value,
+    path: &str,
+    problems: &mut Problems,
+) {
     match value {
         Value::Object(obj) => {
             for (key, child) in obj {
@@ -119,21 +125,27 @@ pub(super) fn check_invokes(schema: &Schema, value: &Value, path: &str, problems
                     format!("{path}.{key}")
                 };
                 if key.eq_ignore_ascii_case("fn::invoke") {
-                    check_invoke(schema, child, &child_path, problems);
+                    check_invoke(schema, resources, child, &child_path, problems);
                 }
-                check_invokes(schema, child, &child_path, problems);
+                check_invokes(schema, resources, child, &child_path, problems);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                check_invokes(schema, item, &format!("{path}[{i}]"), problems);
+                check_invokes(schema, resources, item, &format!("{path}[{i}]"), problems);
             }
         }
         _ => {}
     }
 }
 
-fn check_invoke(schema: &Schema, call: &Value, path: &str, problems: &mut Problems) {
+fn check_invoke(
+    schema: &Schema,
+    resources: &Map<String, Value>,
+    call: &Value,
+    path: &str,
+    problems: &mut Problems,
+) {
     let Value::Object(call) = call else {
         problems.push(
             path,
@@ -170,6 +182,8 @@ fn check_invoke(schema: &Schema, call: &Value, path: &str, problems: &mut Proble
             return;
         }
     };
+    let package = canonical.split(':').next().unwrap_or_default();
+    super::providers::check_invoke_provider(resources, call, package, path, problems);
     let Some(func) = schema.functions.get(&canonical) else {
         return;
     };
