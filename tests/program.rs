@@ -294,6 +294,11 @@ fn validator_catches_a_nested_typo() {
 fn validator_catches_an_unknown_resource_type() {
     let problems = problems_after(|d| d["resources"]["vpc"]["type"] = "aws:ec2/vpc:Vpcc".into());
     assert_problem(&problems, "resources.vpc.type", "unknown resource type");
+    let err = byoc::program::check(&Program::from_yaml(
+        "name: x\nruntime: yaml\nresources:\n  a:\n    type: aws:ec2:Nope\n",
+    ))
+    .unwrap_err();
+    assert!(err.0.iter().any(|p| p.path == "resources.a.type"), "{err}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, Slug, StackName};
 
 pub use render::render;
-pub use validate::{ProgramProblem, validate};
+pub use validate::{ProgramProblem, ProgramProblems, check, validate};
 
 /// The Pulumi project name used when the caller does not choose one.
 pub const DEFAULT_PROJECT: &str = "byoc-platform";

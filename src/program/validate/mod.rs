@@ -28,6 +28,21 @@ impl std::fmt::Display for ProgramProblem {
     }
 }
 
+/// Every problem of a program that failed validation (an error, for `?` and the 422 mapping).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the program has {} problem(s); first: {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
+pub struct ProgramProblems(pub Vec<ProgramProblem>);
+
+/// Validates a program, turning any problems into an error.
+pub fn check(program: &Program) -> Result<(), ProgramProblems> {
+    let problems = validate(program);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ProgramProblems(problems))
+    }
+}
+
 /// Resource types Pulumi YAML refuses to load (pulumi-yaml `packages.go`).
 const REFUSED_TYPES: &[&str] = &[
     "kubernetes:apiextensions.k8s.io:CustomResource",
