@@ -291,6 +291,31 @@ fn validator_catches_a_nested_typo() {
 }
 
 #[test]
+fn validator_catches_values_of_the_wrong_shape() {
+    let problems = problems_after(|d| {
+        d["resources"]["cluster"]["properties"]["vpcConfig"] = "subnet-123".into();
+        d["resources"]["vpc"]["properties"]["enableDnsHostnames"] =
+            serde_json::json!({"yes": true});
+        d["resources"]["nodeGroup0"]["properties"]["instanceTypes"] = "m6i.large".into();
+    });
+    assert_problem(
+        &problems,
+        "resources.cluster.properties.vpcConfig",
+        "expected an object",
+    );
+    assert_problem(
+        &problems,
+        "resources.vpc.properties.enableDnsHostnames",
+        "expected a scalar",
+    );
+    assert_problem(
+        &problems,
+        "resources.nodeGroup0.properties.instanceTypes",
+        "expected a list",
+    );
+}
+
+#[test]
 fn validator_catches_an_unknown_resource_type() {
     let problems = problems_after(|d| d["resources"]["vpc"]["type"] = "aws:ec2/vpc:Vpcc".into());
     assert_problem(&problems, "resources.vpc.type", "unknown resource type");

@@ -81,6 +81,7 @@ fn check_value(schema: &Schema, value: &Value, ty: &str, path: &str, problems: &
         return; // its result is only known at run time; invokes are checked separately
     }
     let alts = alternatives(ty);
+    check_shape(schema, value, &alts, path, problems);
     match value {
         Value::Array(items) => {
             if let Some(elem) = alts.iter().find_map(|a| a.strip_suffix("[]")) {
@@ -105,6 +106,80 @@ fn check_value(schema: &Schema, value: &Value, ty: &str, path: &str, problems: &
             }
         }
         _ => {}
+    }
+}
+
+/// The broad shape of a type alternative or a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Object,
+    Array,
+    Scalar,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Object => "an object",
+            Shape::Array => "a list",
+            Shape::Scalar => "a scalar",
+        }
+    }
+}
+
+/// The shape a type alternative expects; `None` when the type string is not understood
+/// (then nothing is checked).
+fn expected_shape(schema: &Schema, alt: &str) -> Option<Shape> {
+    if alt.ends_with("[]") {
+        Some(Shape::Array)
+    } else if alt.starts_with("map<") || schema.types.contains_key(alt) {
+        Some(Shape::Object)
+    } else if matches!(alt, "string" | "number" | "boolean")
+        || alt.starts_with('"')
+        || alt.starts_with("enums.")
+    {
+        Some(Shape::Scalar)
+    } else {
+        None
+    }
+}
+
+/// Reports a value whose shape no alternative of its type accepts (a list where an object
+/// is expected, a string where a nested type is expected, …). Interpolations are skipped:
+/// `${x}` alone can stand for any shape.
+fn check_shape(
+    schema: &Schema,
+    value: &Value,
+    alts: &[String],
+    path: &str,
+    problems: &mut Problems,
+) {
+    let actual = match value {
+        Value::Object(_) => Shape::Object,
+        Value::Array(_) => Shape::Array,
+        Value::String(s) if s.trim_start().starts_with("${") && s.trim_end().ends_with('}') => {
+            return;
+        }
+        Value::Null => return,
+        _ => Shape::Scalar,
+    };
+    let mut expected = Vec::new();
+    for alt in alts {
+        match expected_shape(schema, alt) {
+            Some(shape) => expected.push(shape),
+            None => return,
+        }
+    }
+    if !expected.is_empty() && !expected.contains(&actual) {
+        problems.push(
+            path,
+            format!(
+                "expected {} (type `{}`), found {}",
+                expected[0].name(),
+                alts.join(" | "),
+                actual.name()
+            ),
+        );
     }
 }
 
