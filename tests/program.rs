@@ -194,6 +194,42 @@ fn without_creator_admin_the_tenant_role_gets_an_explicit_access_entry() {
     assert!(deps.contains(&Value::String("${deployerAccessPolicy}".into())));
 }
 
+#[test]
+fn configs_validation_should_have_refused_are_render_errors() {
+    use byoc::domain::config::AuthenticationMode;
+    use byoc::program::RenderError;
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::OnePerAz,
+        az_count: 3,
+        secondary: false,
+        components: Toggles::all(IngressController::IngressNginx),
+    };
+
+    let mut config = sample_config(&case);
+    config.vpc.public_subnets.pop();
+    assert!(matches!(
+        support::try_render(&config),
+        Err(RenderError::NoPublicSubnetForNat { az_index: 2 })
+    ));
+
+    let mut config = sample_config(&case);
+    config.eks.access.authentication_mode = AuthenticationMode::ConfigMap;
+    assert!(matches!(
+        support::try_render(&config),
+        Err(RenderError::ConfigMapAuthentication)
+    ));
+
+    let mut config = sample_config(&case);
+    config.components.argocd.component.values = serde_json::json!(["not", "an", "object"]);
+    assert!(matches!(
+        support::try_render(&config),
+        Err(RenderError::ValuesNotAnObject {
+            component: "argocd"
+        })
+    ));
+}
+
 // --- validator negative tests -------------------------------------------------------------
 
 fn base_doc() -> Value {

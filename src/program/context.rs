@@ -108,6 +108,8 @@ pub fn build(input: &RenderInput<'_>) -> Result<Value, RenderError> {
 fn lbc_policy(partition: &str) -> Result<Value, RenderError> {
     let text = include_str!("../../infra-yaml/policies/aws-load-balancer-controller.json")
         .replace("arn:PARTITION:", &format!("arn:{partition}:"));
-    serde_json::from_str(&text)
-        .map_err(|e| RenderError::Unsupported(format!("embedded LBC policy is invalid: {e}")))
+    serde_json::from_str(&text).map_err(|source| RenderError::EmbeddedPolicy {
+        name: "aws-load-balancer-controller.json",
+        source,
+    })
 }

@@ -100,7 +100,37 @@ pub enum RenderError {
         /// Template that declared it second.
         template: &'static str,
     },
-    /// The config cannot be rendered as given (should have been refused by validation).
-    #[error("config cannot be rendered: {0}")]
-    Unsupported(String),
+    /// A template has a top-level key other than `config`, `variables`, `resources`, `outputs`.
+    #[error("template {template} has unexpected top-level key `{section}`")]
+    UnexpectedSection {
+        /// Template file name.
+        template: &'static str,
+        /// The key.
+        section: String,
+    },
+    /// A NAT gateway is wanted where there is no public subnet to host it (the config
+    /// should have been refused by validation).
+    #[error("NAT gateways need a public subnet (in AZ index {az_index})")]
+    NoPublicSubnetForNat {
+        /// The AZ lacking a public subnet.
+        az_index: u8,
+    },
+    /// Auto Mode and access entries need authentication mode `API` or `API_AND_CONFIG_MAP`.
+    #[error("Auto Mode and access entries need authentication mode API or API_AND_CONFIG_MAP")]
+    ConfigMapAuthentication,
+    /// A component's Helm values are not a JSON object.
+    #[error("components.{component}.values must be an object")]
+    ValuesNotAnObject {
+        /// Component key.
+        component: &'static str,
+    },
+    /// An IAM policy embedded in `infra-yaml/policies/` does not parse (a build defect).
+    #[error("embedded IAM policy {name} is invalid")]
+    EmbeddedPolicy {
+        /// File name.
+        name: &'static str,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
 }

@@ -78,9 +78,7 @@ fn merge_template(
     };
     for (section, entries) in doc {
         let Some(Value::Object(target)) = merged.get_mut(&section) else {
-            return Err(RenderError::Unsupported(format!(
-                "template {template} has unexpected top-level key `{section}`"
-            )));
+            return Err(RenderError::UnexpectedSection { template, section });
         };
         let Value::Object(entries) = entries else {
             continue; // an empty section (`resources:` with every item disabled)

@@ -11,7 +11,7 @@ use byoc::domain::config::{
     TaintEffect, VpcConfig, VpcEndpoints,
 };
 use byoc::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, Slug, StackName};
-use byoc::program::{Program, RenderInput, render};
+use byoc::program::{Program, RenderError, RenderInput, render};
 
 /// The external ID a test deliberately knows, to prove it never reaches the program.
 pub const EXTERNAL_ID: &str = "ext-7f3c9a1e-secret-value";
@@ -334,6 +334,19 @@ pub fn render_config(config: &EnvironmentConfig) -> Program {
 
 /// Renders a config for the given tenant and environment, in eu-west-1.
 pub fn render_named(slug: &str, env: &str, config: &EnvironmentConfig) -> Program {
+    try_render_named(slug, env, config).unwrap_or_else(|e| panic!("render failed: {e:?}"))
+}
+
+/// Renders a config for tenant `acme`, environment `prod`, keeping the error.
+pub fn try_render(config: &EnvironmentConfig) -> Result<Program, RenderError> {
+    try_render_named("acme", "prod", config)
+}
+
+fn try_render_named(
+    slug: &str,
+    env: &str,
+    config: &EnvironmentConfig,
+) -> Result<Program, RenderError> {
     let slug = Slug::parse(slug).unwrap();
     let env = EnvName::parse(env).unwrap();
     let stack = StackName::new(&slug, &env);
@@ -350,5 +363,5 @@ pub fn render_named(slug: &str, env: &str, config: &EnvironmentConfig) -> Progra
         project: byoc::program::DEFAULT_PROJECT,
         config,
     };
-    render(&input).unwrap_or_else(|e| panic!("render failed: {e:?}"))
+    render(&input)
 }

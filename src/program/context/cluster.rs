@@ -14,10 +14,7 @@ pub(super) fn eks(cfg: &EnvironmentConfig, managed: bool) -> Result<Value, Rende
         AuthenticationMode::ConfigMap => "CONFIG_MAP",
     };
     if auth == "CONFIG_MAP" && (!managed || !e.access.access_entries.is_empty()) {
-        return Err(RenderError::Unsupported(
-            "access entries and Auto Mode need authentication mode API or API_AND_CONFIG_MAP"
-                .into(),
-        ));
+        return Err(RenderError::ConfigMapAuthentication);
     }
     let a = &e.addons;
     // With all three networking addons managed by EKS we skip the self-managed copies.

@@ -54,9 +54,7 @@ pub fn build(
             continue;
         }
         if !comp.values.is_object() && !comp.values.is_null() {
-            return Err(RenderError::Unsupported(format!(
-                "components.{key}.values must be an object"
-            )));
+            return Err(RenderError::ValuesNotAnObject { component: key });
         }
         let release = format!("{}Release", camel(key));
         let (chart, repo) = match comp.chart.repository.strip_prefix("oci://") {

@@ -31,9 +31,7 @@ pub(super) fn networking(
         NatStrategy::None => {}
         NatStrategy::Single => {
             if vpc.public_subnets.is_empty() {
-                return Err(RenderError::Unsupported(
-                    "a NAT gateway needs a public subnet".into(),
-                ));
+                return Err(RenderError::NoPublicSubnetForNat { az_index: 0 });
             }
             nats.push(json!({"id": "natGateway0", "eip": "natEip0", "subnet": "publicSubnet0", "az": vpc.public_subnets[0].az_index}));
         }
@@ -65,9 +63,7 @@ pub(super) fn networking(
             NatStrategy::OnePerAz => match nat_of_az.get(&az) {
                 Some(n) => json!(n),
                 None => {
-                    return Err(RenderError::Unsupported(format!(
-                        "one_per_az NAT needs a public subnet in AZ index {az}"
-                    )));
+                    return Err(RenderError::NoPublicSubnetForNat { az_index: az });
                 }
             },
         };
