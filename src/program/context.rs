@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::names::{IAM_PATH, cluster_name, iam_prefix};
-use super::{RenderError, RenderInput, TENANT_AWS_PROFILE};
+use super::{
+    AWS_PLUGIN_VERSION, KUBERNETES_PLUGIN_VERSION, RenderError, RenderInput, TENANT_AWS_PROFILE,
+};
 use crate::domain::config::EksMode;
 
 mod cluster;
@@ -48,6 +50,8 @@ pub fn build(input: &RenderInput<'_>) -> Result<Value, RenderError> {
         "role_arn": input.tenant_role_arn.as_str(),
         "session_name": prefix,
         "aws_profile": TENANT_AWS_PROFILE,
+        "aws_plugin_version": AWS_PLUGIN_VERSION,
+        "k8s_plugin_version": KUBERNETES_PLUGIN_VERSION,
         "cluster_name": cluster,
         "iam_prefix": prefix,
         "iam_path": IAM_PATH,

@@ -24,6 +24,14 @@ pub const DEFAULT_PROJECT: &str = "byoc-platform";
 /// kubeconfig's `aws eks get-token` uses it so tokens refresh during long runs.
 pub const TENANT_AWS_PROFILE: &str = "byoc-tenant";
 
+/// The `aws` provider plugin version programs pin (`options.version`): the version the
+/// vendored schema was extracted from, so what is validated is what runs. Workers must have
+/// this plugin installed (`pulumi plugin install resource aws 7.48.0`).
+pub const AWS_PLUGIN_VERSION: &str = "7.48.0";
+
+/// The `kubernetes` provider plugin version programs pin (see [`AWS_PLUGIN_VERSION`]).
+pub const KUBERNETES_PLUGIN_VERSION: &str = "4.34.2";
+
 /// Stack config key holding the tenant external ID (set as a secret by the executor).
 pub const CONFIG_EXTERNAL_ID: &str = "externalId";
 

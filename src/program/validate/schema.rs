@@ -19,6 +19,16 @@ pub struct Schema {
     pub types: BTreeMap<String, BTreeMap<String, Prop>>,
     /// Every token the two SDKs define (names only).
     pub tokens: Tokens,
+    /// Where the facts come from.
+    #[serde(rename = "_meta")]
+    pub meta: Meta,
+}
+
+/// Provenance of the schema subset.
+#[derive(Debug, Deserialize)]
+pub struct Meta {
+    /// npm package → version the facts were extracted from.
+    pub sources: BTreeMap<String, String>,
 }
 
 /// One resource type.
@@ -146,6 +156,19 @@ mod tests {
         let s = schema().unwrap();
         assert!(s.resources.contains_key("aws:ec2/vpc:Vpc"));
         assert!(s.tokens.resources.len() > 1000);
+    }
+
+    #[test]
+    fn pinned_plugin_versions_match_the_vendored_schema() {
+        let s = schema().unwrap();
+        assert_eq!(
+            s.meta.sources["@pulumi/aws"],
+            crate::program::AWS_PLUGIN_VERSION
+        );
+        assert_eq!(
+            s.meta.sources["@pulumi/kubernetes"],
+            crate::program::KUBERNETES_PLUGIN_VERSION
+        );
     }
 
     #[test]
