@@ -436,6 +436,7 @@ fn validator_requires_the_tenant_providers() {
             .unwrap()
             .remove("provider");
         d["resources"]["certManagerRelease"]["options"]["provider"] = "${awsProvider}".into();
+        d["resources"]["awsProvider"]["options"]["version"] = "7.0.0".into();
         d["resources"]["cluster"]["options"]["dependsOn"][0] = "${kubeconfig}".into();
         d["variables"]["zones"] = serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZones", "return": "names"}});
     });
@@ -458,6 +459,11 @@ fn validator_requires_the_tenant_providers() {
         &problems,
         "variables.zones.fn::invoke.options",
         "no explicit `aws` provider",
+    );
+    assert_problem(
+        &problems,
+        "resources.awsProvider.options",
+        "must pin `version: 7.48.0`",
     );
 }
 

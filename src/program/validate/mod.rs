@@ -116,7 +116,7 @@ pub fn validate(program: &Program) -> Vec<ProgramProblem> {
     for (name, res) in section("resources") {
         check_resource(schema, name, res, &mut problems);
     }
-    providers::check_providers(section("resources"), &mut problems);
+    providers::check_providers(schema, section("resources"), &mut problems);
     props::check_invokes(
         schema,
         section("resources"),

@@ -5,15 +5,21 @@
 use serde_json::{Map, Value};
 
 use super::Problems;
+use super::schema::Schema;
 
 /// Packages whose resources must carry an explicit provider.
 const EXPLICIT: &[&str] = &["aws", "kubernetes"];
 
 /// Runs the provider and option-reference checks over all resources.
-pub(super) fn check_providers(resources: &Map<String, Value>, problems: &mut Problems) {
+pub(super) fn check_providers(
+    schema: &Schema,
+    resources: &Map<String, Value>,
+    problems: &mut Problems,
+) {
     for (name, res) in resources {
         let path = format!("resources.{name}.options");
         let options = res.get("options").and_then(Value::as_object);
+        check_plugin_version(schema, res, options, &path, problems);
         for key in ["provider", "parent"] {
             if let Some(v) = options.and_then(|o| o.get(key)) {
                 check_resource_ref(resources, v, &format!("{path}.{key}"), problems);
@@ -63,6 +69,33 @@ pub(super) fn check_invoke_provider(
             package,
             &format!("{path}.options"),
             problems,
+        );
+    }
+}
+
+/// A provider of a checked package must pin the plugin version the schema was taken from:
+/// otherwise the program would run against facts nobody checked.
+fn check_plugin_version(
+    schema: &Schema,
+    res: &Value,
+    options: Option<&Map<String, Value>>,
+    path: &str,
+    problems: &mut Problems,
+) {
+    let token = res.get("type").and_then(Value::as_str).unwrap_or_default();
+    let Some(package) = token.strip_prefix("pulumi:providers:") else {
+        return;
+    };
+    let Some(expected) = schema.meta.sources.get(&format!("@pulumi/{package}")) else {
+        return;
+    };
+    let pinned = options
+        .and_then(|o| o.get("version"))
+        .and_then(Value::as_str);
+    if pinned != Some(expected.as_str()) {
+        problems.push(
+            path,
+            format!("the `{package}` provider must pin `version: {expected}` (the version the schema describes)"),
         );
     }
 }
