@@ -1,0 +1,533 @@
+//! Rendered Pulumi programs: a matrix of configs that must validate and be deterministic,
+//! structural rules per case, validator negative tests, and snapshots of representative
+//! programs.
+
+#[path = "program/structure.rs"]
+mod structure;
+#[path = "program/support.rs"]
+mod support;
+
+use byoc::domain::config::{EksMode, IngressController, NatStrategy};
+use byoc::program::{Program, ProgramProblem, validate};
+use serde_json::Value;
+use support::{Case, Toggles, render_config, sample_config};
+
+fn assert_valid_and_deterministic(case: &Case) -> Program {
+    let config = sample_config(case);
+    let program = render_config(&config);
+    assert_eq!(
+        program,
+        render_config(&config),
+        "rendering is not deterministic: {case:?}"
+    );
+    let problems = validate(&program);
+    assert!(
+        problems.is_empty(),
+        "{case:?}:\n{}",
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    structure::check(case, program.yaml());
+    program
+}
+
+/// mode × NAT × AZs × secondary CIDRs × ingress controller, with every component on.
+fn matrix() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for mode in [EksMode::Auto, EksMode::Managed] {
+        for nat in [
+            NatStrategy::None,
+            NatStrategy::Single,
+            NatStrategy::OnePerAz,
+        ] {
+            for az_count in [2, 3] {
+                for secondary in [false, true] {
+                    for ingress in [
+                        IngressController::IngressNginx,
+                        IngressController::AwsLoadBalancerController,
+                    ] {
+                        cases.push(Case {
+                            mode,
+                            nat,
+                            az_count,
+                            secondary,
+                            components: Toggles::all(ingress),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    cases
+}
+
+#[test]
+fn every_matrix_program_validates_and_is_deterministic() {
+    let cases = matrix();
+    assert_eq!(cases.len(), 48);
+    for case in &cases {
+        assert_valid_and_deterministic(case);
+    }
+}
+
+#[test]
+fn each_component_can_be_turned_off_on_its_own() {
+    for mode in [EksMode::Auto, EksMode::Managed] {
+        let base = Case {
+            mode,
+            nat: NatStrategy::Single,
+            az_count: 3,
+            secondary: true,
+            components: Toggles::all(IngressController::IngressNginx),
+        };
+        let toggles: [fn(&mut Toggles); 5] = [
+            |t| t.karpenter = false,
+            |t| t.argocd = false,
+            |t| t.cert_manager = false,
+            |t| t.external_secrets = false,
+            |t| t.ingress = None,
+        ];
+        for off in toggles {
+            let mut case = base;
+            off(&mut case.components);
+            assert_valid_and_deterministic(&case);
+        }
+        assert_valid_and_deterministic(&Case {
+            components: Toggles::none(),
+            ..base
+        });
+    }
+}
+
+#[test]
+fn releases_exist_only_for_enabled_components() {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::none(),
+    };
+    let doc = structure::Doc::parse(assert_valid_and_deterministic(&case).yaml());
+    assert!(doc.of_type("kubernetes:helm.sh/v3:Release").is_empty());
+    assert!(doc.of_type("kubernetes:core/v1:Namespace").is_empty());
+}
+
+#[test]
+fn availability_zones_are_looked_up_with_the_tenant_provider_when_not_named() {
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::none(),
+    };
+    let doc = structure::Doc::parse(assert_valid_and_deterministic(&case).yaml());
+    let invoke = &doc.0["variables"]["availabilityZones"]["fn::invoke"];
+    assert_eq!(invoke["arguments"]["state"], "available");
+    assert_eq!(invoke["options"]["provider"], "${awsProvider}");
+    assert_eq!(
+        doc.0["resources"]["privateSubnet1"]["properties"]["availabilityZone"],
+        "${availabilityZones[1]}"
+    );
+}
+
+#[test]
+fn config_values_cannot_inject_yaml_or_interpolations() {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::all(IngressController::IngressNginx),
+    };
+    let mut config = sample_config(&case);
+    let evil = "x\"\nresources:\n  evil: {type: aws:s3:Bucket} ${externalId}";
+    config.tags.insert("Evil".into(), evil.into());
+    config.components.cert_manager.values =
+        serde_json::json!({"note": "${externalId}", "serviceAccount": {"name": "hijacked"}});
+    let program = render_config(&config);
+    assert!(validate(&program).is_empty());
+    let doc = structure::Doc::parse(program.yaml());
+    assert!(!doc.resources().contains_key("evil"));
+    let escaped = evil.replace("${", "$${");
+    assert_eq!(
+        doc.0["resources"]["awsProvider"]["properties"]["defaultTags"]["tags"]["Evil"],
+        Value::String(escaped)
+    );
+    let values = &doc.0["resources"]["certManagerRelease"]["properties"]["values"];
+    assert_eq!(values["note"], "$${externalId}");
+    assert_eq!(
+        values["serviceAccount"]["name"], "cert-manager",
+        "user values must not break the identity"
+    );
+}
+
+#[test]
+fn without_creator_admin_the_tenant_role_gets_an_explicit_access_entry() {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::all(IngressController::IngressNginx),
+    };
+    let mut config = sample_config(&case);
+    config
+        .eks
+        .access
+        .bootstrap_cluster_creator_admin_permissions = false;
+    let program = render_config(&config);
+    assert!(validate(&program).is_empty(), "{:?}", validate(&program));
+    let doc = structure::Doc::parse(program.yaml());
+    let entry = &doc.0["resources"]["deployerAccessEntry"]["properties"];
+    assert_eq!(
+        entry["principalArn"],
+        "arn:aws:iam::123456789012:role/BYOCPlatformRole"
+    );
+    let deps = doc.0["resources"]["argocdRelease"]["options"]["dependsOn"]
+        .as_array()
+        .unwrap();
+    assert!(deps.contains(&Value::String("${deployerAccessPolicy}".into())));
+}
+
+#[test]
+fn configs_validation_should_have_refused_are_render_errors() {
+    use byoc::domain::config::AuthenticationMode;
+    use byoc::program::RenderError;
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::OnePerAz,
+        az_count: 3,
+        secondary: false,
+        components: Toggles::all(IngressController::IngressNginx),
+    };
+
+    let mut config = sample_config(&case);
+    config.vpc.public_subnets.pop();
+    assert!(matches!(
+        support::try_render(&config),
+        Err(RenderError::NoPublicSubnetForNat { az_index: 2 })
+    ));
+
+    let mut config = sample_config(&case);
+    config.eks.access.authentication_mode = AuthenticationMode::ConfigMap;
+    assert!(matches!(
+        support::try_render(&config),
+        Err(RenderError::ConfigMapAuthentication)
+    ));
+
+    let mut config = sample_config(&case);
+    config.components.argocd.component.values = serde_json::json!(["not", "an", "object"]);
+    assert!(matches!(
+        support::try_render(&config),
+        Err(RenderError::ValuesNotAnObject {
+            component: "argocd"
+        })
+    ));
+}
+
+// --- validator negative tests -------------------------------------------------------------
+
+fn base_doc() -> Value {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::all(IngressController::IngressNginx),
+    };
+    serde_yaml::from_str(render_config(&sample_config(&case)).yaml()).unwrap()
+}
+
+fn problems_after(edit: impl FnOnce(&mut Value)) -> Vec<ProgramProblem> {
+    let mut doc = base_doc();
+    edit(&mut doc);
+    validate(&Program::from_yaml(serde_yaml::to_string(&doc).unwrap()))
+}
+
+fn assert_problem(problems: &[ProgramProblem], path: &str, needle: &str) {
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path == path && p.message.contains(needle)),
+        "expected a problem at {path} mentioning {needle:?}, got {problems:#?}"
+    );
+}
+
+#[test]
+fn validator_catches_an_unknown_property() {
+    let problems = problems_after(|d| {
+        d["resources"]["vpc"]["properties"]["cidrBlok"] = "10.0.0.0/16".into();
+    });
+    assert_problem(
+        &problems,
+        "resources.vpc.properties.cidrBlok",
+        "does not exist on `aws:ec2/vpc:Vpc`",
+    );
+}
+
+#[test]
+fn validator_catches_a_missing_required_property() {
+    let problems = problems_after(|d| {
+        d["resources"]["cluster"]["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("roleArn");
+    });
+    assert_problem(
+        &problems,
+        "resources.cluster.properties",
+        "missing required property `roleArn`",
+    );
+}
+
+#[test]
+fn validator_catches_a_nested_typo() {
+    let problems = problems_after(|d| {
+        let vpc = d["resources"]["cluster"]["properties"]["vpcConfig"]
+            .as_object_mut()
+            .unwrap();
+        let ids = vpc.remove("subnetIds").unwrap();
+        vpc.insert("subnetIdz".into(), ids);
+        d["resources"]["launchTemplate0"]["properties"]["metadataOptions"]["httpToken"] =
+            "required".into();
+        d["resources"]["launchTemplate0"]["properties"]["blockDeviceMappings"][0]["ebs"]["volumeTyp"] =
+            "gp3".into();
+        d["resources"]["awsProvider"]["properties"]["assumeRoles"][0]["externalID"] = "x".into();
+    });
+    assert_problem(
+        &problems,
+        "resources.launchTemplate0.properties.blockDeviceMappings[0].ebs.volumeTyp",
+        "does not exist",
+    );
+    assert_problem(
+        &problems,
+        "resources.awsProvider.properties.assumeRoles[0].externalID",
+        "does not exist on `aws:ProviderAssumeRole`",
+    );
+    assert_problem(
+        &problems,
+        "resources.cluster.properties.vpcConfig.subnetIdz",
+        "does not exist on `aws:eks.ClusterVpcConfig`",
+    );
+    assert_problem(
+        &problems,
+        "resources.cluster.properties.vpcConfig",
+        "missing required property `subnetIds`",
+    );
+    assert_problem(
+        &problems,
+        "resources.launchTemplate0.properties.metadataOptions.httpToken",
+        "does not exist",
+    );
+}
+
+#[test]
+fn validator_catches_values_of_the_wrong_shape() {
+    let problems = problems_after(|d| {
+        d["resources"]["cluster"]["properties"]["vpcConfig"] = "subnet-123".into();
+        d["resources"]["vpc"]["properties"]["enableDnsHostnames"] =
+            serde_json::json!({"yes": true});
+        d["resources"]["nodeGroup0"]["properties"]["instanceTypes"] = "m6i.large".into();
+    });
+    assert_problem(
+        &problems,
+        "resources.cluster.properties.vpcConfig",
+        "expected an object",
+    );
+    assert_problem(
+        &problems,
+        "resources.vpc.properties.enableDnsHostnames",
+        "expected a scalar",
+    );
+    assert_problem(
+        &problems,
+        "resources.nodeGroup0.properties.instanceTypes",
+        "expected a list",
+    );
+}
+
+#[test]
+fn validator_catches_an_unknown_resource_type() {
+    let problems = problems_after(|d| d["resources"]["vpc"]["type"] = "aws:ec2/vpc:Vpcc".into());
+    assert_problem(&problems, "resources.vpc.type", "unknown resource type");
+    let err = byoc::program::check(&Program::from_yaml(
+        "name: x\nruntime: yaml\nresources:\n  a:\n    type: aws:ec2:Nope\n",
+    ))
+    .unwrap_err();
+    assert!(err.0.iter().any(|p| p.path == "resources.a.type"), "{err}");
+}
+
+#[test]
+fn validator_refuses_types_pulumi_yaml_refuses() {
+    let problems = problems_after(|d| {
+        d["resources"]["argocdRelease"]["type"] = "kubernetes:helm.sh/v3:Chart".into()
+    });
+    assert_problem(
+        &problems,
+        "resources.argocdRelease.type",
+        "not supported in Pulumi YAML",
+    );
+}
+
+#[test]
+fn validator_refuses_types_outside_the_vendored_subset() {
+    let problems = problems_after(|d| d["resources"]["vpc"]["type"] = "aws:s3:BucketPolicy".into());
+    assert_problem(
+        &problems,
+        "resources.vpc.type",
+        "outside the vendored schema subset",
+    );
+}
+
+#[test]
+fn validator_catches_dangling_references_and_unknown_outputs() {
+    let problems = problems_after(|d| {
+        d["resources"]["internetGateway"]["properties"]["vpcId"] = "${vpcc.id}".into();
+        d["outputs"]["vpcId"] = "${vpc.idd}".into();
+    });
+    assert_problem(
+        &problems,
+        "resources.internetGateway.properties.vpcId",
+        "\"vpcc\" not found",
+    );
+    assert_problem(&problems, "outputs.vpcId", "has no output `idd`");
+}
+
+#[test]
+fn validator_checks_options_and_invokes() {
+    let problems = problems_after(|d| {
+        d["resources"]["vpc"]["options"]["dependOn"] = Value::Array(vec![]);
+        d["variables"]["zones"] = serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZones", "arguments": {"stat": "available"}, "return": "namez"}});
+        d["variables"]["nope"] =
+            serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZonez"}});
+    });
+    assert_problem(
+        &problems,
+        "resources.vpc.options",
+        "`dependOn` does not exist",
+    );
+    assert_problem(
+        &problems,
+        "variables.zones.fn::invoke.arguments.stat",
+        "does not exist",
+    );
+    assert_problem(
+        &problems,
+        "variables.zones.fn::invoke.return",
+        "no result `namez`",
+    );
+    assert_problem(
+        &problems,
+        "variables.nope.fn::invoke.function",
+        "unable to find function",
+    );
+}
+
+#[test]
+fn validator_requires_the_tenant_providers() {
+    let problems = problems_after(|d| {
+        d["resources"]["vpc"]["options"]
+            .as_object_mut()
+            .unwrap()
+            .remove("provider");
+        d["resources"]["certManagerRelease"]["options"]["provider"] = "${awsProvider}".into();
+        d["resources"]["awsProvider"]["options"]["version"] = "7.0.0".into();
+        d["resources"]["cluster"]["options"]["dependsOn"][0] = "${kubeconfig}".into();
+        d["variables"]["zones"] = serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZones", "return": "names"}});
+    });
+    assert_problem(
+        &problems,
+        "resources.vpc.options",
+        "no explicit `aws` provider",
+    );
+    assert_problem(
+        &problems,
+        "resources.certManagerRelease.options.provider",
+        "is not a `pulumi:providers:kubernetes` resource",
+    );
+    assert_problem(
+        &problems,
+        "resources.cluster.options.dependsOn[0]",
+        "`kubeconfig` is not a resource",
+    );
+    assert_problem(
+        &problems,
+        "variables.zones.fn::invoke.options",
+        "no explicit `aws` provider",
+    );
+    assert_problem(
+        &problems,
+        "resources.awsProvider.options",
+        "must pin `version: 7.48.0`",
+    );
+}
+
+#[test]
+fn long_tenant_names_keep_iam_names_within_limits() {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::all(IngressController::AwsLoadBalancerController),
+    };
+    let slug = "a-very-long-tenant-slug-that-reaches-fifty-chars-x";
+    let program = support::render_named(slug, "production-eu-west-1", &sample_config(&case));
+    assert!(validate(&program).is_empty());
+    let doc = structure::Doc::parse(program.yaml());
+    for (name, r) in doc.resources() {
+        if let Some(n) = r["properties"]["name"]
+            .as_str()
+            .filter(|_| r["type"].as_str().unwrap().starts_with("aws:iam/"))
+        {
+            assert!(
+                n.starts_with("byoc-") && n.len() <= 64,
+                "{name}: {n} ({} chars)",
+                n.len()
+            );
+        }
+    }
+}
+
+// --- snapshots ----------------------------------------------------------------------------
+
+#[test]
+fn snapshot_auto_minimal() {
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::none(),
+    };
+    insta::assert_snapshot!(assert_valid_and_deterministic(&case).yaml());
+}
+
+#[test]
+fn snapshot_managed_full() {
+    let case = Case {
+        mode: EksMode::Managed,
+        nat: NatStrategy::OnePerAz,
+        az_count: 3,
+        secondary: true,
+        components: Toggles::all(IngressController::IngressNginx),
+    };
+    insta::assert_snapshot!(assert_valid_and_deterministic(&case).yaml());
+}
+
+#[test]
+fn snapshot_auto_with_load_balancer_controller() {
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::None,
+        az_count: 3,
+        secondary: false,
+        components: Toggles::all(IngressController::AwsLoadBalancerController),
+    };
+    insta::assert_snapshot!(assert_valid_and_deterministic(&case).yaml());
+}
