@@ -1,5 +1,6 @@
 //! Physical names the program gives to AWS things: IAM names (which the tenant's
-//! CloudFormation role only allows under path `/byoc/` with a `byoc-` prefix) and the
+//! CloudFormation role only allows with a `byoc-` name prefix on the default path — a path
+//! would break Karpenter's `EC2NodeClass.role` and aws-auth mappings) and the
 //! cluster name. Deterministic, and always within AWS length limits.
 
 use sha2::{Digest, Sha256};
@@ -7,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::StackName;
 
 /// The IAM path every role, policy and instance profile uses.
-pub const IAM_PATH: &str = "/byoc/";
+pub const IAM_PATH: &str = "/";
 
 /// The longest suffix appended to [`iam_prefix`] (`-karpenter-node`, `-aws-lb-controller`).
 const LONGEST_SUFFIX: usize = "-aws-lb-controller".len();

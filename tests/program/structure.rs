@@ -285,6 +285,11 @@ fn no_secret_in_program(yaml: &str, doc: &Doc) {
 }
 
 fn iam_names_follow_the_byoc_scheme(doc: &Doc) {
+    // The tenant's CloudFormation role allows IAM writes only on these name patterns.
+    let template = byoc::cloud::onboarding::TEMPLATE;
+    for pattern in [":role/byoc-*", ":policy/byoc-*", ":instance-profile/byoc-*"] {
+        assert!(template.contains(pattern), "template no longer allows {pattern}");
+    }
     for ty in [
         "aws:iam/role:Role",
         "aws:iam/instanceProfile:InstanceProfile",
@@ -292,7 +297,7 @@ fn iam_names_follow_the_byoc_scheme(doc: &Doc) {
     ] {
         for (name, r) in doc.of_type(ty) {
             let p = &r["properties"];
-            assert_eq!(p["path"], "/byoc/", "{name}");
+            assert_eq!(p["path"], "/", "{name}");
             let n = p["name"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{name} has no explicit name"));
