@@ -7,7 +7,9 @@ use super::configs::{ConfigVersionQuery, EnvPath, parse_env};
 use super::tenants::{load_tenant, parse_slug};
 use super::{ApiError, AppState, Caller, Problem};
 use crate::domain::config::EnvironmentConfig;
-use crate::domain::{AwsAccountId, AwsRegion, FieldError, Role, RoleArn, StackName, ValidationErrors};
+use crate::domain::{
+    AwsAccountId, AwsRegion, FieldError, Role, RoleArn, StackName, ValidationErrors,
+};
 use crate::program::{self, RenderError, RenderInput};
 use crate::store::{self, StoreError};
 
@@ -65,13 +67,19 @@ pub async fn get_environment_program(
     let yaml = web::block(move || {
         let mut conn = db.get()?;
         let tenant = load_tenant(&mut conn, &slug)?;
-        let row = store::configs::find(&mut conn, &tenant.id, env.as_str(), version).map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("environment config", format!("{slug}/{env}")),
-            other => other.into(),
-        })?;
+        let row = store::configs::find(&mut conn, &tenant.id, env.as_str(), version).map_err(
+            |e| match e {
+                StoreError::NotFound => {
+                    ApiError::not_found("environment config", format!("{slug}/{env}"))
+                }
+                other => other.into(),
+            },
+        )?;
         let corrupt = |e: String| ApiError::internal(StoreError::Corrupt(e));
-        let config: EnvironmentConfig = serde_json::from_str(&row.config).map_err(|e| corrupt(e.to_string()))?;
-        let account = AwsAccountId::parse(&tenant.aws_account_id).map_err(|e| corrupt(e.to_string()))?;
+        let config: EnvironmentConfig =
+            serde_json::from_str(&row.config).map_err(|e| corrupt(e.to_string()))?;
+        let account =
+            AwsAccountId::parse(&tenant.aws_account_id).map_err(|e| corrupt(e.to_string()))?;
         let region = AwsRegion::parse(&tenant.aws_region).map_err(|e| corrupt(e.to_string()))?;
         let role_arn = RoleArn::parse(&tenant.role_arn).map_err(|e| corrupt(e.to_string()))?;
         let stack = StackName::new(&slug, &env);
@@ -88,5 +96,7 @@ pub async fn get_environment_program(
         Ok::<_, ApiError>(program.yaml().to_owned())
     })
     .await??;
-    Ok(HttpResponse::Ok().content_type("application/yaml").body(yaml))
+    Ok(HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(yaml))
 }

@@ -29,7 +29,8 @@ pub struct RenderArgs<'a> {
 pub fn render(args: &RenderArgs<'_>) -> anyhow::Result<()> {
     let slug = Slug::parse(args.tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
     let env = EnvName::parse(args.env).map_err(|e| anyhow::anyhow!("--env: {e}"))?;
-    let account = AwsAccountId::parse(args.account).map_err(|e| anyhow::anyhow!("--account: {e}"))?;
+    let account =
+        AwsAccountId::parse(args.account).map_err(|e| anyhow::anyhow!("--account: {e}"))?;
     let region = AwsRegion::parse(args.region).map_err(|e| anyhow::anyhow!("--region: {e}"))?;
     let text = std::fs::read_to_string(args.config)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.config.display()))?;

@@ -160,6 +160,8 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
 /// The executor the settings ask for.
 pub fn build(settings: &crate::settings::Settings) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
-        crate::settings::ExecutorKind::Local => anyhow::bail!("the local executor is not available yet"),
+        crate::settings::ExecutorKind::Local => {
+            anyhow::bail!("the local executor is not available yet")
+        }
     }
 }

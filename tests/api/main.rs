@@ -3,5 +3,8 @@
 mod auth;
 mod configs;
 mod helpers;
+mod operations;
+#[path = "../support/scripted_executor.rs"]
+mod scripted;
 mod system;
 mod tenants;
