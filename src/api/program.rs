@@ -44,7 +44,7 @@ pub(crate) fn render_checked(input: &RenderInput<'_>) -> Result<program::Program
         ConfigVersionQuery
     ),
     responses(
-        (status = 200, body = String, content_type = "application/yaml"),
+        (status = 200, body = serde_json::Value, content_type = "application/yaml", description = "The Pulumi YAML program document"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -5,12 +5,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod unavailable;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
+
+pub use unavailable::UnavailableExecutor;
 
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
