@@ -36,7 +36,8 @@ pub fn yaml_docs(rel: &str) -> Vec<Value> {
         .map(|d| {
             let mut v = <Value as serde::Deserialize>::deserialize(d)
                 .unwrap_or_else(|e| panic!("{rel}: invalid YAML: {e}"));
-            v.apply_merge().unwrap_or_else(|e| panic!("{rel}: bad merge key: {e}"));
+            v.apply_merge()
+                .unwrap_or_else(|e| panic!("{rel}: bad merge key: {e}"));
             v
         })
         .filter(|v| !v.is_null())
@@ -52,7 +53,8 @@ pub fn yaml(rel: &str) -> Value {
 
 /// `v[k1][k2]…`, or Null.
 pub fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter().fold(v, |v, k| v.get(*k).unwrap_or(&Value::Null))
+    path.iter()
+        .fold(v, |v, k| v.get(*k).unwrap_or(&Value::Null))
 }
 
 /// A scalar as a string (numbers and booleans included).

@@ -8,8 +8,10 @@ use super::read;
 /// Checksum ARGs that have no default on purpose: no trustworthy published value could be
 /// looked up when they were pinned, so the build refuses to start until they are passed with
 /// `--build-arg` (README, "Run with docker compose"). Everything else carries its sha256.
-pub const REQUIRED_CHECKSUM_ARGS: &[&str] =
-    &["PULUMI_AWS_PLUGIN_SHA256", "PULUMI_KUBERNETES_PLUGIN_SHA256"];
+pub const REQUIRED_CHECKSUM_ARGS: &[&str] = &[
+    "PULUMI_AWS_PLUGIN_SHA256",
+    "PULUMI_KUBERNETES_PLUGIN_SHA256",
+];
 
 /// One Dockerfile instruction: keyword (upper case) and its arguments, continuation lines
 /// joined, comments dropped.
@@ -34,7 +36,9 @@ pub fn instructions(text: &str) -> Vec<Instruction> {
             continue;
         }
         current.push_str(trimmed);
-        let (kw, args) = current.split_once(char::is_whitespace).unwrap_or((&current, ""));
+        let (kw, args) = current
+            .split_once(char::is_whitespace)
+            .unwrap_or((&current, ""));
         out.push(Instruction {
             keyword: kw.to_ascii_uppercase(),
             args: args.trim().to_owned(),
@@ -49,19 +53,25 @@ pub fn args(ins: &[Instruction]) -> BTreeMap<String, Option<String>> {
     ins.iter()
         .filter(|i| i.keyword == "ARG")
         .map(|i| match i.args.split_once('=') {
-            Some((k, v)) => (k.trim().to_owned(), Some(v.trim().trim_matches('"').to_owned())),
+            Some((k, v)) => (
+                k.trim().to_owned(),
+                Some(v.trim().trim_matches('"').to_owned()),
+            ),
             None => (i.args.trim().to_owned(), None),
         })
         .collect()
 }
 
 fn is_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_version(s: &str) -> bool {
     !s.is_empty()
-        && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Every problem with the pinning and verification of downloads in `text`; empty = fine.
@@ -89,14 +99,20 @@ pub fn pinning_problems(text: &str) -> Vec<String> {
         }
     }
     // Every pinned artifact version has its checksum (the Rust toolchain is a base image tag).
-    for name in args.keys().filter(|n| n.ends_with("_VERSION") && *n != "RUST_VERSION") {
+    for name in args
+        .keys()
+        .filter(|n| n.ends_with("_VERSION") && *n != "RUST_VERSION")
+    {
         let sha = name.replace("_VERSION", "_SHA256");
         if !args.contains_key(&sha) {
             problems.push(format!("ARG {name} has no checksum ARG {sha}"));
         }
     }
     // A checksum without a default must be refused at build time when empty or malformed.
-    for name in REQUIRED_CHECKSUM_ARGS.iter().filter(|n| args.contains_key(**n)) {
+    for name in REQUIRED_CHECKSUM_ARGS
+        .iter()
+        .filter(|n| args.contains_key(**n))
+    {
         let guarded = ins.iter().any(|i| {
             i.keyword == "RUN"
                 && i.args.contains(&format!("{name}=${{{name}}}"))
@@ -104,7 +120,9 @@ pub fn pinning_problems(text: &str) -> Vec<String> {
                 && i.args.contains("exit 1")
         });
         if !guarded {
-            problems.push(format!("required ARG {name} is not checked for a sha256 before use"));
+            problems.push(format!(
+                "required ARG {name} is not checked for a sha256 before use"
+            ));
         }
     }
 
@@ -118,10 +136,12 @@ pub fn pinning_problems(text: &str) -> Vec<String> {
         if run.contains("wget ") {
             problems.push("use curl -o FILE + sha256sum -c, not wget".into());
         }
-        let piped_to_shell = run
-            .split('|')
-            .skip(1)
-            .any(|cmd| matches!(cmd.split_whitespace().next(), Some("sh" | "bash" | "/bin/sh" | "/bin/bash")));
+        let piped_to_shell = run.split('|').skip(1).any(|cmd| {
+            matches!(
+                cmd.split_whitespace().next(),
+                Some("sh" | "bash" | "/bin/sh" | "/bin/bash")
+            )
+        });
         if piped_to_shell {
             problems.push(format!("a download is piped to a shell: {run}"));
         }
@@ -138,16 +158,27 @@ pub fn pinning_problems(text: &str) -> Vec<String> {
             }
             let file = cmd
                 .iter()
-                .position(|w| *w == "-o" || (w.starts_with('-') && !w.starts_with("--") && w.ends_with('o')))
+                .position(|w| {
+                    *w == "-o" || (w.starts_with('-') && !w.starts_with("--") && w.ends_with('o'))
+                })
                 .and_then(|p| cmd.get(p + 1))
                 .map(|f| f.trim_matches('"'));
             let Some(file) = file else {
-                problems.push(format!("download not saved to a file to verify: {}", cmd.join(" ")));
+                problems.push(format!(
+                    "download not saved to a file to verify: {}",
+                    cmd.join(" ")
+                ));
                 continue;
             };
-            let url = cmd.iter().find(|w| w.contains("http")).copied().unwrap_or_default();
+            let url = cmd
+                .iter()
+                .find(|w| w.contains("http"))
+                .copied()
+                .unwrap_or_default();
             if !url.contains("${") || !url.contains("_VERSION}") {
-                problems.push(format!("download URL is not pinned by a version ARG: {url}"));
+                problems.push(format!(
+                    "download URL is not pinned by a version ARG: {url}"
+                ));
             }
             let check = rest.find("| sha256sum -c -").filter(|pos| {
                 // The checksum line names this file and an ARG: echo "${X_SHA256}  FILE" | sha256sum -c -
@@ -156,7 +187,9 @@ pub fn pinning_problems(text: &str) -> Vec<String> {
                 line.contains("_SHA256}") && line.contains(&format!("  {file}\""))
             });
             let Some(check) = check else {
-                problems.push(format!("download of {file} is not followed by sha256sum -c"));
+                problems.push(format!(
+                    "download of {file} is not followed by sha256sum -c"
+                ));
                 continue;
             };
             // Nothing reads the file before it is verified.
@@ -206,7 +239,10 @@ fn the_pinned_artifacts_are_the_expected_ones() {
     // declares them (src/program: AWS_PLUGIN_VERSION / KUBERNETES_PLUGIN_VERSION).
     for (konst, arg) in [
         ("AWS_PLUGIN_VERSION", "PULUMI_AWS_PLUGIN_VERSION"),
-        ("KUBERNETES_PLUGIN_VERSION", "PULUMI_KUBERNETES_PLUGIN_VERSION"),
+        (
+            "KUBERNETES_PLUGIN_VERSION",
+            "PULUMI_KUBERNETES_PLUGIN_VERSION",
+        ),
     ] {
         match program_constant(konst) {
             Some(v) => assert_eq!(args[arg].as_deref(), Some(v.as_str()), "{arg} vs {konst}"),
@@ -269,7 +305,10 @@ fn the_checker_catches_a_missing_checksum_or_verification() {
     ];
     for (what, text) in mutations {
         assert_ne!(text, good, "mutation '{what}' did not apply");
-        assert!(!pinning_problems(&text).is_empty(), "'{what}' was not caught");
+        assert!(
+            !pinning_problems(&text).is_empty(),
+            "'{what}' was not caught"
+        );
     }
 }
 
@@ -279,29 +318,54 @@ fn the_runtime_image_runs_byoc_as_a_fixed_non_root_user() {
     let ins = instructions(&text);
     let froms: Vec<&Instruction> = ins.iter().filter(|i| i.keyword == "FROM").collect();
     assert!(froms.len() >= 3, "multi-stage build expected");
-    assert!(froms[0].args.starts_with("rust:"), "build stage: {}", froms[0].args);
+    assert!(
+        froms[0].args.starts_with("rust:"),
+        "build stage: {}",
+        froms[0].args
+    );
     for f in &froms {
-        assert!(!f.args.contains(":latest") && f.args.contains(':'), "unpinned base {}", f.args);
+        assert!(
+            !f.args.contains(":latest") && f.args.contains(':'),
+            "unpinned base {}",
+            f.args
+        );
     }
-    let runtime_start = ins
-        .iter()
-        .rposition(|i| i.keyword == "FROM")
-        .unwrap();
+    let runtime_start = ins.iter().rposition(|i| i.keyword == "FROM").unwrap();
     let runtime = &ins[runtime_start..];
-    assert!(runtime[0].args.starts_with("debian:${DEBIAN_RELEASE}-slim"), "{}", runtime[0].args);
+    assert!(
+        runtime[0].args.starts_with("debian:${DEBIAN_RELEASE}-slim"),
+        "{}",
+        runtime[0].args
+    );
     assert_eq!(
-        args(&ins).get("DEBIAN_RELEASE").cloned().flatten().as_deref(),
+        args(&ins)
+            .get("DEBIAN_RELEASE")
+            .cloned()
+            .flatten()
+            .as_deref(),
         Some("bookworm")
     );
-    let build = ins.iter().find(|i| i.keyword == "RUN" && i.args.contains("cargo build")).unwrap();
+    let build = ins
+        .iter()
+        .find(|i| i.keyword == "RUN" && i.args.contains("cargo build"))
+        .unwrap();
     assert!(build.args.contains("--release") && build.args.contains("--locked"));
 
-    let last = |kw: &str| runtime.iter().rev().find(|i| i.keyword == kw).map(|i| i.args.clone());
+    let last = |kw: &str| {
+        runtime
+            .iter()
+            .rev()
+            .find(|i| i.keyword == kw)
+            .map(|i| i.args.clone())
+    };
     let uid = args(runtime).get("BYOC_UID").cloned().flatten().unwrap();
     assert!(uid.parse::<u32>().unwrap() >= 10000, "uid {uid}");
     assert_eq!(last("USER").as_deref(), Some("${BYOC_UID}:${BYOC_GID}"));
     let entrypoint: Vec<String> = serde_json::from_str(&last("ENTRYPOINT").unwrap()).unwrap();
-    assert_eq!(entrypoint.last().map(String::as_str), Some("/usr/local/bin/byoc"));
+    assert_eq!(
+        entrypoint.last().map(String::as_str),
+        Some("/usr/local/bin/byoc")
+    );
     let cmd: Vec<String> = serde_json::from_str(&last("CMD").unwrap()).unwrap();
     assert_eq!(cmd, ["serve"]);
     let health = last("HEALTHCHECK").unwrap();
@@ -319,7 +383,9 @@ fn the_runtime_image_runs_byoc_as_a_fixed_non_root_user() {
     }
     // The plugin cache the image bakes is the one BYOC_PULUMI_HOME points at.
     assert!(text.contains("ENV PULUMI_HOME=/opt/pulumi-home"));
-    assert!(text.contains("COPY --from=tools --chown=root:root /opt/pulumi-home/plugins /opt/pulumi-home/plugins"));
+    assert!(text.contains(
+        "COPY --from=tools --chown=root:root /opt/pulumi-home/plugins /opt/pulumi-home/plugins"
+    ));
 }
 
 /// `ENV K=V …` of some instructions (quoted values unquoted).

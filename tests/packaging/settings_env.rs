@@ -15,7 +15,10 @@ pub fn quoted_names(src: &str, prefixes: &[&str]) -> BTreeSet<String> {
         .skip(1)
         .step_by(2)
         .filter(|s| prefixes.iter().any(|p| s.starts_with(p)))
-        .filter(|s| s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        .filter(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
         .map(str::to_owned)
         .collect()
 }
@@ -23,9 +26,13 @@ pub fn quoted_names(src: &str, prefixes: &[&str]) -> BTreeSet<String> {
 /// The settings `src/settings.rs` reads, plus `RUST_LOG` (read by the tracing filter).
 fn settings_read() -> BTreeSet<String> {
     let mut names = quoted_names(&read("src/settings.rs"), &["BYOC_", "PULUMI_"]);
-    assert!(names.len() > 10, "parsing src/settings.rs found only {names:?}");
     assert!(
-        read("src/telemetry.rs").contains("from_default_env") || read("src/telemetry.rs").contains("RUST_LOG"),
+        names.len() > 10,
+        "parsing src/settings.rs found only {names:?}"
+    );
+    assert!(
+        read("src/telemetry.rs").contains("from_default_env")
+            || read("src/telemetry.rs").contains("RUST_LOG"),
         "RUST_LOG is documented in .env.example; src/telemetry.rs must read it"
     );
     names.insert("RUST_LOG".into());
@@ -42,7 +49,10 @@ fn aws_passthrough() -> (BTreeSet<String>, Vec<String>) {
         let body = &src[start..];
         quoted_names(&body[..body.find("];").unwrap()], &["AWS_"])
     };
-    (block("PASSTHROUGH"), block("PASSTHROUGH_PREFIXES").into_iter().collect())
+    (
+        block("PASSTHROUGH"),
+        block("PASSTHROUGH_PREFIXES").into_iter().collect(),
+    )
 }
 
 fn example() -> BTreeSet<String> {
@@ -55,8 +65,14 @@ fn env_example_lists_exactly_the_settings_the_binary_reads() {
     let documented = example();
     let undocumented: Vec<_> = read_by_binary.difference(&documented).collect();
     let unread: Vec<_> = documented.difference(&read_by_binary).collect();
-    assert!(undocumented.is_empty(), "read by src/settings.rs, missing from .env.example: {undocumented:?}");
-    assert!(unread.is_empty(), "in .env.example, never read by src/settings.rs: {unread:?}");
+    assert!(
+        undocumented.is_empty(),
+        "read by src/settings.rs, missing from .env.example: {undocumented:?}"
+    );
+    assert!(
+        unread.is_empty(),
+        "in .env.example, never read by src/settings.rs: {unread:?}"
+    );
 }
 
 /// Environment variable names a compose service sets (`environment` map or list).
@@ -108,13 +124,14 @@ pub fn k8s_vars() -> Vec<(String, String)> {
     for file in super::k8s::resource_files() {
         for doc in yaml_docs(&format!("docker/k8s/{file}")) {
             let kind = scalar(at(&doc, &["kind"])).unwrap_or_default();
-            if kind == "ConfigMap" {
-                if let Value::Mapping(m) = at(&doc, &["data"]) {
-                    out.extend(m.keys().filter_map(scalar).map(|k| (file.clone(), k)));
-                }
+            if let (true, Value::Mapping(m)) = (kind == "ConfigMap", at(&doc, &["data"])) {
+                out.extend(m.keys().filter_map(scalar).map(|k| (file.clone(), k)));
             }
             let spec = at(&doc, &["spec", "template", "spec"]);
-            for c in items(at(spec, &["containers"])).iter().chain(items(at(spec, &["initContainers"]))) {
+            for c in items(at(spec, &["containers"]))
+                .iter()
+                .chain(items(at(spec, &["initContainers"])))
+            {
                 for e in items(at(c, &["env"])) {
                     out.push((file.clone(), scalar(at(e, &["name"])).unwrap()));
                     if let Some(key) = scalar(at(e, &["valueFrom", "secretKeyRef", "key"])) {
@@ -131,7 +148,10 @@ pub fn k8s_vars() -> Vec<(String, String)> {
 fn compose_and_k8s_set_only_settings_the_binary_reads() {
     let documented = example();
     let (aws_exact, aws_prefixes) = aws_passthrough();
-    assert!(aws_exact.contains("AWS_REGION"), "parsing src/pulumi/env.rs: {aws_exact:?}");
+    assert!(
+        aws_exact.contains("AWS_REGION"),
+        "parsing src/pulumi/env.rs: {aws_exact:?}"
+    );
     let known = |v: &str| {
         documented.contains(v)
             || aws_exact.contains(v)
@@ -140,7 +160,10 @@ fn compose_and_k8s_set_only_settings_the_binary_reads() {
     let all: Vec<(String, String)> = compose_vars().into_iter().chain(k8s_vars()).collect();
     assert!(all.len() > 20, "too few variables found: {all:?}");
     let unknown: Vec<_> = all.iter().filter(|(_, v)| !known(v)).collect();
-    assert!(unknown.is_empty(), "set but not read by byoc (not in .env.example): {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "set but not read by byoc (not in .env.example): {unknown:?}"
+    );
     // And the byoc settings among them are in .env.example (AWS ones only pass through).
     for (place, v) in &all {
         if v.starts_with("BYOC_") || v.starts_with("PULUMI_") {
@@ -157,20 +180,33 @@ fn the_image_sets_only_settings_the_binary_reads() {
     let env = super::dockerfile::runtime_env(&ins[start..]);
     let documented = example();
     for k in env.keys().filter(|k| k.starts_with("BYOC_")) {
-        assert!(documented.contains(k), "Dockerfile ENV {k} not in .env.example");
+        assert!(
+            documented.contains(k),
+            "Dockerfile ENV {k} not in .env.example"
+        );
     }
 }
 
 #[test]
 fn secrets_come_from_a_secret_never_from_literals() {
-    const SECRETS: &[&str] = &["BYOC_MASTER_KEY", "PULUMI_CONFIG_PASSPHRASE", "BYOC_BOOTSTRAP_TOKEN"];
+    const SECRETS: &[&str] = &[
+        "BYOC_MASTER_KEY",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "BYOC_BOOTSTRAP_TOKEN",
+    ];
     for file in super::k8s::resource_files() {
         for doc in yaml_docs(&format!("docker/k8s/{file}")) {
             let kind = scalar(at(&doc, &["kind"])).unwrap_or_default();
-            assert_ne!(kind, "Secret", "{file}: the operator creates the Secret; none is committed");
+            assert_ne!(
+                kind, "Secret",
+                "{file}: the operator creates the Secret; none is committed"
+            );
             if kind == "ConfigMap" {
                 for s in SECRETS {
-                    assert!(at(&doc, &["data", s]).is_null(), "{file}: {s} in a ConfigMap");
+                    assert!(
+                        at(&doc, &["data", s]).is_null(),
+                        "{file}: {s} in a ConfigMap"
+                    );
                 }
             }
             let spec = at(&doc, &["spec", "template", "spec"]);
@@ -191,6 +227,9 @@ fn secrets_come_from_a_secret_never_from_literals() {
     }
     // Compose: no secret value is committed (they are generated into the data volume).
     for (place, k) in compose_vars() {
-        assert!(!SECRETS.contains(&k.as_str()), "{place}: {k} is set; leave it to the operator");
+        assert!(
+            !SECRETS.contains(&k.as_str()),
+            "{place}: {k} is set; leave it to the operator"
+        );
     }
 }

@@ -10,7 +10,10 @@ fn run(tool: &str, args: &[&str]) -> Option<std::process::Output> {
     match Command::new(tool).args(args).current_dir(repo("")).output() {
         Ok(out) => Some(out),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(!require_oracles(), "{tool} is missing and BYOC_REQUIRE_ORACLES=1 (see .ci/run)");
+            assert!(
+                !require_oracles(),
+                "{tool} is missing and BYOC_REQUIRE_ORACLES=1 (see .ci/run)"
+            );
             println!("SKIPPED: {tool} is not installed");
             None
         }
@@ -36,14 +39,20 @@ fn hadolint_accepts_the_dockerfile() {
 
 #[test]
 fn docker_compose_accepts_the_compose_file() {
-    if let Some(out) = run("docker-compose", &["-f", "docker/docker-compose.yml", "config", "-q"]) {
+    if let Some(out) = run(
+        "docker-compose",
+        &["-f", "docker/docker-compose.yml", "config", "-q"],
+    ) {
         assert_ok("docker-compose config", &out);
     }
 }
 
 #[test]
 fn kubernetes_validate_accepts_every_manifest() {
-    let files: Vec<String> = super::k8s::resource_files().into_iter().map(|f| format!("docker/k8s/{f}")).collect();
+    let files: Vec<String> = super::k8s::resource_files()
+        .into_iter()
+        .map(|f| format!("docker/k8s/{f}"))
+        .collect();
     let mut args = vec!["--strict", "-k", "1.31"];
     args.extend(files.iter().map(String::as_str));
     if let Some(out) = run("kubernetes-validate", &args) {
