@@ -8,7 +8,7 @@ mod worker;
 use std::os::unix::fs::DirBuilderExt;
 
 pub use render::{RenderArgs, render};
-pub use serve::{Server, serve, start};
+pub use serve::{Server, serve, start, start_with_aws};
 pub use token::create_token;
 pub use worker::run_worker;
 

@@ -33,6 +33,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with settings adjusted by `tweak` (e.g. background workers).
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_full(tweak, None).await
+}
+
+/// Like `spawn_app_with`, with an explicit platform AWS identity (moto credentials).
+pub async fn spawn_app_full(
+    tweak: impl FnOnce(&mut Settings),
+    aws: Option<byoc::cloud::PlatformAws>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::for_data_dir(data_dir.path());
     settings.http.bind = "127.0.0.1:0".parse().unwrap();
@@ -45,9 +53,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         byoc::telemetry::init(settings.log.format);
     }
     let executor = ScriptedExecutor::new();
-    let server = commands::start(settings, executor.clone())
-        .await
-        .expect("server starts");
+    let server = match aws {
+        Some(aws) => commands::start_with_aws(settings, executor.clone(), aws),
+        None => commands::start(settings, executor.clone()).await,
+    }
+    .expect("server starts");
     TestApp {
         base: format!("http://{}", server.addr),
         client: Client::new(),

@@ -3,6 +3,9 @@
 mod auth;
 mod configs;
 mod helpers;
+#[path = "../support/moto.rs"]
+mod moto;
+mod onboarding;
 mod operations;
 #[path = "../support/scripted_executor.rs"]
 mod scripted;
