@@ -12,6 +12,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
+mod deployments;
+
+pub use deployments::{
+    ACCEPT as DEPLOYMENTS_ACCEPT, AWS_CONFIG_PATH, AWS_CONFIG_VAR, DeploymentsConfig,
+    DeploymentsError, DeploymentsExecutor, EXTERNAL_ID_VAR, INITIATOR as DEPLOYMENTS_INITIATOR,
+    LOG_EVENT, PRE_RUN_COMMANDS, PROGRAM_VAR, RetryPolicy, STACK_VAR, Source, Unavailable,
+};
+
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 
@@ -161,5 +169,24 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
 pub fn build(settings: &crate::settings::Settings) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
         crate::settings::ExecutorKind::Local => anyhow::bail!("the local executor is not available yet"),
+        crate::settings::ExecutorKind::Deployments => {
+            Ok(std::sync::Arc::new(deployments::build(settings)?))
+        }
+        crate::settings::ExecutorKind::Auto => {
+            let path = std::env::var_os("PATH");
+            match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path.as_deref()) {
+                Ok(_) => {
+                    let mut local = settings.clone();
+                    local.pulumi.executor = crate::settings::ExecutorKind::Local;
+                    build(&local)
+                }
+                Err(_) if settings.deployments.is_configured() => {
+                    Ok(std::sync::Arc::new(deployments::build(settings)?))
+                }
+                Err(e) => Ok(std::sync::Arc::new(deployments::Unavailable::for_auto(
+                    &e.to_string(),
+                ))),
+            }
+        }
     }
 }
