@@ -49,6 +49,7 @@ pub fn config(double: &Double) -> DeploymentsConfig {
         },
         poll: Duration::from_millis(5),
         max_poll: Duration::from_millis(20),
+        cancel_grace: Duration::from_secs(5),
         retry: RetryPolicy {
             attempts: 4,
             base_delay: Duration::from_millis(5),

@@ -74,6 +74,8 @@ pub struct DeploymentsConfig {
     pub poll: Duration,
     /// Longest interval between status polls.
     pub max_poll: Duration,
+    /// How long a cancelled deployment is still followed (`BYOC_CANCEL_GRACE_SECONDS`).
+    pub cancel_grace: Duration,
     /// HTTP retries.
     pub retry: RetryPolicy,
 }
@@ -117,6 +119,7 @@ impl DeploymentsConfig {
             },
             poll: d.poll,
             max_poll: d.max_poll.max(d.poll),
+            cancel_grace: settings.pulumi.cancel_grace,
             retry: RetryPolicy::default(),
         })
     }
@@ -190,6 +193,7 @@ impl DeploymentsExecutor {
         let pace = Pace {
             poll: self.config.poll,
             max_poll: self.config.max_poll,
+            cancel_grace: self.config.cancel_grace,
         };
         follow::follow(&self.client, &stack, &id, job.kind, sink, cancel, pace).await
     }

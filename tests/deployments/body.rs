@@ -56,6 +56,7 @@ async fn every_request_carries_the_token_and_documented_headers() {
             r.path
         );
         assert_eq!(r.header("accept"), Some(DEPLOYMENTS_ACCEPT));
+        assert_eq!(r.header("content-type"), Some("application/json"));
         assert!(r.header("x-pulumi-deployment-initiator").is_some());
     }
     let stack_create = double.requests_to("POST", "/api/stacks/acme-org/byoc-platform");

@@ -212,6 +212,50 @@ async fn cancel_goes_through_the_api_and_ends_cancelled() {
 }
 
 #[actix_web::test]
+async fn a_cancel_the_service_ignores_ends_cancelled_after_the_grace() {
+    let double = double(Scenario {
+        running_polls: usize::MAX,
+        ignore_cancel: true,
+        ..Scenario::default()
+    });
+    let mut cfg = super::config(&double);
+    cfg.cancel_grace = Duration::from_millis(50);
+    let exec = byoc::executor::DeploymentsExecutor::new(cfg).unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let mut resumed = job(&ACME, OperationKind::Update);
+    double.seed_deployment("dep-3");
+    resumed.external_ref = Some("dep-3".into());
+    let (outcome, _) = run_with(&exec, resumed, cancel).await;
+    let Outcome::Cancelled { reason, .. } = outcome else {
+        panic!("expected cancelled, got {outcome:?}");
+    };
+    assert!(reason.contains("has not stopped yet"), "{reason}");
+    assert_eq!(
+        double
+            .requests_to("POST", "/deployments/dep-3/cancel")
+            .len(),
+        1
+    );
+    double.stop().await;
+}
+
+#[actix_web::test]
+async fn unreadable_outputs_leave_a_successful_deploy_successful() {
+    let double = double(Scenario {
+        outputs_missing: true,
+        ..Scenario::default()
+    });
+    let (outcome, sent) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    assert!(
+        matches!(outcome, Outcome::Succeeded { outputs: None, .. }),
+        "{outcome:?}"
+    );
+    assert!(sent.events.iter().any(|e| e.kind == "byoc.warning"));
+    double.stop().await;
+}
+
+#[actix_web::test]
 async fn destroy_succeeds_without_reading_outputs() {
     let double = double(Scenario::default());
     let (outcome, _) = run(&executor(&double), job(&ACME, OperationKind::Destroy)).await;

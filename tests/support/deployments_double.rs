@@ -66,6 +66,10 @@ pub struct Scenario {
     pub server_error_first_logs: bool,
     /// The stack already exists (create answers 409).
     pub stack_exists: bool,
+    /// A cancel is accepted but the deployment keeps running.
+    pub ignore_cancel: bool,
+    /// The outputs route answers 404.
+    pub outputs_missing: bool,
 }
 
 impl Default for Scenario {
@@ -90,6 +94,8 @@ impl Default for Scenario {
             rate_limit_first_get: None,
             server_error_first_logs: false,
             stack_exists: false,
+            ignore_cancel: false,
+            outputs_missing: false,
         }
     }
 }
@@ -118,7 +124,7 @@ struct State {
 
 impl State {
     fn status(&self) -> &'static str {
-        if self.cancelled {
+        if self.cancelled && !self.scenario.ignore_cancel {
             "failed"
         } else if self.polls <= self.scenario.running_polls {
             "running"
@@ -294,6 +300,9 @@ async fn handle(
         }
         ("GET", ["api", "stacks", _, _, _, "update", "upd-1", "events"]) => {
             events_page(&s, token.as_deref())
+        }
+        ("GET", ["api", "stacks", _, _, _, "outputs"]) if s.scenario.outputs_missing => {
+            error(404, "Not Found")
         }
         ("GET", ["api", "stacks", _, _, _, "outputs"]) => HttpResponse::Ok()
             .json(json!({"outputs": s.scenario.outputs, "secretsProviders": {"type": "service"}})),

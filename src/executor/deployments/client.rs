@@ -226,6 +226,7 @@ impl Client {
                     format!("token {}", self.token.expose_secret()),
                 )
                 .header(header::ACCEPT, ACCEPT)
+                .header(header::CONTENT_TYPE, "application/json")
                 .header("X-Pulumi-Deployment-Initiator", INITIATOR);
             if let Some(b) = body {
                 req = req.json(b);

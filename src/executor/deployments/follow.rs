@@ -13,7 +13,7 @@ use super::client::{Client, StackPath};
 use super::shapes::Deployment;
 use super::{DeploymentsError, outputs};
 use crate::domain::OperationKind;
-use crate::executor::{ChangeSummary, EventSink, Outcome};
+use crate::executor::{ChangeSummary, EventSink, Outcome, OutputValue};
 
 /// Kind of the events carrying runner log lines.
 pub const LOG_EVENT: &str = "byoc.log";
@@ -28,6 +28,8 @@ pub struct Pace {
     pub poll: Duration,
     /// Longest interval while nothing changes.
     pub max_poll: Duration,
+    /// How long a cancelled deployment is still followed before giving up on it.
+    pub cancel_grace: Duration,
 }
 
 /// What has been read and forwarded so far.
@@ -55,13 +57,25 @@ pub async fn follow(
     pace: Pace,
 ) -> Result<Outcome, DeploymentsError> {
     let mut progress = Progress::default();
-    let mut cancel_sent = false;
+    let mut cancel_sent: Option<tokio::time::Instant> = None;
     let mut interval = pace.poll;
     loop {
-        if cancel.is_cancelled() && !cancel_sent {
+        if cancel.is_cancelled() && cancel_sent.is_none() {
             tracing::info!(deployment.id = id, "cancelling deployment");
             client.cancel(stack, id).await?;
-            cancel_sent = true;
+            cancel_sent = Some(tokio::time::Instant::now());
+        }
+        if let Some(at) = cancel_sent
+            && at.elapsed() > pace.cancel_grace
+        {
+            return Ok(Outcome::Cancelled {
+                reason: format!(
+                    "cancel of deployment {id} was requested {}s ago and it has not stopped yet; \
+                     Pulumi Deployments finishes it on its side",
+                    pace.cancel_grace.as_secs()
+                ),
+                summary: change_summary(progress.summary.as_ref()),
+            });
         }
         let deployment = client.deployment(stack, id).await?;
         let terminal = !matches!(
@@ -79,7 +93,18 @@ pub async fn follow(
                 tokio::time::sleep(pace.poll).await;
                 pull(client, stack, id, sink, &mut progress, true).await?;
             }
-            return finish(client, stack, id, kind, &deployment, progress, cancel_sent).await;
+            let outputs = if deployment.status == "succeeded" && kind == OperationKind::Update {
+                read_outputs(client, stack, sink).await
+            } else {
+                None
+            };
+            return Ok(finish(
+                id,
+                &deployment,
+                progress,
+                cancel_sent.is_some(),
+                outputs,
+            ));
         }
         interval = if moved {
             pace.poll
@@ -89,7 +114,7 @@ pub async fn follow(
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             // Wake at once to send the cancel; the run keeps being followed to its end.
-            () = cancel.cancelled(), if !cancel_sent => {}
+            () = cancel.cancelled(), if cancel_sent.is_none() => {}
         }
     }
 }
@@ -195,26 +220,17 @@ async fn forward(sink: &EventSink, p: &mut Progress, event: Value) -> bool {
     true
 }
 
-async fn finish(
-    client: &Client,
-    stack: &StackPath,
+fn finish(
     id: &str,
-    kind: OperationKind,
     deployment: &Deployment,
     p: Progress,
     cancel_sent: bool,
-) -> Result<Outcome, DeploymentsError> {
+    outputs: Option<BTreeMap<String, OutputValue>>,
+) -> Outcome {
     let summary = change_summary(p.summary.as_ref());
     let status = deployment.status.as_str();
-    Ok(match status {
-        "succeeded" => {
-            let outputs = if kind == OperationKind::Update {
-                Some(outputs::from_response(client.outputs(stack).await?))
-            } else {
-                None
-            };
-            Outcome::Succeeded { summary, outputs }
-        }
+    match status {
+        "succeeded" => Outcome::Succeeded { summary, outputs },
         _ if cancel_sent => Outcome::Cancelled {
             reason: format!(
                 "deployment {id} was cancelled through the Pulumi Deployments API ({status})"
@@ -223,8 +239,9 @@ async fn finish(
         },
         "skipped" => Outcome::Failed {
             message: format!(
-                "Pulumi Deployments skipped deployment {id}: the service ran a newer deployment of \
-                 the same stack instead; nothing was applied by this operation"
+                "Pulumi Deployments skipped deployment {id} (the service did not run it, e.g. a \
+                 newer deployment of the same stack superseded it); this operation applied \
+                 nothing: run it again"
             ),
             summary,
             retryable: false,
@@ -234,7 +251,28 @@ async fn finish(
             summary,
             retryable: false,
         },
-    })
+    }
+}
+
+/// The outputs after an update. The update itself succeeded, so a failure to read them is a
+/// warning on the operation, not a failed operation.
+async fn read_outputs(
+    client: &Client,
+    stack: &StackPath,
+    sink: &EventSink,
+) -> Option<BTreeMap<String, OutputValue>> {
+    match client.outputs(stack).await {
+        Ok(response) => Some(outputs::from_response(response)),
+        Err(e) => {
+            tracing::warn!(error = %e.chain(), "could not read stack outputs");
+            sink.event(
+                "byoc.warning",
+                json!({ "message": format!("could not read stack outputs: {}", e.chain()) }),
+            )
+            .await;
+            None
+        }
+    }
 }
 
 /// The runner's own words: error diagnostics, else the failed step and its last log lines.
