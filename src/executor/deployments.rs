@@ -4,7 +4,19 @@
 //! variables, constant pre-run commands), records its id on the operation at once, follows it
 //! to the end and maps its status. A recovered operation follows the recorded deployment and
 //! never creates a second one. Knows nothing of the database or the HTTP API.
-
+//!
+//! Choices worth knowing:
+//! - Source: a deployment without inherited settings needs a `sourceContext`. The runner starts
+//!   from Pulumi's public YAML template (or a git repository, if configured) and the first
+//!   pre-run command replaces its `Pulumi.yaml` with the rendered program, so nothing
+//!   byoc-specific has to be hosted anywhere.
+//! - Statuses: `not-started`/`accepted`/`running` are in progress; `succeeded` → Succeeded
+//!   (summary from the `summaryEvent`, outputs from `GET …/outputs` after an update, secrets
+//!   redacted); `failed` → Failed with the engine's error diagnostics, else the failed step
+//!   and the last runner log lines; `skipped` → Failed (not retryable: nothing ran, the
+//!   operator decides); any end after a cancel → Cancelled.
+//! - Events: engine events are de-duplicated by `sequence` within one follow; a follow that
+//!   resumes after a crash reads the update's events from the start again.
 mod auto;
 mod body;
 mod client;

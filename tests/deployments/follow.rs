@@ -338,3 +338,27 @@ async fn auto_picks_deployments_when_no_cli_is_found() {
     let exec = byoc::executor::build(&settings).expect("builds");
     assert_eq!(exec.name(), "deployments");
 }
+
+#[actix_web::test]
+async fn settings_select_the_double_and_each_operation_gets_its_own_deployment() {
+    let double = double(Scenario::default());
+    let mut settings = byoc::settings::Settings::for_data_dir("/nonexistent");
+    double.configure(&mut settings);
+    let exec = byoc::executor::build(&settings).expect("deployments executor builds");
+    assert_eq!(exec.name(), "deployments");
+    for kind in [OperationKind::Update, OperationKind::Destroy] {
+        let (sink, _rx) = byoc::executor::EventSink::channel(10_000);
+        let outcome = exec
+            .run(job(&ACME, kind), sink, CancellationToken::new())
+            .await;
+        assert!(
+            matches!(outcome, Outcome::Succeeded { .. }),
+            "{kind:?}: {outcome:?}"
+        );
+    }
+    assert_eq!(
+        double.deployments(),
+        vec!["dep-1".to_owned(), "dep-2".to_owned()]
+    );
+    double.stop().await;
+}

@@ -3,6 +3,7 @@
 //! scripted scenarios (success with events and outputs, failure with a runner message,
 //! `skipped`, 429 with `Retry-After`, 5xx, cancel). Start one per test with [`Double::start`].
 
+use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -116,29 +117,34 @@ struct State {
     scenario: Scenario,
     requests: Vec<Recorded>,
     deployments: Vec<String>,
-    polls: usize,
-    cancelled: bool,
+    /// Status polls per deployment id.
+    polls: HashMap<String, usize>,
+    cancelled: HashSet<String>,
     rate_limited: bool,
     logs_failed: bool,
 }
 
 impl State {
-    fn status(&self) -> &'static str {
-        if self.cancelled && !self.scenario.ignore_cancel {
+    fn status(&self, id: &str) -> &'static str {
+        if self.cancelled.contains(id) && !self.scenario.ignore_cancel {
             "failed"
-        } else if self.polls <= self.scenario.running_polls {
+        } else if self.polls(id) <= self.scenario.running_polls {
             "running"
         } else {
             self.scenario.final_status
         }
     }
 
-    fn terminal(&self) -> bool {
-        !matches!(self.status(), "running" | "not-started" | "accepted")
+    fn polls(&self, id: &str) -> usize {
+        self.polls.get(id).copied().unwrap_or(0)
     }
 
-    fn update_started(&self) -> bool {
-        self.polls >= 1 && !self.scenario.events.is_empty()
+    fn terminal(&self, id: &str) -> bool {
+        !matches!(self.status(id), "running" | "not-started" | "accepted")
+    }
+
+    fn update_started(&self, id: &str) -> bool {
+        self.polls(id) >= 1 && !self.scenario.events.is_empty()
     }
 }
 
@@ -157,8 +163,8 @@ impl Double {
             scenario,
             requests: Vec::new(),
             deployments: Vec::new(),
-            polls: 0,
-            cancelled: false,
+            polls: HashMap::new(),
+            cancelled: HashSet::new(),
             rate_limited: false,
             logs_failed: false,
         }));
@@ -200,6 +206,19 @@ impl Double {
     /// Pretends a deployment `id` was created earlier (by a worker that died).
     pub fn seed_deployment(&self, id: &str) {
         self.state.lock().unwrap().deployments.push(id.to_owned());
+    }
+
+    /// Points byoc settings at this double (`BYOC_EXECUTOR=deployments`, fast polling), for
+    /// end-to-end API tests.
+    pub fn configure(&self, settings: &mut byoc::settings::Settings) {
+        settings.pulumi.executor = byoc::settings::ExecutorKind::Deployments;
+        settings.deployments.api_url = self.url.clone();
+        settings.deployments.token = Some(TOKEN.to_owned().into());
+        settings.deployments.org = Some("acme-org".into());
+        settings.deployments.oidc_role_arn =
+            Some("arn:aws:iam::999999999999:role/byoc-deployments".into());
+        settings.deployments.poll = std::time::Duration::from_millis(5);
+        settings.deployments.max_poll = std::time::Duration::from_millis(20);
     }
 
     /// Stops the server.
@@ -265,8 +284,8 @@ async fn handle(
                     .insert_header(("Retry-After", secs.to_string()))
                     .json(json!({"code": 429, "message": "Too Many Requests"}));
             }
-            s.polls += 1;
-            let status = s.status();
+            *s.polls.entry((*id).to_owned()).or_default() += 1;
+            let status = s.status(id);
             let steps = match s.scenario.failed_step {
                 Some(name) if status == "failed" => vec![json!({"name": name, "status": "failed"})],
                 _ => vec![json!({"name": "Setup", "status": "succeeded"})],
@@ -276,7 +295,7 @@ async fn handle(
                 "jobs": [{"status": status, "steps": steps}],
             }))
         }
-        ("GET", ["api", "stacks", _, _, _, "deployments", _, "logs"]) => {
+        ("GET", ["api", "stacks", _, _, _, "deployments", id, "logs"]) => {
             if s.scenario.server_error_first_logs && !s.logs_failed {
                 s.logs_failed = true;
                 return error(502, "Bad Gateway");
@@ -284,22 +303,28 @@ async fn handle(
             match token.as_deref() {
                 None => HttpResponse::Ok()
                     .json(json!({"lines": s.scenario.logs, "nextToken": "logs-1"})),
-                Some(_) if s.terminal() => {
+                Some(_) if s.terminal(id) => {
                     HttpResponse::Ok().json(json!({"lines": [], "nextToken": ""}))
                 }
                 Some(t) => HttpResponse::Ok().json(json!({"lines": [], "nextToken": t})),
             }
         }
-        ("GET", ["api", "stacks", _, _, _, "deployments", _, "updates"]) => {
-            if s.update_started() {
-                HttpResponse::Ok()
-                    .json(json!([{"updateID": "upd-1", "version": 1, "latestVersion": 1}]))
+        ("GET", ["api", "stacks", _, _, _, "deployments", id, "updates"]) => {
+            if s.update_started(id) {
+                HttpResponse::Ok().json(
+                    json!([{"updateID": format!("upd-{id}"), "version": 1, "latestVersion": 1}]),
+                )
             } else {
                 HttpResponse::Ok().json(json!([]))
             }
         }
-        ("GET", ["api", "stacks", _, _, _, "update", "upd-1", "events"]) => {
-            events_page(&s, token.as_deref())
+        ("GET", ["api", "stacks", _, _, _, "update", update, "events"]) => {
+            match update.strip_prefix("upd-") {
+                Some(id) if s.deployments.iter().any(|d| d == id) => {
+                    events_page(&s, id, token.as_deref())
+                }
+                _ => error(404, "Not Found: update not found"),
+            }
         }
         ("GET", ["api", "stacks", _, _, _, "outputs"]) if s.scenario.outputs_missing => {
             error(404, "Not Found")
@@ -310,7 +335,7 @@ async fn handle(
             if !s.deployments.iter().any(|d| d == id) {
                 return error(404, "Not Found: deployment not found");
             }
-            s.cancelled = true;
+            s.cancelled.insert((*id).to_owned());
             HttpResponse::Ok().finish()
         }
         _ => error(404, "Not Found"),
@@ -319,7 +344,7 @@ async fn handle(
 
 /// Pages of `page_size` events, token `ev-<index of next event>`; once all are served the
 /// token stays put until the deployment ends, then becomes `null`.
-fn events_page(s: &State, token: Option<&str>) -> HttpResponse {
+fn events_page(s: &State, id: &str, token: Option<&str>) -> HttpResponse {
     let events = &s.scenario.events;
     let start: usize = token
         .and_then(|t| t.strip_prefix("ev-"))
@@ -332,7 +357,7 @@ fn events_page(s: &State, token: Option<&str>) -> HttpResponse {
     };
     let end = (start + s.scenario.page_size).min(events.len());
     if start >= events.len() {
-        let next = if s.terminal() {
+        let next = if s.terminal(id) {
             Value::Null
         } else {
             json!(format!("ev-{start}"))
