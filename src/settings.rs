@@ -356,8 +356,8 @@ mod tests {
             ("deployments", ExecutorKind::Deployments),
             ("auto", ExecutorKind::Auto),
         ] {
-            let s = Settings::from_lookup(|k| (k == "BYOC_EXECUTOR").then(|| raw.to_owned()))
-                .unwrap();
+            let s =
+                Settings::from_lookup(|k| (k == "BYOC_EXECUTOR").then(|| raw.to_owned())).unwrap();
             assert_eq!(s.pulumi.executor, kind);
             assert_eq!(s.deployments.api_url, "https://api.pulumi.com");
             assert!(!s.deployments.is_configured());
