@@ -34,6 +34,8 @@ pub struct Settings {
     pub pulumi: PulumiSettings,
     /// Operation workers.
     pub worker: WorkerSettings,
+    /// Pulumi Deployments (hosted runners).
+    pub deployments: DeploymentsSettings,
 }
 
 /// Which executor runs operations.
@@ -42,6 +44,55 @@ pub enum ExecutorKind {
     /// The local pulumi CLI (self-hosted workers).
     #[default]
     Local,
+    /// Pulumi Deployments (Pulumi's hosted runners), driven over its REST API.
+    Deployments,
+    /// Local when a pulumi CLI is found, else Deployments when a token and organization are
+    /// set, else every operation fails at start naming the missing settings.
+    Auto,
+}
+
+/// `PULUMI_ACCESS_TOKEN`, `BYOC_PULUMI_ORG`, `BYOC_PULUMI_API_URL` (default
+/// `https://api.pulumi.com`), `BYOC_DEPLOYMENTS_OIDC_ROLE_ARN` (platform role the runner
+/// assumes with OIDC), `BYOC_DEPLOYMENTS_AWS_ACCESS_KEY_ID` / `BYOC_DEPLOYMENTS_AWS_SECRET_ACCESS_KEY`
+/// (static keys instead of OIDC; sent only as secrets), `BYOC_DEPLOYMENTS_EXECUTOR_IMAGE`
+/// (optional runner image), `BYOC_DEPLOYMENTS_TEMPLATE_URL` (source the runner starts from,
+/// default the public Pulumi YAML template), `BYOC_DEPLOYMENTS_GIT_URL` /
+/// `BYOC_DEPLOYMENTS_GIT_BRANCH` (a git source instead of the template),
+/// `BYOC_DEPLOYMENTS_POLL_MILLIS` (default 2000) and `BYOC_DEPLOYMENTS_MAX_POLL_MILLIS`
+/// (default 15000).
+#[derive(Debug, Clone)]
+pub struct DeploymentsSettings {
+    /// Pulumi Cloud access token (`Authorization: token …`).
+    pub token: Option<SecretString>,
+    /// Pulumi Cloud organization owning the stacks.
+    pub org: Option<String>,
+    /// Pulumi Cloud API base URL.
+    pub api_url: String,
+    /// Platform role the hosted runner assumes through OIDC.
+    pub oidc_role_arn: Option<String>,
+    /// Static access key id for the runner (only when no OIDC role is set).
+    pub aws_access_key_id: Option<SecretString>,
+    /// Static secret access key for the runner.
+    pub aws_secret_access_key: Option<SecretString>,
+    /// Executor image reference for the runner.
+    pub executor_image: Option<String>,
+    /// Template source URL the runner starts from (the program replaces its `Pulumi.yaml`).
+    pub template_url: String,
+    /// Git repository used as source instead of the template.
+    pub git_url: Option<String>,
+    /// Branch of `git_url` (`refs/heads/…`).
+    pub git_branch: String,
+    /// First interval between status polls.
+    pub poll: Duration,
+    /// Longest interval between status polls while nothing changes.
+    pub max_poll: Duration,
+}
+
+impl DeploymentsSettings {
+    /// Whether a token and an organization are set (what `auto` needs to pick Deployments).
+    pub fn is_configured(&self) -> bool {
+        self.token.is_some() && self.org.is_some()
+    }
 }
 
 /// `BYOC_EXECUTOR` (`local`), `BYOC_PULUMI_BIN` (default: `pulumi` on `PATH`),
@@ -198,10 +249,14 @@ impl Settings {
             pulumi: PulumiSettings {
                 executor: match opt("BYOC_EXECUTOR").as_deref() {
                     None | Some("local") => ExecutorKind::Local,
+                    Some("deployments") => ExecutorKind::Deployments,
+                    Some("auto") => ExecutorKind::Auto,
                     Some(other) => {
                         return Err(SettingsError {
                             var: "BYOC_EXECUTOR",
-                            reason: format!("'{other}' is not a supported executor (local)"),
+                            reason: format!(
+                                "'{other}' is not a supported executor (local, deployments, auto)"
+                            ),
                         });
                     }
                 },
@@ -234,6 +289,30 @@ impl Settings {
                     "150",
                 )?),
                 poll: Duration::from_millis(parsed(&opt, "BYOC_POLL_MILLIS", "1000")?),
+            },
+            deployments: DeploymentsSettings {
+                token: opt("PULUMI_ACCESS_TOKEN").map(SecretString::from),
+                org: opt("BYOC_PULUMI_ORG"),
+                api_url: opt("BYOC_PULUMI_API_URL")
+                    .unwrap_or_else(|| "https://api.pulumi.com".into()),
+                oidc_role_arn: opt("BYOC_DEPLOYMENTS_OIDC_ROLE_ARN"),
+                aws_access_key_id: opt("BYOC_DEPLOYMENTS_AWS_ACCESS_KEY_ID")
+                    .map(SecretString::from),
+                aws_secret_access_key: opt("BYOC_DEPLOYMENTS_AWS_SECRET_ACCESS_KEY")
+                    .map(SecretString::from),
+                executor_image: opt("BYOC_DEPLOYMENTS_EXECUTOR_IMAGE"),
+                template_url: opt("BYOC_DEPLOYMENTS_TEMPLATE_URL").unwrap_or_else(|| {
+                    "https://github.com/pulumi/templates/tree/master/yaml".into()
+                }),
+                git_url: opt("BYOC_DEPLOYMENTS_GIT_URL"),
+                git_branch: opt("BYOC_DEPLOYMENTS_GIT_BRANCH")
+                    .unwrap_or_else(|| "refs/heads/main".into()),
+                poll: Duration::from_millis(parsed(&opt, "BYOC_DEPLOYMENTS_POLL_MILLIS", "2000")?),
+                max_poll: Duration::from_millis(parsed(
+                    &opt,
+                    "BYOC_DEPLOYMENTS_MAX_POLL_MILLIS",
+                    "15000",
+                )?),
             },
         })
     }
@@ -282,5 +361,23 @@ mod tests {
         let env: HashMap<&str, &str> = [("BYOC_BIND", "not-an-address")].into();
         let err = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
         assert_eq!(err.var, "BYOC_BIND");
+    }
+
+    #[test]
+    fn executor_kinds_parse_and_deployments_default_to_pulumi_cloud() {
+        for (raw, kind) in [
+            ("local", ExecutorKind::Local),
+            ("deployments", ExecutorKind::Deployments),
+            ("auto", ExecutorKind::Auto),
+        ] {
+            let s =
+                Settings::from_lookup(|k| (k == "BYOC_EXECUTOR").then(|| raw.to_owned())).unwrap();
+            assert_eq!(s.pulumi.executor, kind);
+            assert_eq!(s.deployments.api_url, "https://api.pulumi.com");
+            assert!(!s.deployments.is_configured());
+        }
+        let err = Settings::from_lookup(|k| (k == "BYOC_EXECUTOR").then(|| "remote".to_owned()))
+            .unwrap_err();
+        assert_eq!(err.var, "BYOC_EXECUTOR");
     }
 }

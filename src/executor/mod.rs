@@ -14,6 +14,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
+mod deployments;
+
+pub use deployments::{
+    ACCEPT as DEPLOYMENTS_ACCEPT, AWS_CONFIG_PATH, AWS_CONFIG_VAR, DeploymentsConfig,
+    DeploymentsError, DeploymentsExecutor, EXTERNAL_ID_VAR, INITIATOR as DEPLOYMENTS_INITIATOR,
+    LOG_EVENT, PRE_RUN_COMMANDS, PROGRAM_VAR, RetryPolicy, STACK_VAR, Source,
+};
 pub use unavailable::UnavailableExecutor;
 
 use crate::domain::config::EnvironmentConfig;
@@ -152,6 +159,13 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     /// Short stable name stored on each operation (`local`, `deployments`).
     fn name(&self) -> &'static str;
 
+    /// True when the run happens elsewhere (Pulumi Deployments) and survives this worker: on
+    /// shutdown the worker then stops following it and re-queues the operation, so the next
+    /// worker follows the same run, instead of cancelling it.
+    fn runs_remotely(&self) -> bool {
+        false
+    }
+
     /// Runs `job` to the end. `cancel` is triggered by an API cancel, the timeout or a
     /// shutdown: the executor then stops gracefully and answers `Outcome::Cancelled`.
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome;
@@ -166,6 +180,27 @@ pub fn build(settings: &crate::settings::Settings) -> anyhow::Result<std::sync::
     match settings.pulumi.executor {
         crate::settings::ExecutorKind::Local => {
             anyhow::bail!("the local executor is not available yet")
+        }
+        crate::settings::ExecutorKind::Deployments => {
+            Ok(std::sync::Arc::new(deployments::build(settings)?))
+        }
+        crate::settings::ExecutorKind::Auto => {
+            let path = std::env::var_os("PATH");
+            match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path.as_deref()) {
+                Ok(_) => {
+                    let mut local = settings.clone();
+                    local.pulumi.executor = crate::settings::ExecutorKind::Local;
+                    build(&local)
+                }
+                Err(_) if settings.deployments.is_configured() => {
+                    Ok(std::sync::Arc::new(deployments::build(settings)?))
+                }
+                Err(e) => Ok(std::sync::Arc::new(UnavailableExecutor::new(format!(
+                    "BYOC_EXECUTOR=auto found no pulumi CLI ({e}; set BYOC_PULUMI_BIN or install \
+                     pulumi) and Pulumi Deployments is not configured (set PULUMI_ACCESS_TOKEN \
+                     and BYOC_PULUMI_ORG)"
+                )))),
+            }
         }
     }
 }

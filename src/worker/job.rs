@@ -174,6 +174,11 @@ impl Worker {
                 }
                 _ = shutdown.cancelled(), if stop.is_none() => {
                     stop = Some(StopReason::Shutdown);
+                    if self.inner.executor.runs_remotely() {
+                        // The remote run goes on without us; the next worker follows it.
+                        task.abort();
+                        break Outcome::Cancelled { reason: "worker shut down".into(), summary: BTreeMap::new() };
+                    }
                     cancel.cancel();
                 }
             }
