@@ -137,19 +137,24 @@ impl PulumiSettings {
     /// The state backend URL: the setting, or `file://<data dir>/state`.
     pub fn backend_url(&self, data_dir: &std::path::Path) -> String {
         self.backend_url.clone().unwrap_or_else(|| {
-            let abs = std::path::absolute(data_dir.join("state")).unwrap_or_else(|_| data_dir.join("state"));
+            let abs = std::path::absolute(data_dir.join("state"))
+                .unwrap_or_else(|_| data_dir.join("state"));
             format!("file://{}", abs.display())
         })
     }
 
     /// `PULUMI_HOME`: the setting, or `<data dir>/pulumi-home`.
     pub fn home(&self, data_dir: &std::path::Path) -> PathBuf {
-        self.home.clone().unwrap_or_else(|| data_dir.join("pulumi-home"))
+        self.home
+            .clone()
+            .unwrap_or_else(|| data_dir.join("pulumi-home"))
     }
 
     /// Workspaces parent: the setting, or `<data dir>/workspaces`.
     pub fn workspace_dir(&self, data_dir: &std::path::Path) -> PathBuf {
-        self.workspace_dir.clone().unwrap_or_else(|| data_dir.join("workspaces"))
+        self.workspace_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("workspaces"))
     }
 }
 
@@ -203,11 +208,16 @@ impl Settings {
                 bin: opt("BYOC_PULUMI_BIN").map(PathBuf::from),
                 backend_url: opt("PULUMI_BACKEND_URL"),
                 passphrase: get("PULUMI_CONFIG_PASSPHRASE").map(SecretString::from),
-                secrets_provider: opt("BYOC_SECRETS_PROVIDER").unwrap_or_else(|| "passphrase".into()),
+                secrets_provider: opt("BYOC_SECRETS_PROVIDER")
+                    .unwrap_or_else(|| "passphrase".into()),
                 project: opt("BYOC_PULUMI_PROJECT").unwrap_or_else(|| "byoc-platform".into()),
                 home: opt("BYOC_PULUMI_HOME").map(PathBuf::from),
                 workspace_dir: opt("BYOC_WORKSPACE_DIR").map(PathBuf::from),
-                cancel_grace: Duration::from_secs(parsed(&opt, "BYOC_CANCEL_GRACE_SECONDS", "120")?),
+                cancel_grace: Duration::from_secs(parsed(
+                    &opt,
+                    "BYOC_CANCEL_GRACE_SECONDS",
+                    "120",
+                )?),
             },
             worker: WorkerSettings {
                 concurrency: parsed(&opt, "BYOC_WORKER_CONCURRENCY", "4")?,
@@ -218,7 +228,11 @@ impl Settings {
                     "BYOC_OPERATION_TIMEOUT_SECONDS",
                     "7200",
                 )?),
-                shutdown_grace: Duration::from_secs(parsed(&opt, "BYOC_SHUTDOWN_GRACE_SECONDS", "150")?),
+                shutdown_grace: Duration::from_secs(parsed(
+                    &opt,
+                    "BYOC_SHUTDOWN_GRACE_SECONDS",
+                    "150",
+                )?),
                 poll: Duration::from_millis(parsed(&opt, "BYOC_POLL_MILLIS", "1000")?),
             },
         })

@@ -26,8 +26,8 @@ pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
 
 use crate::crypto::MasterKey;
-use crate::settings::Settings;
 use crate::metrics::Metrics;
+use crate::settings::Settings;
 use crate::store::DbPool;
 use crate::worker::Hub;
 
@@ -106,7 +106,9 @@ where
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
-    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let fut = srv.call(req);
     async move {

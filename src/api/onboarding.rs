@@ -13,7 +13,7 @@ use crate::cloud::{
     onboarding,
 };
 use crate::crypto::generate_external_id;
-use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Role, Slug};
+use crate::domain::{AwsAccountId, AwsRegion, Role, RoleArn, RoleName, Slug};
 use crate::store::{self, StoreError, tenants::Tenant};
 
 /// Builds the onboarding block of `tenant`, revealing `external_id` when given.
@@ -22,7 +22,8 @@ pub(crate) fn onboarding_for(
     tenant: &Tenant,
     external_id: Option<&secrecy::SecretString>,
 ) -> Result<Onboarding, ApiError> {
-    let corrupt = |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
+    let corrupt =
+        |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
     let account = AwsAccountId::parse(&tenant.aws_account_id).map_err(corrupt)?;
     let region = AwsRegion::parse(&tenant.aws_region).map_err(corrupt)?;
     let role_name = RoleName::parse(&tenant.role_name).map_err(corrupt)?;
@@ -31,7 +32,12 @@ pub(crate) fn onboarding_for(
         None => ExternalIdShown::Placeholder,
     };
     Ok(onboarding(
-        &OnboardingTenant { account: &account, region: &region, role_name: &role_name, external_id: shown },
+        &OnboardingTenant {
+            account: &account,
+            region: &region,
+            role_name: &role_name,
+            external_id: shown,
+        },
         &OnboardingSettings {
             trusted_principal_arn: state.settings.aws.trusted_principal_arn.as_deref(),
             template_url: state.settings.aws.role_template_url.as_deref(),
@@ -55,7 +61,10 @@ pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError>
     caller.require(Role::Viewer)?;
     Ok(HttpResponse::Ok()
         .content_type("application/yaml")
-        .insert_header(("Content-Disposition", "attachment; filename=\"customer-iam-role.yaml\""))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"customer-iam-role.yaml\"",
+        ))
         .body(crate::cloud::onboarding::TEMPLATE))
 }
 
@@ -118,11 +127,15 @@ pub async fn verify_tenant_role(
 }
 
 /// Loads the tenant and decrypts what a role check needs.
-pub(crate) async fn load_target(state: &AppState, slug: &Slug) -> Result<(Tenant, RoleTarget), ApiError> {
+pub(crate) async fn load_target(
+    state: &AppState,
+    slug: &Slug,
+) -> Result<(Tenant, RoleTarget), ApiError> {
     let db = state.db.clone();
     let slug = slug.clone();
     let tenant = web::block(move || load_tenant(&mut *db.get()?, &slug)).await??;
-    let corrupt = |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
+    let corrupt =
+        |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
     let external_id = state
         .key
         .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())

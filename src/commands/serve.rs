@@ -103,7 +103,7 @@ pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::R
 /// Runs the server until SIGINT/SIGTERM, then stops claiming operations and lets running
 /// ones stop gracefully (they are re-queued for the next start or another worker).
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let executor = crate::executor::build(&settings)?;
+    let executor = crate::executor::build(&settings).await?;
     let server = start(settings, executor).await?;
     // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
     let result = server.done.await;

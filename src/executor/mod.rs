@@ -13,7 +13,10 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use crate::domain::config::EnvironmentConfig;
+
+mod local;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
+pub use local::{LocalError, LocalExecutor, LocalSetupError, PASSPHRASE_FILE};
 
 /// Everything an executor needs to run one operation. Holds the external ID: never log it.
 #[derive(Debug, Clone)]
@@ -157,9 +160,25 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn recover(&self, job: &OperationJob) -> Result<(), String>;
 }
 
-/// The executor the settings ask for.
-pub fn build(settings: &crate::settings::Settings) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
+/// The executor the settings ask for. Async: the local executor probes the CLI and loads the
+/// platform's AWS credentials once, at startup.
+pub async fn build(
+    settings: &crate::settings::Settings,
+) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
-        crate::settings::ExecutorKind::Local => anyhow::bail!("the local executor is not available yet"),
+        crate::settings::ExecutorKind::Local => {
+            let aws = crate::cloud::PlatformAws::from_provider_chain(
+                crate::cloud::AwsClientOptions::from_settings(
+                    crate::domain::AwsRegion::default(),
+                    &settings.aws,
+                ),
+            )
+            .await;
+            // Taken once at startup (the allowlist keeps only PATH, HOME, locale and the AWS
+            // credential variables): the source of the CLI's environment.
+            let env = crate::pulumi::EnvSnapshot::capture(std::env::vars());
+            let local = LocalExecutor::new(settings, aws, env).await?;
+            Ok(std::sync::Arc::new(local))
+        }
     }
 }

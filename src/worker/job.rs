@@ -296,13 +296,19 @@ impl Worker {
             kind: kind.as_str().to_owned(),
             status: status.as_str().to_owned(),
         };
-        self.inner.metrics.operations_finished.get_or_create(&labels).inc();
+        self.inner
+            .metrics
+            .operations_finished
+            .get_or_create(&labels)
+            .inc();
         if let Some(started) = op.started_at {
             let secs = (store::now() - started).num_milliseconds().max(0) as f64 / 1000.0;
             self.inner
                 .metrics
                 .operation_duration
-                .get_or_create(&crate::metrics::KindLabels { kind: kind.as_str().to_owned() })
+                .get_or_create(&crate::metrics::KindLabels {
+                    kind: kind.as_str().to_owned(),
+                })
                 .observe(secs);
         }
         match res {

@@ -288,7 +288,10 @@ fn iam_names_follow_the_byoc_scheme(doc: &Doc) {
     // The tenant's CloudFormation role allows IAM writes only on these name patterns.
     let template = byoc::cloud::onboarding::TEMPLATE;
     for pattern in [":role/byoc-*", ":policy/byoc-*", ":instance-profile/byoc-*"] {
-        assert!(template.contains(pattern), "template no longer allows {pattern}");
+        assert!(
+            template.contains(pattern),
+            "template no longer allows {pattern}"
+        );
     }
     for ty in [
         "aws:iam/role:Role",

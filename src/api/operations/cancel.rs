@@ -37,7 +37,13 @@ pub async fn cancel_operation(
             let corrupt = |e: String| ApiError::internal(StoreError::Corrupt(e));
             match op.status().map_err(ApiError::from)? {
                 OperationStatus::Queued => {
-                    store::operations::finish(conn, &op.id, OperationStatus::Cancelled, Some("cancelled before it started"), None)?;
+                    store::operations::finish(
+                        conn,
+                        &op.id,
+                        OperationStatus::Cancelled,
+                        Some("cancelled before it started"),
+                        None,
+                    )?;
                     // Nothing ran: the stack goes back to the status it had before.
                     let kind: OperationKind = op.kind.parse().map_err(corrupt)?;
                     if kind.status_when_queued().is_some() {
@@ -48,7 +54,12 @@ pub async fn cancel_operation(
                             .transpose()
                             .map_err(corrupt)?;
                         let stack = store::stacks::find(conn, &op.stack_name)?;
-                        store::stacks::set_status(conn, &op.stack_name, before, stack.current_operation_id.as_deref())?;
+                        store::stacks::set_status(
+                            conn,
+                            &op.stack_name,
+                            before,
+                            stack.current_operation_id.as_deref(),
+                        )?;
                     }
                 }
                 OperationStatus::Running => store::operations::flag_cancel(conn, &op.id)?,

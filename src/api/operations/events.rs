@@ -146,7 +146,13 @@ fn sse_stream(
     after: i32,
 ) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
     let changes = state.hub.subscribe();
-    let init = SseState { state, op_id, after, changes, done: false };
+    let init = SseState {
+        state,
+        op_id,
+        after,
+        changes,
+        done: false,
+    };
     futures_util::stream::unfold(init, |mut s| async move {
         if s.done {
             return None;
@@ -167,18 +173,28 @@ fn sse_stream(
                 Ok(Ok(r)) => r,
                 _ => {
                     s.done = true;
-                    return Some((Ok(web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n")), s));
+                    return Some((
+                        Ok(web::Bytes::from_static(
+                            b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n",
+                        )),
+                        s,
+                    ));
                 }
             };
             if !events.is_empty() {
                 let mut frame = String::new();
                 for e in &events {
-                    frame.push_str(&format!("id: {}\nevent: {}\ndata: {}\n\n", e.seq, e.kind, e.payload));
+                    frame.push_str(&format!(
+                        "id: {}\nevent: {}\ndata: {}\n\n",
+                        e.seq, e.kind, e.payload
+                    ));
                 }
                 s.after = events.last().map_or(s.after, |e| e.seq);
                 return Some((Ok(web::Bytes::from(frame)), s));
             }
-            let finished = status.parse::<OperationStatus>().is_ok_and(OperationStatus::is_final);
+            let finished = status
+                .parse::<OperationStatus>()
+                .is_ok_and(OperationStatus::is_final);
             if finished {
                 s.done = true;
                 let end = format!("event: end\ndata: {{\"status\":\"{status}\"}}\n\n");

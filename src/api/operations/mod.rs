@@ -56,7 +56,10 @@ pub struct OperationView {
 impl From<Operation> for OperationView {
     fn from(o: Operation) -> Self {
         Self {
-            summary: o.summary.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            summary: o
+                .summary
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
             id: o.id,
             stack_name: o.stack_name,
             kind: o.kind,

@@ -80,7 +80,9 @@ pub async fn get_environment_status(
         let Some(stack) = store::stacks::find_for_env(&mut conn, &tenant.id, env.as_str())? else {
             return Err(ApiError::not_found("stack", stack_name.as_str()));
         };
-        let op = |id: &Option<String>, conn: &mut store::Conn| -> Result<Option<OperationView>, ApiError> {
+        let op = |id: &Option<String>,
+                  conn: &mut store::Conn|
+         -> Result<Option<OperationView>, ApiError> {
             match id {
                 Some(id) => Ok(store::operations::find(conn, id).ok().map(Into::into)),
                 None => Ok(None),
@@ -144,7 +146,11 @@ pub async fn list_environment_operations(
         let mut conn = state.db.get()?;
         load_tenant(&mut conn, &slug)?;
         let stack = StackName::new(&slug, &env);
-        Ok::<_, ApiError>(store::operations::list_for_stack(&mut conn, stack.as_str(), i64::from(limit))?)
+        Ok::<_, ApiError>(store::operations::list_for_stack(
+            &mut conn,
+            stack.as_str(),
+            i64::from(limit),
+        )?)
     })
     .await??;
     let views: Vec<OperationView> = ops.into_iter().map(Into::into).collect();
@@ -217,7 +223,10 @@ pub async fn get_environment_outputs(
         let mut conn = state.db.get()?;
         let tenant = load_tenant(&mut conn, &slug)?;
         let Some(stack) = store::stacks::find_for_env(&mut conn, &tenant.id, env.as_str())? else {
-            return Err(ApiError::not_found("stack", StackName::new(&slug, &env).as_str()));
+            return Err(ApiError::not_found(
+                "stack",
+                StackName::new(&slug, &env).as_str(),
+            ));
         };
         stack_outputs(&state, &stack, reveal)
     })

@@ -54,7 +54,9 @@ async fn start(
             {
                 return Err(ApiError::Conflict {
                     slug: "not-deployed",
-                    detail: format!("stack '{stack_name}' is {current}: there is nothing to {kind}"),
+                    detail: format!(
+                        "stack '{stack_name}' is {current}: there is nothing to {kind}"
+                    ),
                 });
             }
             let id = uuid::Uuid::new_v4().to_string();

@@ -166,7 +166,11 @@ pub async fn create_tenant(
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tenants/{}", tenant.slug)))
         .json(TenantCreated {
-            onboarding: crate::api::onboarding::onboarding_for(&state, &tenant, Some(&external_id))?,
+            onboarding: crate::api::onboarding::onboarding_for(
+                &state,
+                &tenant,
+                Some(&external_id),
+            )?,
             tenant: tenant.into(),
             external_id: external_id.expose_secret().to_owned(),
             message: "Save the external_id now: it is not shown again.",
