@@ -11,7 +11,7 @@ use crate::pulumi::{PulumiError, UpdateSummary};
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     /// The program could not be rendered from the stored config.
-    #[error("the program could not be rendered: {0}")]
+    #[error("the program could not be rendered: {}", chain(.0))]
     Render(#[from] RenderError),
     /// The rendered program failed validation against the provider schema.
     #[error("the rendered program is invalid")]
@@ -111,6 +111,18 @@ pub(super) fn pulumi_outcome(e: PulumiError) -> Outcome {
         }
         e => failed(e.to_string(), ChangeSummary::new(), false),
     }
+}
+
+/// An error and its sources, `: `-joined (the renderer's cause names the template line).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The change counts of a summary (empty when the engine wrote none).
