@@ -18,6 +18,21 @@ fn main() -> anyhow::Result<()> {
         Command::Token {
             action: TokenCommand::Create { name, role },
         } => commands::create_token(&settings, &name, role),
-        Command::Render { .. } => anyhow::bail!("render is not available yet"),
+        Command::Render {
+            config,
+            tenant,
+            env,
+            account,
+            region,
+            check,
+        } => commands::render(&commands::RenderArgs {
+            config: &config,
+            tenant: &tenant,
+            env: &env,
+            account: &account,
+            region: &region,
+            project: &settings.pulumi.project,
+            check,
+        }),
     }
 }

@@ -2,6 +2,8 @@
 //! structural rules per case, validator negative tests, and snapshots of representative
 //! programs.
 
+#[path = "program/resolved.rs"]
+mod resolved;
 #[path = "program/structure.rs"]
 mod structure;
 #[path = "program/support.rs"]

@@ -9,6 +9,7 @@ mod metrics;
 mod onboarding;
 mod openapi;
 mod operations;
+mod program;
 mod system;
 pub(crate) mod tenants;
 mod tokens;
@@ -79,6 +80,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(operations::list_operation_events)
             .service(operations::cancel_operation)
             .service(metrics::get_metrics)
+            .service(program::get_environment_program)
             .service(onboarding::get_role_template)
             .service(onboarding::get_tenant_onboarding)
             .service(onboarding::verify_tenant_role)

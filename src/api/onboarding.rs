@@ -51,7 +51,7 @@ const SLUG_PARAM: &str = "Tenant slug";
 #[utoipa::path(
     tag = "onboarding",
     responses(
-        (status = 200, body = String, content_type = "application/yaml"),
+        (status = 200, body = String, content_type = "text/plain", description = "The CloudFormation template (YAML with CloudFormation tags such as `!Sub`, which generic YAML parsers reject — hence plain text)"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -60,7 +60,7 @@ const SLUG_PARAM: &str = "Tenant slug";
 pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
     Ok(HttpResponse::Ok()
-        .content_type("application/yaml")
+        .content_type("text/plain; charset=utf-8")
         .insert_header((
             "Content-Disposition",
             "attachment; filename=\"customer-iam-role.yaml\"",

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{configs, metrics, onboarding, operations, system, tenants, tokens};
+use super::{configs, metrics, onboarding, operations, program, system, tenants, tokens};
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -33,6 +33,7 @@ use super::{configs, metrics, onboarding, operations, system, tenants, tokens};
         operations::list_operation_events,
         operations::cancel_operation,
         metrics::get_metrics,
+        program::get_environment_program,
         onboarding::get_role_template,
         onboarding::get_tenant_onboarding,
         onboarding::verify_tenant_role,

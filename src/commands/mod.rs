@@ -1,12 +1,14 @@
 //! One function per `byoc` subcommand; `main` only parses and dispatches here.
 
+mod render;
 mod serve;
 mod token;
 mod worker;
 
 use std::os::unix::fs::DirBuilderExt;
 
-pub use serve::{Server, serve, start};
+pub use render::{RenderArgs, render};
+pub use serve::{Server, serve, start, start_with_aws};
 pub use token::create_token;
 pub use worker::run_worker;
 

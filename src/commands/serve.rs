@@ -34,8 +34,23 @@ pub struct Server {
 }
 
 /// Opens the database, ensures a first admin token, starts the embedded workers (when
-/// `settings.worker.concurrency > 0`) and the HTTP server on the current runtime.
+/// `settings.worker.concurrency > 0`) and the HTTP server on the current runtime. The
+/// platform's AWS identity comes from the standard provider chain.
 pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Server> {
+    let aws = PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
+        AwsRegion::default(),
+        &settings.aws,
+    ))
+    .await;
+    start_with_aws(settings, executor, aws)
+}
+
+/// Like [`start`], with an explicit AWS identity (tests pass moto credentials).
+pub fn start_with_aws(
+    settings: Settings,
+    executor: Arc<dyn Executor>,
+    aws: PlatformAws,
+) -> anyhow::Result<Server> {
     let (db, key) = super::open(&settings)?;
     if let Some(token) = super::token::ensure_bootstrap_token(&db, &settings)? {
         // Printed once, on stdout, for the operator; never logged.
@@ -58,11 +73,6 @@ pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::R
         let (worker, shutdown) = (worker.clone(), shutdown.clone());
         actix_web::rt::spawn(async move { worker.run(shutdown).await })
     });
-    let aws = PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
-        AwsRegion::default(),
-        &settings.aws,
-    ))
-    .await;
     let state = AppState {
         db,
         key,
@@ -103,7 +113,15 @@ pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::R
 /// Runs the server until SIGINT/SIGTERM, then stops claiming operations and lets running
 /// ones stop gracefully (they are re-queued for the next start or another worker).
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let executor = crate::executor::build(&settings).await?;
+    let executor = match crate::executor::build(&settings).await {
+        Ok(e) => e,
+        Err(e) => {
+            // The API (tenants, configs, status) stays useful without an executor; each
+            // operation fails with this reason instead.
+            tracing::warn!(error = %e, "operations cannot run on this server");
+            Arc::new(crate::executor::UnavailableExecutor::new(e.to_string())) as Arc<dyn Executor>
+        }
+    };
     let server = start(settings, executor).await?;
     // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
     let result = server.done.await;

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod unavailable;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -12,10 +14,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
+pub use unavailable::UnavailableExecutor;
+
 use crate::domain::config::EnvironmentConfig;
+use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 
 mod local;
-use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 pub use local::{LocalError, LocalExecutor, LocalSetupError, PASSPHRASE_FILE};
 
 /// Everything an executor needs to run one operation. Holds the external ID: never log it.

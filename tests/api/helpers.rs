@@ -1,8 +1,13 @@
 //! `spawn_app()`: a real byoc server on 127.0.0.1:0 with its own temp data dir, plus one
 //! typed helper per route the tests use.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use byoc::commands::{self, Server};
 use byoc::settings::Settings;
+
+pub use crate::scripted::{Call, Script, ScriptedExecutor};
 use reqwest::{Client, Method, Response};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -16,23 +21,48 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub data_dir: TempDir,
+    pub executor: Arc<ScriptedExecutor>,
     server: Server,
 }
 
-/// Starts the server on a free port with a fresh data dir.
+/// Starts the server on a free port with a fresh data dir and the scripted executor; no
+/// background workers: tests run operations with `run_pending_operations()`.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with settings adjusted by `tweak` (e.g. background workers).
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_full(tweak, None).await
+}
+
+/// Like `spawn_app_with`, with an explicit platform AWS identity (moto credentials).
+pub async fn spawn_app_full(
+    tweak: impl FnOnce(&mut Settings),
+    aws: Option<byoc::cloud::PlatformAws>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::for_data_dir(data_dir.path());
     settings.http.bind = "127.0.0.1:0".parse().unwrap();
     settings.auth.bootstrap_token = Some(SecretString::from(ADMIN_TOKEN));
+    settings.worker.concurrency = 0;
+    settings.worker.poll = Duration::from_millis(50);
+    settings.worker.lease = Duration::from_secs(3);
+    tweak(&mut settings);
     if std::env::var_os("TEST_LOG").is_some() {
         byoc::telemetry::init(settings.log.format);
     }
-    let server = commands::start(settings).expect("server starts");
+    let executor = ScriptedExecutor::new();
+    let server = match aws {
+        Some(aws) => commands::start_with_aws(settings, executor.clone(), aws),
+        None => commands::start(settings, executor.clone()).await,
+    }
+    .expect("server starts");
     TestApp {
         base: format!("http://{}", server.addr),
         client: Client::new(),
         data_dir,
+        executor,
         server,
     }
 }
@@ -130,8 +160,47 @@ impl TestApp {
         out
     }
 
-    /// Stops the server.
-    pub async fn stop(self) {
+    /// Runs every runnable operation to its end, as a worker would.
+    pub async fn run_pending_operations(&self) -> usize {
+        self.server.worker.run_pending().await
+    }
+
+    /// Polls `GET /api/v1/operations/{id}` until `done(status)` or the deadline.
+    pub async fn wait_for_operation(&self, id: &str, done: impl Fn(&str) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let op: Value = self
+                .get(&format!("/api/v1/operations/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if done(op["status"].as_str().unwrap_or_default()) {
+                return op;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "operation {id} stuck: {op}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server and its workers. Fails the test if operations are left queued or
+    /// running: every test must drive the work it starts to an end.
+    pub async fn stop(mut self) {
+        self.server.shutdown.cancel();
+        if let Some(w) = self.server.workers_done.take() {
+            w.await.unwrap();
+        }
         self.server.handle.stop(true).await;
+        use byoc::store::schema::operations::dsl::*;
+        use diesel::prelude::*;
+        let left: Vec<(String, String)> = operations
+            .filter(status.eq_any(["queued", "running"]))
+            .select((id, status))
+            .load(&mut *self.db())
+            .unwrap();
+        assert!(left.is_empty(), "operations left unfinished: {left:?}");
     }
 }

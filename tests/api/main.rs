@@ -3,5 +3,11 @@
 mod auth;
 mod configs;
 mod helpers;
+#[path = "../support/moto.rs"]
+mod moto;
+mod onboarding;
+mod operations;
+#[path = "../support/scripted_executor.rs"]
+mod scripted;
 mod system;
 mod tenants;

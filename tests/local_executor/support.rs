@@ -214,13 +214,9 @@ pub fn region() -> AwsRegion {
     AwsRegion::parse("us-east-1").unwrap()
 }
 
-/// A resolved config: the defaults plus an Argo CD Git repository. (With no repository the
-/// renderer currently fails: `bootstrap.yaml` reads `c.argocd.repository` unguarded.)
+/// The resolved default config (what `POST …/config {}` stores).
 pub fn config() -> EnvironmentConfig {
-    let request = serde_json::json!({
-        "components": {"argocd": {"repository": {"url": "https://github.com/acme/gitops.git"}}}
-    });
-    resolve(parse_request(request).unwrap(), &region()).unwrap()
+    resolve(parse_request(serde_json::json!({})).unwrap(), &region()).unwrap()
 }
 
 pub fn job(kind: OperationKind, role_arn: &RoleArn, external_id: &str) -> OperationJob {

@@ -70,7 +70,7 @@ pub async fn cancel_operation(
                     });
                 }
             }
-            Ok(load_operation(conn, &op.id)?)
+            load_operation(conn, &op.id)
         })
     })
     .await??;

@@ -95,13 +95,12 @@ pub fn build(
     if let Some(Value::Object(ing)) = out.get_mut("ingress") {
         ing.insert("lbc".into(), json!(lbc));
     }
-    if let (Some(Value::Object(argo)), Some(repo)) =
-        (out.get_mut("argocd"), c.argocd.repository.as_ref())
-    {
-        argo.insert(
-            "repository".into(),
-            json!({"url": repo.url, "root_app_path": repo.root_app_path, "target_revision": repo.target_revision}),
-        );
+    if let Some(Value::Object(argo)) = out.get_mut("argocd") {
+        // Always present (null when unset): templates run with strict undefined checks.
+        let repo = c.argocd.repository.as_ref().map(|repo| {
+            json!({"url": repo.url, "root_app_path": repo.root_app_path, "target_revision": repo.target_revision})
+        });
+        argo.insert("repository".into(), json!(repo));
     }
     out.insert(
         "secrets_prefix".into(),

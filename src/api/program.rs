@@ -1,0 +1,102 @@
+//! `GET …/environments/{env}/program`: the Pulumi YAML program a deploy of the saved config
+//! would run, rendered and validated against the provider schema.
+
+use actix_web::{HttpResponse, get, web};
+
+use super::configs::{ConfigVersionQuery, EnvPath, parse_env};
+use super::tenants::{load_tenant, parse_slug};
+use super::{ApiError, AppState, Caller, Problem};
+use crate::domain::config::EnvironmentConfig;
+use crate::domain::{
+    AwsAccountId, AwsRegion, FieldError, Role, RoleArn, StackName, ValidationErrors,
+};
+use crate::program::{self, RenderError, RenderInput};
+use crate::store::{self, StoreError};
+
+/// Renders and validates; validator problems become a 422 listing each one.
+pub(crate) fn render_checked(input: &RenderInput<'_>) -> Result<program::Program, ApiError> {
+    let rendered = program::render(input).map_err(|e| match e {
+        // Template, YAML and duplicate errors are bugs in byoc's templates, not bad input.
+        e @ (RenderError::Template { .. }
+        | RenderError::Yaml { .. }
+        | RenderError::Duplicate { .. }
+        | RenderError::UnexpectedSection { .. }) => ApiError::internal(e),
+        other => ValidationErrors::single("/", other.to_string()).into(),
+    })?;
+    program::check(&rendered).map_err(|problems| {
+        ApiError::Validation(ValidationErrors(
+            problems
+                .0
+                .into_iter()
+                .map(|p| FieldError::new(format!("program:{}", p.path), p.message))
+                .collect(),
+        ))
+    })?;
+    Ok(rendered)
+}
+
+/// The program of the latest (or a given) config version, as `application/yaml`.
+#[utoipa::path(
+    tag = "configs",
+    params(
+        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
+        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$"),
+        ConfigVersionQuery
+    ),
+    responses(
+        (status = 200, body = serde_json::Value, content_type = "application/yaml", description = "The Pulumi YAML program document"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/tenants/{slug}/environments/{env}/program")]
+pub async fn get_environment_program(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<EnvPath>,
+    query: web::Query<ConfigVersionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Viewer)?;
+    let slug = parse_slug(&path.slug)?;
+    let env = parse_env(&path.env)?;
+    let version = query.version;
+    let project = state.settings.pulumi.project.clone();
+    let db = state.db.clone();
+    let yaml = web::block(move || {
+        let mut conn = db.get()?;
+        let tenant = load_tenant(&mut conn, &slug)?;
+        let row = store::configs::find(&mut conn, &tenant.id, env.as_str(), version).map_err(
+            |e| match e {
+                StoreError::NotFound => {
+                    ApiError::not_found("environment config", format!("{slug}/{env}"))
+                }
+                other => other.into(),
+            },
+        )?;
+        let corrupt = |e: String| ApiError::internal(StoreError::Corrupt(e));
+        let config: EnvironmentConfig =
+            serde_json::from_str(&row.config).map_err(|e| corrupt(e.to_string()))?;
+        let account =
+            AwsAccountId::parse(&tenant.aws_account_id).map_err(|e| corrupt(e.to_string()))?;
+        let region = AwsRegion::parse(&tenant.aws_region).map_err(|e| corrupt(e.to_string()))?;
+        let role_arn = RoleArn::parse(&tenant.role_arn).map_err(|e| corrupt(e.to_string()))?;
+        let stack = StackName::new(&slug, &env);
+        let program = render_checked(&RenderInput {
+            stack: &stack,
+            slug: &slug,
+            env: &env,
+            account_id: &account,
+            region: &region,
+            tenant_role_arn: &role_arn,
+            project: &project,
+            config: &config,
+        })?;
+        Ok::<_, ApiError>(program.yaml().to_owned())
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(yaml))
+}

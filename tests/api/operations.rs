@@ -1,0 +1,591 @@
+//! The operations engine through the HTTP API, with the scripted executor standing in for
+//! pulumi (end-to-end tests with the pulumi stand-in live in `tests/e2e.rs`).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_TOKEN, Call, Script, TestApp, spawn_app, spawn_app_with};
+
+const ENV: &str = "/api/v1/tenants/acme/environments/prod";
+
+async fn with_config(app: &TestApp) {
+    app.create_tenant("acme").await;
+    let resp = app.save_config("acme", "prod", json!({})).await;
+    assert_eq!(resp.status(), 201);
+}
+
+async fn start(app: &TestApp, action: &str) -> Value {
+    let resp = app.post(&format!("{ENV}/{action}"), json!({})).await;
+    assert_eq!(resp.status(), 202, "{action}");
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let op: Value = resp.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/operations/{}", op["id"].as_str().unwrap())
+    );
+    assert_eq!(op["status"], "queued");
+    op
+}
+
+async fn destroy(app: &TestApp) -> reqwest::Response {
+    app.request(
+        Method::DELETE,
+        &format!("{ENV}?confirm=true"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await
+}
+
+async fn status(app: &TestApp) -> Value {
+    app.get(&format!("{ENV}/status"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn operation(app: &TestApp, op: &Value) -> Value {
+    app.get(&format!(
+        "/api/v1/operations/{}",
+        op["id"].as_str().unwrap()
+    ))
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn deploy_without_a_config_is_409_naming_what_is_missing() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let resp = app.post(&format!("{ENV}/deploy"), json!({})).await;
+    assert_eq!(resp.status(), 409);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/config-missing");
+    assert!(body["detail"].as_str().unwrap().contains("acme/prod"));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn destroy_needs_confirmation_and_a_deployed_stack() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    let unconfirmed = app.delete(ENV).await;
+    assert_eq!(unconfirmed.status(), 422);
+    let never = destroy(&app).await;
+    assert_eq!(never.status(), 409);
+    let body: Value = never.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/not-deployed");
+    let refresh = app.post(&format!("{ENV}/refresh"), json!({})).await;
+    assert_eq!(refresh.status(), 409);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn deploy_succeeds_with_outputs_and_redacts_secrets() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    let op = start(&app, "deploy").await;
+    assert_eq!(status(&app).await["status"], "pending");
+    assert_eq!(app.run_pending_operations().await, 1);
+
+    let done = operation(&app, &op).await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["summary"]["create"], 3);
+    assert_eq!(done["config_version"], 1);
+    let st = status(&app).await;
+    assert_eq!(st["status"], "succeeded");
+    assert_eq!(st["stack_name"], "acme-prod");
+    assert_eq!(st["last_operation"]["id"], op["id"]);
+    assert_eq!(st["outputs"]["vpcId"]["value"], "vpc-0abc");
+    assert_eq!(st["outputs"]["kubeconfig"]["secret"], true);
+    assert_eq!(st["outputs"]["kubeconfig"]["value"], Value::Null);
+
+    let viewer = app.token("viewer").await;
+    let outputs = app
+        .request(Method::GET, &format!("{ENV}/outputs"), Some(&viewer), None)
+        .await;
+    let outputs: Value = outputs.json().await.unwrap();
+    assert_eq!(outputs["kubeconfig"]["value"], Value::Null);
+    let denied = app
+        .request(
+            Method::GET,
+            &format!("{ENV}/outputs?show_secrets=true"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(denied.status(), 403);
+    let revealed: Value = app
+        .get(&format!("{ENV}/outputs?show_secrets=true"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revealed["kubeconfig"]["value"], "kubeconfig-of-acme-prod");
+    // The secret output is not stored in plaintext.
+    for (file, bytes) in app.data_files() {
+        let needle = b"kubeconfig-of-acme-prod";
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{file}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn redeploy_reports_no_changes_preview_changes_nothing_and_destroy_ends_destroyed() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    start(&app, "deploy").await;
+    app.run_pending_operations().await;
+
+    let again = start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    let again = operation(&app, &again).await;
+    assert_eq!(again["summary"], json!({"same": 3}));
+
+    let preview = start(&app, "preview").await;
+    app.run_pending_operations().await;
+    assert_eq!(operation(&app, &preview).await["status"], "succeeded");
+    assert_eq!(
+        status(&app).await["status"],
+        "succeeded",
+        "a preview keeps the status"
+    );
+
+    let refresh = start(&app, "refresh").await;
+    app.run_pending_operations().await;
+    assert_eq!(operation(&app, &refresh).await["status"], "succeeded");
+
+    let resp = destroy(&app).await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(status(&app).await["status"], "destroying");
+    app.run_pending_operations().await;
+    let st = status(&app).await;
+    assert_eq!(st["status"], "destroyed");
+    assert_eq!(st["outputs"], json!({}));
+
+    // After a destroy, the config and the tenant can go, and a new deploy works.
+    let history: Value = app
+        .get(&format!("{ENV}/operations"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<_> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["destroy", "refresh", "preview", "update", "update"]);
+    start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    assert_eq!(status(&app).await["status"], "succeeded");
+    destroy(&app).await;
+    app.run_pending_operations().await;
+    assert_eq!(app.delete(&format!("{ENV}/config")).await.status(), 204);
+    assert_eq!(app.delete("/api/v1/tenants/acme").await.status(), 204);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_failed_deploy_records_the_engine_message_and_the_next_deploy_works() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    app.executor.script(
+        "acme-prod",
+        Script {
+            fail: Some("error: creating EKS Cluster: InvalidParameterException".into()),
+            block: false,
+        },
+    );
+    let op = start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    let failed = operation(&app, &op).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("InvalidParameterException")
+    );
+    let st = status(&app).await;
+    assert_eq!(st["status"], "failed");
+    assert!(
+        st["error"]
+            .as_str()
+            .unwrap()
+            .contains("InvalidParameterException")
+    );
+    // Deleting the tenant is refused: the failed stack may hold resources.
+    assert_eq!(app.delete("/api/v1/tenants/acme").await.status(), 409);
+
+    app.executor.script("acme-prod", Script::default());
+    start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    let st = status(&app).await;
+    assert_eq!(st["status"], "succeeded");
+    assert_eq!(st["error"], Value::Null);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn cancelling_a_queued_operation_is_immediate_and_restores_the_status() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    let op = start(&app, "deploy").await;
+    let resp = app
+        .post(
+            &format!("/api/v1/operations/{}/cancel", op["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "cancelled");
+    assert_eq!(status(&app).await["status"], "not_deployed");
+    assert_eq!(app.run_pending_operations().await, 0);
+    assert!(app.executor.calls().is_empty(), "nothing ran");
+    let again = app
+        .post(
+            &format!("/api/v1/operations/{}/cancel", op["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn cancelling_a_running_operation_interrupts_it() {
+    let app = spawn_app_with(|s| s.worker.concurrency = 2).await;
+    with_config(&app).await;
+    app.executor.script(
+        "acme-prod",
+        Script {
+            fail: None,
+            block: true,
+        },
+    );
+    let op = start(&app, "deploy").await;
+    let id = op["id"].as_str().unwrap().to_owned();
+    app.wait_for_operation(&id, |s| s == "running").await;
+    let resp = app
+        .post(&format!("/api/v1/operations/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(resp.status(), 202);
+    let done = app.wait_for_operation(&id, |s| s == "cancelled").await;
+    assert_eq!(done["error"], "cancelled on request");
+    assert_eq!(status(&app).await["status"], "failed");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn one_stack_runs_one_operation_at_a_time_while_stacks_run_in_parallel() {
+    let app = spawn_app_with(|s| s.worker.concurrency = 4).await;
+    with_config(&app).await;
+    assert_eq!(
+        app.save_config("acme", "stage", json!({})).await.status(),
+        201
+    );
+    for stack in ["acme-prod", "acme-stage"] {
+        app.executor.script(
+            stack,
+            Script {
+                fail: None,
+                block: true,
+            },
+        );
+    }
+    let first = start(&app, "deploy").await;
+    let second = start(&app, "deploy").await;
+    let other = app
+        .post("/api/v1/tenants/acme/environments/stage/deploy", json!({}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (first_id, second_id) = (
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
+    app.wait_for_operation(first_id, |s| s == "running").await;
+    app.wait_for_operation(other["id"].as_str().unwrap(), |s| s == "running")
+        .await;
+    // Two stacks run at once; the second deploy of acme-prod waits its turn.
+    let mut running = app.executor.running();
+    running.sort();
+    assert_eq!(running, ["acme-prod", "acme-stage"]);
+    assert_eq!(operation(&app, &second).await["status"], "queued");
+
+    app.executor.release("acme-prod");
+    app.wait_for_operation(first_id, |s| s == "succeeded").await;
+    app.wait_for_operation(second_id, |s| s == "running").await;
+    app.executor.release("acme-prod");
+    app.executor.release("acme-stage");
+    app.wait_for_operation(second_id, |s| s == "succeeded")
+        .await;
+    app.wait_for_operation(other["id"].as_str().unwrap(), |s| s == "succeeded")
+        .await;
+    // Runs of one stack never overlapped, and ran in queue order.
+    let prod: Vec<_> = app
+        .executor
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Started(_, s, _) | Call::Ended(_, s) if s == "acme-prod"))
+        .collect();
+    assert!(
+        matches!(&prod[..], [Call::Started(a, ..), Call::Ended(b, _), Call::Started(c, ..), Call::Ended(d, _)]
+        if a == first_id && b == first_id && c == second_id && d == second_id),
+        "{prod:?}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn events_are_stored_in_order_and_paged_by_sequence() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    let op = start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    let id = op["id"].as_str().unwrap();
+    let page: Value = app
+        .get(&format!("/api/v1/operations/{id}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = page["events"].as_array().unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
+    assert_eq!(events.first().unwrap()["kind"], "preludeEvent");
+    assert_eq!(events.last().unwrap()["kind"], "cancelEvent");
+    assert_eq!(page["operation_status"], "succeeded");
+    let rest: Value = app
+        .get(&format!("/api/v1/operations/{id}/events?after=3&limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rest_seqs: Vec<i64> = rest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rest_seqs, [4, 5]);
+    assert_eq!(rest["next_after"], 5);
+    app.stop().await;
+}
+
+/// Reads an SSE body into (id, event) pairs until the `end` event.
+fn parse_sse(text: &str) -> Vec<(Option<i64>, String)> {
+    text.split("\n\n")
+        .filter(|f| !f.trim().is_empty())
+        .map(|frame| {
+            let mut id = None;
+            let mut event = String::new();
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("id: ") {
+                    id = v.parse().ok();
+                } else if let Some(v) = line.strip_prefix("event: ") {
+                    event = v.to_owned();
+                }
+            }
+            (id, event)
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn sse_streams_every_event_in_order_and_resumes_from_last_event_id() {
+    let app = spawn_app_with(|s| s.worker.concurrency = 1).await;
+    with_config(&app).await;
+    app.executor.script(
+        "acme-prod",
+        Script {
+            fail: None,
+            block: true,
+        },
+    );
+    let op = start(&app, "deploy").await;
+    let id = op["id"].as_str().unwrap().to_owned();
+    app.wait_for_operation(&id, |s| s == "running").await;
+
+    // A live client connects while the operation runs, and reads until it ends.
+    let url = format!("{}/api/v1/operations/{id}/events", app.base);
+    // `send` resolves once the stream's headers arrived: the client is connected before the
+    // operation is released, so the events below were received live.
+    let resp = app
+        .client
+        .get(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    app.executor.release("acme-prod");
+    let frames = parse_sse(&resp.text().await.unwrap());
+    let ids: Vec<i64> = frames.iter().filter_map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len() as i64).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    assert_eq!(frames.last().unwrap().1, "end");
+    assert!(ids.len() >= 8);
+
+    // A reconnect with Last-Event-ID gets exactly the rest.
+    let resumed = app
+        .client
+        .get(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .header("Accept", "text/event-stream")
+        .header("Last-Event-ID", "4")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let resumed_ids: Vec<i64> = parse_sse(&resumed)
+        .iter()
+        .filter_map(|(id, _)| *id)
+        .collect();
+    assert_eq!(resumed_ids, (5..=ids.len() as i64).collect::<Vec<_>>());
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn an_operation_whose_worker_died_is_recovered_and_rerun() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    let op = start(&app, "deploy").await;
+    let id = op["id"].as_str().unwrap().to_owned();
+    // A worker claimed it and died: running, with a lease that has expired.
+    {
+        use byoc::store::schema::operations::dsl::*;
+        use diesel::prelude::*;
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(30);
+        diesel::update(operations.filter(byoc::store::schema::operations::id.eq(&id)))
+            .set((
+                status.eq("running"),
+                worker_id.eq("dead-worker"),
+                lease_expires_at.eq(Some(past)),
+                attempt.eq(1),
+            ))
+            .execute(&mut *app.db())
+            .unwrap();
+    }
+    app.run_pending_operations().await;
+    let done = operation(&app, &op).await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["attempt"], 2);
+    assert_eq!(app.executor.calls()[0], Call::Recovered(id.clone()));
+    let events: Value = app
+        .get(&format!("/api/v1/operations/{id}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "byoc.recovery")
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn an_operation_that_keeps_losing_its_worker_fails_with_the_reason() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    let op = start(&app, "deploy").await;
+    let id = op["id"].as_str().unwrap().to_owned();
+    {
+        use byoc::store::schema::operations::dsl::*;
+        use diesel::prelude::*;
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(30);
+        diesel::update(operations.filter(byoc::store::schema::operations::id.eq(&id)))
+            .set((
+                status.eq("running"),
+                worker_id.eq("dead-worker"),
+                lease_expires_at.eq(Some(past)),
+                attempt.eq(3),
+            ))
+            .execute(&mut *app.db())
+            .unwrap();
+    }
+    app.run_pending_operations().await;
+    let done = operation(&app, &op).await;
+    assert_eq!(done["status"], "failed");
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped responding"),
+        "{done}"
+    );
+    assert_eq!(status(&app).await["status"], "failed");
+    // The lock was still cleared, so the next deploy just works.
+    assert_eq!(app.executor.calls(), [Call::Recovered(id)]);
+    start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    assert_eq!(status(&app).await["status"], "succeeded");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_hung_operation_is_stopped_by_the_timeout() {
+    let app = spawn_app_with(|s| {
+        s.worker.concurrency = 1;
+        s.worker.operation_timeout = Duration::from_millis(300);
+    })
+    .await;
+    with_config(&app).await;
+    app.executor.script(
+        "acme-prod",
+        Script {
+            fail: None,
+            block: true,
+        },
+    );
+    let op = start(&app, "deploy").await;
+    let done = app
+        .wait_for_operation(op["id"].as_str().unwrap(), |s| s == "cancelled")
+        .await;
+    assert!(
+        done["error"].as_str().unwrap().contains("timed out"),
+        "{done}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn metrics_count_operations_and_requests() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains(r#"byoc_operations_finished_total{kind="update",status="succeeded"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"byoc_operations{kind="update",status="succeeded"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("byoc_queue_depth 0"));
+    assert!(text.contains(r#"route="/api/v1/tenants/{slug}/environments/{env}/deploy""#));
+    let anonymous = app.request(Method::GET, "/metrics", None, None).await;
+    assert_eq!(anonymous.status(), 401);
+    app.stop().await;
+}

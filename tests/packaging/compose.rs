@@ -1,0 +1,200 @@
+//! docker/docker-compose.yml: api + scalable workers on one data volume, health checks,
+//! restart policies, a stop grace period longer than the operation shutdown grace, and the
+//! `local-aws` profile with a pinned moto image.
+
+use serde_yaml::Value;
+
+use super::{at, dotenv_pairs, items, read, scalar, yaml};
+
+fn compose() -> Value {
+    yaml("docker/docker-compose.yml")
+}
+
+fn service(name: &str) -> Value {
+    at(&compose(), &["services", name]).clone()
+}
+
+/// A setting of a service: its `environment`, else its env files, else `.env.example`'s default.
+fn setting(svc: &Value, key: &str) -> Option<String> {
+    if let Some(v) = scalar(at(svc, &["environment", key])) {
+        return Some(v);
+    }
+    for f in items(at(svc, &["env_file"])).iter().filter_map(scalar) {
+        if let Some((_, v)) = dotenv_pairs(&read(&format!("docker/{f}")))
+            .into_iter()
+            .find(|(k, _)| k == key)
+        {
+            return Some(v);
+        }
+    }
+    dotenv_pairs(&read(".env.example"))
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// `90s`, `3m`, `1m30s` → seconds.
+fn duration_secs(s: &str) -> u64 {
+    let (mut total, mut num) = (0, String::new());
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            let n: u64 = num.parse().unwrap_or_else(|_| panic!("bad duration {s}"));
+            num.clear();
+            total += n * match c {
+                'h' => 3600,
+                'm' => 60,
+                's' => 1,
+                _ => panic!("bad duration {s}"),
+            };
+        }
+    }
+    assert!(num.is_empty(), "duration {s} needs a unit");
+    total
+}
+
+#[test]
+fn api_and_scalable_workers_share_the_data_volume() {
+    let (api, worker) = (service("api"), service("worker"));
+    assert_eq!(
+        items(at(&api, &["command"]))
+            .iter()
+            .filter_map(scalar)
+            .collect::<Vec<_>>(),
+        ["serve"]
+    );
+    assert_eq!(
+        items(at(&worker, &["command"]))
+            .iter()
+            .filter_map(scalar)
+            .collect::<Vec<_>>(),
+        ["worker"]
+    );
+    assert_eq!(
+        setting(&api, "BYOC_WORKER_CONCURRENCY").as_deref(),
+        Some("0"),
+        "the API runs no operations"
+    );
+    assert!(setting(&worker, "BYOC_WORKER_CONCURRENCY").is_some_and(|c| c != "0"));
+    // --scale worker=N needs no fixed name and no host port.
+    assert!(at(&worker, &["container_name"]).is_null() && at(&worker, &["ports"]).is_null());
+    assert_eq!(
+        scalar(at(&api, &["image"])),
+        scalar(at(&worker, &["image"])),
+        "one image"
+    );
+    assert_eq!(
+        scalar(at(&api, &["build", "dockerfile"])).as_deref(),
+        Some("docker/Dockerfile")
+    );
+    let data_dir = setting(&api, "BYOC_DATA_DIR").unwrap();
+    assert_eq!(
+        setting(&worker, "BYOC_DATA_DIR").as_deref(),
+        Some(data_dir.as_str())
+    );
+    for svc in [&api, &worker] {
+        let vols: Vec<String> = items(at(svc, &["volumes"]))
+            .iter()
+            .filter_map(scalar)
+            .collect();
+        assert!(vols.contains(&format!("byoc-data:{data_dir}")), "{vols:?}");
+        assert!(!at(svc, &["healthcheck", "test"]).is_null(), "health check");
+        assert_eq!(
+            scalar(at(svc, &["restart"])).as_deref(),
+            Some("unless-stopped")
+        );
+        // Docker's default 10 s would SIGKILL pulumi mid-operation and leave the stack locked.
+        let stop =
+            duration_secs(&scalar(at(svc, &["stop_grace_period"])).expect("stop_grace_period"));
+        let shutdown: u64 = setting(svc, "BYOC_SHUTDOWN_GRACE_SECONDS")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let cancel: u64 = setting(svc, "BYOC_CANCEL_GRACE_SECONDS")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            stop > shutdown && shutdown > cancel,
+            "stop {stop} > shutdown {shutdown} > cancel {cancel}"
+        );
+        assert!(
+            !items(at(svc, &["env_file"])).is_empty(),
+            "settings from an env file"
+        );
+    }
+    assert!(at(&compose(), &["volumes"]).get("byoc-data").is_some());
+    assert_eq!(
+        scalar(at(&worker, &["depends_on", "api", "condition"])).as_deref(),
+        Some("service_healthy"),
+        "workers start after the API has migrated the database"
+    );
+}
+
+#[test]
+fn local_aws_profile_runs_a_pinned_moto_and_points_byoc_at_it() {
+    let moto = service("moto");
+    let profiles: Vec<String> = items(at(&moto, &["profiles"]))
+        .iter()
+        .filter_map(scalar)
+        .collect();
+    assert_eq!(profiles, ["local-aws"]);
+    let image = scalar(at(&moto, &["image"])).unwrap();
+    let tag = image
+        .strip_prefix("motoserver/moto:")
+        .expect("motoserver/moto image");
+    assert!(
+        tag.split('.').count() == 3 && tag.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "pinned tag, got {image}"
+    );
+    assert!(!at(&moto, &["healthcheck", "test"]).is_null());
+    // byoc services take BYOC_AWS_ENDPOINT_URL from the shell; docker/local-aws.env sets it to moto.
+    for name in ["api", "worker"] {
+        let svc = service(name);
+        assert!(
+            at(&svc, &["environment"])
+                .get("BYOC_AWS_ENDPOINT_URL")
+                .is_some(),
+            "{name}"
+        );
+        assert!(
+            at(&svc, &["profiles"]).is_null(),
+            "{name} runs in every profile"
+        );
+    }
+    let local = dotenv_pairs(&read("docker/local-aws.env"));
+    assert!(local.contains(&("BYOC_AWS_ENDPOINT_URL".into(), "http://moto:5000".into())));
+    // File state backend: PULUMI_BACKEND_URL is not set anywhere in compose, so state lives
+    // under the data volume (file://<data dir>/state).
+    for name in ["api", "worker"] {
+        assert_eq!(
+            setting(&service(name), "PULUMI_BACKEND_URL")
+                .as_deref()
+                .unwrap_or(""),
+            ""
+        );
+    }
+}
+
+#[test]
+fn readme_documents_compose_and_kubernetes() {
+    let readme = read("README.md");
+    for heading in [
+        "## Run with docker compose",
+        "## Deploy workers on Kubernetes",
+    ] {
+        assert!(readme.contains(heading), "README lacks '{heading}'");
+    }
+    for must in [
+        "compose -f docker/docker-compose.yml",
+        "--scale worker=",
+        "--profile local-aws",
+        "PULUMI_AWS_PLUGIN_SHA256",
+        "create secret generic byoc-secrets",
+        "kubectl apply -k",
+        "SQLite",
+    ] {
+        assert!(readme.contains(must), "README lacks '{must}'");
+    }
+}

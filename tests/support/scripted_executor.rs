@@ -1,0 +1,246 @@
+//! A scripted `Executor` that stands in for the local (pulumi CLI) and Deployments executors
+//! in tests about the operations engine — queueing, leases, cancellation, events, status —
+//! rather than about pulumi. It emits engine events shaped like a real event log, and records
+//! every call so tests can assert ordering and parallelism.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this support module"
+)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use byoc::executor::{EventSink, Executor, OperationJob, Outcome, OutputValue};
+use serde_json::json;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// What a run on one stack does.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// Fail with this engine message after emitting the events.
+    pub fail: Option<String>,
+    /// Block after the first event until cancelled or released with `release(stack)`.
+    pub block: bool,
+}
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// `run` started for (operation id, stack, kind).
+    Started(String, String, String),
+    /// `run` ended.
+    Ended(String, String),
+    /// `recover` was called for the operation.
+    Recovered(String),
+}
+
+/// The scripted executor.
+#[derive(Debug, Default)]
+pub struct ScriptedExecutor {
+    scripts: Mutex<HashMap<String, Script>>,
+    calls: Mutex<Vec<Call>>,
+    gates: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Resources each stack "has" (a deploy creates them, a destroy deletes them).
+    state: Mutex<HashMap<String, usize>>,
+}
+
+const RESOURCES: usize = 3;
+
+impl ScriptedExecutor {
+    /// A new executor, shareable with the server.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Sets what runs on `stack` do from now on.
+    pub fn script(&self, stack: &str, script: Script) {
+        self.scripts
+            .lock()
+            .unwrap()
+            .insert(stack.to_owned(), script);
+    }
+
+    /// Lets a blocked run on `stack` finish normally.
+    pub fn release(&self, stack: &str) {
+        self.gate(stack).notify_one();
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Runs currently in progress per stack.
+    pub fn running(&self) -> Vec<String> {
+        let mut open: BTreeMap<String, String> = BTreeMap::new();
+        for c in self.calls() {
+            match c {
+                Call::Started(id, stack, _) => {
+                    open.insert(id, stack);
+                }
+                Call::Ended(id, _) => {
+                    open.remove(&id);
+                }
+                Call::Recovered(_) => {}
+            }
+        }
+        open.into_values().collect()
+    }
+
+    fn gate(&self, stack: &str) -> Arc<Notify> {
+        self.gates
+            .lock()
+            .unwrap()
+            .entry(stack.to_owned())
+            .or_default()
+            .clone()
+    }
+}
+
+fn event(seq: usize, key: &str, body: serde_json::Value) -> serde_json::Value {
+    json!({"sequence": seq, "timestamp": 1_700_000_000 + seq, key: body})
+}
+
+fn step(seq: usize, key: &str, stack: &str, i: usize, op: &str) -> serde_json::Value {
+    let urn = format!("urn:pulumi:{stack}::byoc-platform::aws:ec2/vpc:Vpc::res{i}");
+    event(
+        seq,
+        key,
+        json!({"metadata": {"op": op, "urn": urn, "type": "aws:ec2/vpc:Vpc", "provider": ""}}),
+    )
+}
+
+#[async_trait]
+impl Executor for ScriptedExecutor {
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+
+    async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome {
+        let stack = job.stack.to_string();
+        let kind = job.kind.as_str().to_owned();
+        self.calls.lock().unwrap().push(Call::Started(
+            job.operation_id.clone(),
+            stack.clone(),
+            kind.clone(),
+        ));
+        let script = self
+            .scripts
+            .lock()
+            .unwrap()
+            .get(&stack)
+            .cloned()
+            .unwrap_or_default();
+        let had = *self.state.lock().unwrap().get(&stack).unwrap_or(&0);
+        let op = match (kind.as_str(), had) {
+            ("destroy", _) => "delete",
+            ("update" | "preview", 0) => "create",
+            _ => "same",
+        };
+        let mut seq = 1;
+        sink.event(
+            "preludeEvent",
+            event(seq, "preludeEvent", json!({"config": {}})),
+        )
+        .await;
+        let mut summary = BTreeMap::new();
+        let mut outcome = None;
+        for i in 0..RESOURCES {
+            seq += 1;
+            sink.event(
+                "resourcePreEvent",
+                step(seq, "resourcePreEvent", &stack, i, op),
+            )
+            .await;
+            if script.block && i == 0 {
+                let gate = self.gate(&stack);
+                tokio::select! {
+                    _ = gate.notified() => {}
+                    _ = cancel.cancelled() => {
+                        outcome = Some(Outcome::Cancelled { reason: "update canceled".into(), summary: summary.clone() });
+                    }
+                }
+                if outcome.is_some() {
+                    break;
+                }
+            }
+            seq += 1;
+            sink.event(
+                "resOutputsEvent",
+                step(seq, "resOutputsEvent", &stack, i, op),
+            )
+            .await;
+            *summary.entry(op.to_owned()).or_insert(0) += 1;
+        }
+        let outcome = outcome.unwrap_or_else(|| match &script.fail {
+            Some(message) => Outcome::Failed {
+                message: message.clone(),
+                summary: summary.clone(),
+                retryable: false,
+            },
+            None => {
+                if kind == "update" {
+                    self.state.lock().unwrap().insert(stack.clone(), RESOURCES);
+                } else if kind == "destroy" {
+                    self.state.lock().unwrap().insert(stack.clone(), 0);
+                }
+                let outputs = (kind == "update").then(|| {
+                    BTreeMap::from([
+                        (
+                            "vpcId".to_owned(),
+                            OutputValue {
+                                value: json!("vpc-0abc"),
+                                secret: false,
+                            },
+                        ),
+                        (
+                            "kubeconfig".to_owned(),
+                            OutputValue {
+                                value: json!(format!("kubeconfig-of-{stack}")),
+                                secret: true,
+                            },
+                        ),
+                    ])
+                });
+                Outcome::Succeeded {
+                    summary: summary.clone(),
+                    outputs,
+                }
+            }
+        });
+        let result = match &outcome {
+            Outcome::Succeeded { .. } => "succeeded",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Cancelled { .. } => "canceled",
+        };
+        seq += 1;
+        sink.event(
+            "summaryEvent",
+            event(
+                seq,
+                "summaryEvent",
+                json!({"resourceChanges": summary, "result": result}),
+            ),
+        )
+        .await;
+        seq += 1;
+        sink.event("cancelEvent", event(seq, "cancelEvent", json!({})))
+            .await;
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Ended(job.operation_id.clone(), stack));
+        outcome
+    }
+
+    async fn recover(&self, job: &OperationJob) -> Result<(), String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(Call::Recovered(job.operation_id.clone()));
+        Ok(())
+    }
+}
