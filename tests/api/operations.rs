@@ -461,6 +461,23 @@ async fn sse_streams_every_event_in_order_and_resumes_from_last_event_id() {
     app.stop().await;
 }
 
+/// Marks an operation as claimed by a worker that died on its `runs`-th run: running, with a
+/// lease that expired 30 s ago.
+fn claimed_by_a_dead_worker(app: &TestApp, op_id: &str, runs: i32) {
+    use byoc::store::schema::operations::dsl::*;
+    use diesel::prelude::*;
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(30);
+    diesel::update(operations.filter(id.eq(op_id)))
+        .set((
+            status.eq("running"),
+            worker_id.eq("dead-worker"),
+            lease_expires_at.eq(Some(past)),
+            attempt.eq(runs),
+        ))
+        .execute(&mut *app.db())
+        .unwrap();
+}
+
 #[actix_web::test]
 async fn an_operation_whose_worker_died_is_recovered_and_rerun() {
     let app = spawn_app().await;
@@ -468,20 +485,7 @@ async fn an_operation_whose_worker_died_is_recovered_and_rerun() {
     let op = start(&app, "deploy").await;
     let id = op["id"].as_str().unwrap().to_owned();
     // A worker claimed it and died: running, with a lease that has expired.
-    {
-        use byoc::store::schema::operations::dsl::*;
-        use diesel::prelude::*;
-        let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(30);
-        diesel::update(operations.filter(byoc::store::schema::operations::id.eq(&id)))
-            .set((
-                status.eq("running"),
-                worker_id.eq("dead-worker"),
-                lease_expires_at.eq(Some(past)),
-                attempt.eq(1),
-            ))
-            .execute(&mut *app.db())
-            .unwrap();
-    }
+    claimed_by_a_dead_worker(&app, &id, 1);
     app.run_pending_operations().await;
     let done = operation(&app, &op).await;
     assert_eq!(done["status"], "succeeded");
@@ -509,20 +513,7 @@ async fn an_operation_that_keeps_losing_its_worker_fails_with_the_reason() {
     with_config(&app).await;
     let op = start(&app, "deploy").await;
     let id = op["id"].as_str().unwrap().to_owned();
-    {
-        use byoc::store::schema::operations::dsl::*;
-        use diesel::prelude::*;
-        let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(30);
-        diesel::update(operations.filter(byoc::store::schema::operations::id.eq(&id)))
-            .set((
-                status.eq("running"),
-                worker_id.eq("dead-worker"),
-                lease_expires_at.eq(Some(past)),
-                attempt.eq(3),
-            ))
-            .execute(&mut *app.db())
-            .unwrap();
-    }
+    claimed_by_a_dead_worker(&app, &id, 3);
     app.run_pending_operations().await;
     let done = operation(&app, &op).await;
     assert_eq!(done["status"], "failed");
