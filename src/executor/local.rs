@@ -26,7 +26,9 @@ use crate::cloud::PlatformAws;
 use crate::pulumi::{EnvSnapshot, PulumiError, RunControl, Runner, Workspace};
 use crate::settings::Settings;
 
+pub use operation::{LOCK_CLEARED_EVENT, OUTPUTS_UNAVAILABLE_EVENT, UNDECODABLE_EVENT};
 pub use outcome::LocalError;
+pub use protection::PROTECTION_OFF_EVENT;
 pub use setup::{LocalSetupError, PASSPHRASE_FILE};
 
 /// How long `recover` lets `pulumi cancel` run.

@@ -20,7 +20,10 @@ use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 
 mod local;
-pub use local::{LocalError, LocalExecutor, LocalSetupError, PASSPHRASE_FILE};
+pub use local::{
+    LOCK_CLEARED_EVENT, LocalError, LocalExecutor, LocalSetupError, OUTPUTS_UNAVAILABLE_EVENT,
+    PASSPHRASE_FILE, PROTECTION_OFF_EVENT, UNDECODABLE_EVENT,
+};
 
 /// Everything an executor needs to run one operation. Holds the external ID: never log it.
 #[derive(Debug, Clone)]

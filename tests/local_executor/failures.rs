@@ -133,12 +133,13 @@ async fn a_generated_passphrase_is_kept_private_and_reused_across_restarts() {
 
 #[tokio::test]
 async fn the_job_timeout_stops_a_hung_cli_as_cancelled() {
-    let Some(w) = World::with_knobs(&[("PULUMI_STANDIN_HANG", "1")]).await else {
+    let Some(w) = World::start().await else {
         return;
     };
+    let hung = w.hanging_executor(&[]).await;
     let mut j = w.job(OperationKind::Update);
     j.timeout = Duration::from_secs(8);
-    let (outcome, _) = run(&w.exec, j).await;
+    let (outcome, _) = run(&hung, j).await;
     let Outcome::Cancelled { reason, .. } = &outcome else {
         panic!("{outcome:?}");
     };

@@ -13,10 +13,7 @@ async fn leave_stale_lock(w: &World) {
     let started = w.root.path().join("started");
     let started_knob = started.display().to_string();
     let hung = w
-        .executor_with(&[
-            ("PULUMI_STANDIN_HANG", "1"),
-            ("PULUMI_STANDIN_STARTED", started_knob.as_str()),
-        ])
+        .hanging_executor(&[("PULUMI_STANDIN_STARTED", started_knob.as_str())])
         .await;
     let running = start(&hung, w.job(OperationKind::Update));
     wait_until(

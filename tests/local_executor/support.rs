@@ -128,9 +128,14 @@ impl World {
         })
     }
 
-    /// Another executor on the same data dir with other knobs (a restarted worker).
-    pub async fn executor_with(&self, knobs: &[(&str, &str)]) -> LocalExecutor {
-        executor(&self.settings, &self.aws, self.root.path(), knobs).await
+    /// An executor whose CLI hangs, deaf to SIGINT/SIGTERM, with a short grace so the
+    /// escalation to SIGKILL is quick.
+    pub async fn hanging_executor(&self, extra: &[(&str, &str)]) -> LocalExecutor {
+        let mut settings = self.settings.clone();
+        settings.pulumi.cancel_grace = Duration::from_millis(300);
+        let mut knobs = vec![("PULUMI_STANDIN_HANG", "1")];
+        knobs.extend_from_slice(extra);
+        executor(&settings, &self.aws, self.root.path(), &knobs).await
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -177,7 +182,8 @@ pub fn settings(root: &Path) -> Settings {
     let mut s = Settings::for_data_dir(root.join("data"));
     s.pulumi.bin = Some(standin());
     s.pulumi.passphrase = Some(SecretString::from(PASSPHRASE));
-    s.pulumi.cancel_grace = Duration::from_millis(500);
+    // Room for the stand-in to finish its current step after SIGINT, even on a busy machine.
+    s.pulumi.cancel_grace = Duration::from_secs(10);
     s
 }
 

@@ -15,7 +15,7 @@ use crate::executor::{EventSink, OperationJob};
 use crate::pulumi::{CancelToken, OpType, UpOptions};
 
 /// The resource type whose `deletionProtection` blocks a destroy.
-pub const CLUSTER_TYPE: &str = "aws:eks/cluster:Cluster";
+const CLUSTER_TYPE: &str = "aws:eks/cluster:Cluster";
 /// Event kind recorded before the targeted update that turns the protection off.
 pub const PROTECTION_OFF_EVENT: &str = "byoc.deletion-protection-off";
 
