@@ -26,6 +26,12 @@ pub use unavailable::UnavailableExecutor;
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 
+mod local;
+pub use local::{
+    LOCK_CLEARED_EVENT, LocalError, LocalExecutor, LocalSetupError, OUTPUTS_UNAVAILABLE_EVENT,
+    PASSPHRASE_FILE, PROTECTION_OFF_EVENT, UNDECODABLE_EVENT,
+};
+
 /// Everything an executor needs to run one operation. Holds the external ID: never log it.
 #[derive(Debug, Clone)]
 pub struct OperationJob {
@@ -175,11 +181,25 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn recover(&self, job: &OperationJob) -> Result<(), String>;
 }
 
-/// The executor the settings ask for.
-pub fn build(settings: &crate::settings::Settings) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
+/// The executor the settings ask for. Async: the local executor probes the CLI and loads the
+/// platform's AWS credentials once, at startup.
+pub async fn build(
+    settings: &crate::settings::Settings,
+) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
         crate::settings::ExecutorKind::Local => {
-            anyhow::bail!("the local executor is not available yet")
+            let aws = crate::cloud::PlatformAws::from_provider_chain(
+                crate::cloud::AwsClientOptions::from_settings(
+                    crate::domain::AwsRegion::default(),
+                    &settings.aws,
+                ),
+            )
+            .await;
+            // Taken once at startup (the allowlist keeps only PATH, HOME, locale and the AWS
+            // credential variables): the source of the CLI's environment.
+            let env = crate::pulumi::EnvSnapshot::capture(std::env::vars());
+            let local = LocalExecutor::new(settings, aws, env).await?;
+            Ok(std::sync::Arc::new(local))
         }
         crate::settings::ExecutorKind::Deployments => {
             Ok(std::sync::Arc::new(deployments::build(settings)?))

@@ -1,0 +1,155 @@
+//! The local executor: runs stack operations with the `pulumi` CLI on this machine, through the
+//! driver in [`crate::pulumi`]. It renders and validates the program, checks the tenant role,
+//! prepares a private workspace (program, AWS shared-config file, stack config), runs the
+//! operation while forwarding engine events, and maps the result to an [`Outcome`]. It never
+//! touches the database; secrets go to the CLI through its environment or stdin only.
+//!
+//! Module map: `setup` (directories, passphrase, CLI probe), `prepare` (render, pre-flight,
+//! workspace and stack config), `operation` (the engine run, event forwarding, lock recovery),
+//! `outcome` (errors → [`Outcome`]), `protection` (destroy with EKS deletion protection on).
+
+mod operation;
+mod outcome;
+mod prepare;
+mod protection;
+mod setup;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{EventSink, Executor, OperationJob, Outcome};
+use crate::cloud::PlatformAws;
+use crate::pulumi::{EnvSnapshot, PulumiError, RunControl, Runner, Workspace};
+use crate::settings::Settings;
+
+pub use operation::{LOCK_CLEARED_EVENT, OUTPUTS_UNAVAILABLE_EVENT, UNDECODABLE_EVENT};
+pub use outcome::LocalError;
+pub use protection::PROTECTION_OFF_EVENT;
+pub use setup::{LocalSetupError, PASSPHRASE_FILE};
+
+/// How long `recover` lets `pulumi cancel` run.
+const RECOVER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs operations with the local `pulumi` CLI (self-hosted workers).
+#[derive(Debug, Clone)]
+pub struct LocalExecutor {
+    runner: Runner,
+    aws: PlatformAws,
+    /// The worker's allowlisted environment: the source of the tenant profile's credentials.
+    env: EnvSnapshot,
+    workspace_dir: PathBuf,
+    project: String,
+    secrets_provider: String,
+}
+
+impl LocalExecutor {
+    /// Locates and version-checks the CLI (`BYOC_PULUMI_BIN`, else `PATH`), creates
+    /// `PULUMI_HOME`, the workspace parent (both 0700) and the default `file://` state
+    /// directory, removes workspaces a crash left behind, and loads (or generates once, into
+    /// `<data dir>/pulumi.passphrase`) the passphrase when `PULUMI_CONFIG_PASSPHRASE` is unset.
+    pub async fn new(
+        settings: &Settings,
+        aws: PlatformAws,
+        env: EnvSnapshot,
+    ) -> Result<Self, LocalSetupError> {
+        Self::with_extra_env(settings, aws, env, Vec::new()).await
+    }
+
+    /// [`LocalExecutor::new`] plus variables given to every CLI child. **Test-only**: tests
+    /// pass the pulumi stand-in's `PULUMI_STANDIN_*` knobs this way; production has no use
+    /// for it (the child's environment is otherwise an allowlist).
+    pub async fn with_extra_env(
+        settings: &Settings,
+        aws: PlatformAws,
+        env: EnvSnapshot,
+        extra_env: Vec<(String, String)>,
+    ) -> Result<Self, LocalSetupError> {
+        let prepared = setup::prepare(settings, env.clone(), extra_env)?;
+        let runner = Runner::new(prepared.runner).await?;
+        tracing::info!(
+            pulumi.bin = %runner.bin().display(),
+            pulumi.version = %runner.version(),
+            "local executor ready"
+        );
+        Ok(Self {
+            runner,
+            aws,
+            env,
+            workspace_dir: prepared.workspace_dir,
+            project: settings.pulumi.project.clone(),
+            secrets_provider: settings.pulumi.secrets_provider.clone(),
+        })
+    }
+
+    /// The CLI driver in use.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// Where per-operation workspaces are created.
+    pub fn workspace_dir(&self) -> &std::path::Path {
+        &self.workspace_dir
+    }
+}
+
+#[async_trait]
+impl Executor for LocalExecutor {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome {
+        let span = tracing::info_span!(
+            "local_executor",
+            operation.id = %job.operation_id,
+            operation.kind = %job.kind,
+            stack = %job.stack,
+            attempt = job.attempt
+        );
+        async {
+            let started = std::time::Instant::now();
+            let outcome = match operation::run(self, &job, &sink, &cancel).await {
+                Ok(outcome) => outcome,
+                Err(e) => e.into_outcome(),
+            };
+            tracing::info!(
+                duration_ms = started.elapsed().as_millis() as u64,
+                outcome = outcome::label(&outcome),
+                "operation finished"
+            );
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn recover(&self, job: &OperationJob) -> Result<(), String> {
+        let span = tracing::info_span!("local_recover", operation.id = %job.operation_id, stack = %job.stack);
+        async {
+            // `cancel` only needs the project name to find the stack's lock directory.
+            let project = format!("name: {}\nruntime: yaml\n", self.project);
+            let ws = Workspace::create(&self.workspace_dir, &project).map_err(|e| e.to_string())?;
+            let ctl = RunControl {
+                timeout: Some(RECOVER_TIMEOUT),
+                ..Default::default()
+            };
+            match self.runner.cancel_update(&ws, &job.stack, &ctl).await {
+                Ok(()) => {
+                    tracing::info!("stack lock cleared (pulumi cancel)");
+                    Ok(())
+                }
+                // A stack that was never created has no lock to clear.
+                Err(PulumiError::StackNotFound { .. }) => Ok(()),
+                Err(e) => Err(format!(
+                    "clearing the stack lock with `pulumi cancel` failed: {e}"
+                )),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,64 @@
+//! Destroy with EKS deletion protection on: AWS refuses to delete a protected cluster, so the
+//! protection is first turned off with an update targeting only the cluster. A preview of the
+//! program rendered with `deletion_protection = false` says whether that is needed: only a
+//! cluster that exists and would be *updated* is touched (never created or replaced).
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::LocalExecutor;
+use super::operation::{EngineOp, engine_clearing_stale_lock};
+use super::outcome::LocalError;
+use super::prepare;
+use crate::executor::{EventSink, OperationJob};
+use crate::pulumi::{CancelToken, OpType, UpOptions};
+
+/// The resource type whose `deletionProtection` blocks a destroy.
+const CLUSTER_TYPE: &str = "aws:eks/cluster:Cluster";
+/// Event kind recorded before the targeted update that turns the protection off.
+pub const PROTECTION_OFF_EVENT: &str = "byoc.deletion-protection-off";
+
+/// Turns deletion protection off on the stack's clusters that have it, before a destroy.
+pub(super) async fn turn_off(
+    exec: &LocalExecutor,
+    job: &OperationJob,
+    sink: &EventSink,
+    cancel: &CancelToken,
+    deadline: Instant,
+) -> Result<(), LocalError> {
+    let mut config = job.config.clone();
+    config.eks.deletion_protection = false;
+    let program = prepare::render_program(exec, job, &config)?;
+    let open = prepare::open_stack(exec, job, &program, cancel, deadline).await?;
+    // The preview is an internal check: its events are not part of the operation's log.
+    let preview = engine_clearing_stale_lock(
+        exec,
+        &open.ws,
+        &job.stack,
+        &EngineOp::Preview,
+        None,
+        &open.control,
+    )
+    .await?;
+    let targets: Vec<String> = preview
+        .resources
+        .iter()
+        .filter(|r| r.type_ == CLUSTER_TYPE && r.ops.iter().all(|op| *op == OpType::Update))
+        .filter(|r| !r.ops.is_empty())
+        .map(|r| r.urn.clone())
+        .collect();
+    if targets.is_empty() {
+        tracing::info!("no deployed cluster has deletion protection to turn off");
+        return Ok(());
+    }
+    tracing::info!(targets = ?targets, "turning deletion protection off before destroy");
+    sink.event(PROTECTION_OFF_EVENT, json!({ "targets": targets }))
+        .await;
+    let up = EngineOp::Up(UpOptions {
+        target: targets,
+        ..UpOptions::default()
+    });
+    engine_clearing_stale_lock(exec, &open.ws, &job.stack, &up, Some(sink), &open.control).await?;
+    Ok(())
+}

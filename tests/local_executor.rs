@@ -1,0 +1,20 @@
+//! The local executor end to end: the real renderer and validator, the pre-flight role check
+//! against a real moto server (IAM authorization on, role created from our CloudFormation
+//! template), and the pulumi stand-in as the CLI. Tests needing moto print
+//! `SKIPPED: moto_server not found` and pass when it is missing, unless
+//! `BYOC_REQUIRE_ORACLES=1`.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+#[path = "local_executor/support.rs"]
+mod support;
+
+#[path = "local_executor/failures.rs"]
+mod failures;
+#[path = "local_executor/lifecycle.rs"]
+mod lifecycle;
+#[path = "local_executor/locks.rs"]
+mod locks;
+#[path = "local_executor/secrets.rs"]
+mod secrets;
