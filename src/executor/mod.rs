@@ -187,31 +187,14 @@ pub async fn build(
     settings: &crate::settings::Settings,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
-        crate::settings::ExecutorKind::Local => {
-            let aws = crate::cloud::PlatformAws::from_provider_chain(
-                crate::cloud::AwsClientOptions::from_settings(
-                    crate::domain::AwsRegion::default(),
-                    &settings.aws,
-                ),
-            )
-            .await;
-            // Taken once at startup (the allowlist keeps only PATH, HOME, locale and the AWS
-            // credential variables): the source of the CLI's environment.
-            let env = crate::pulumi::EnvSnapshot::capture(std::env::vars());
-            let local = LocalExecutor::new(settings, aws, env).await?;
-            Ok(std::sync::Arc::new(local))
-        }
+        crate::settings::ExecutorKind::Local => build_local(settings).await,
         crate::settings::ExecutorKind::Deployments => {
             Ok(std::sync::Arc::new(deployments::build(settings)?))
         }
         crate::settings::ExecutorKind::Auto => {
             let path = std::env::var_os("PATH");
             match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path.as_deref()) {
-                Ok(_) => {
-                    let mut local = settings.clone();
-                    local.pulumi.executor = crate::settings::ExecutorKind::Local;
-                    build(&local)
-                }
+                Ok(_) => build_local(settings).await,
                 Err(_) if settings.deployments.is_configured() => {
                     Ok(std::sync::Arc::new(deployments::build(settings)?))
                 }
@@ -223,4 +206,22 @@ pub async fn build(
             }
         }
     }
+}
+
+/// The local executor, with the platform's AWS identity from the provider chain.
+async fn build_local(
+    settings: &crate::settings::Settings,
+) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
+    let aws = crate::cloud::PlatformAws::from_provider_chain(
+        crate::cloud::AwsClientOptions::from_settings(
+            crate::domain::AwsRegion::default(),
+            &settings.aws,
+        ),
+    )
+    .await;
+    // Taken once at startup (the allowlist keeps only PATH, HOME, locale and the AWS
+    // credential variables): the source of the CLI's environment.
+    let env = crate::pulumi::EnvSnapshot::capture(std::env::vars());
+    let local = LocalExecutor::new(settings, aws, env).await?;
+    Ok(std::sync::Arc::new(local))
 }
