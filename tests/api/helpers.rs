@@ -41,6 +41,23 @@ pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Settings),
     aws: Option<byoc::cloud::PlatformAws>,
 ) -> TestApp {
+    spawn_app_on(tweak, aws, None).await
+}
+
+/// Builds a real executor from the app's final settings.
+pub type ExecutorBuilder = Box<
+    dyn FnOnce(
+        Settings,
+    ) -> futures_util::future::BoxFuture<'static, Arc<dyn byoc::executor::Executor>>,
+>;
+
+/// The most general form: settings, AWS identity, and a real executor built from the final
+/// settings by `executor` (end-to-end tests); without one, the scripted executor runs.
+pub async fn spawn_app_on(
+    tweak: impl FnOnce(&mut Settings),
+    aws: Option<byoc::cloud::PlatformAws>,
+    executor: Option<ExecutorBuilder>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::for_data_dir(data_dir.path());
     settings.http.bind = "127.0.0.1:0".parse().unwrap();
@@ -52,17 +69,21 @@ pub async fn spawn_app_full(
     if std::env::var_os("TEST_LOG").is_some() {
         byoc::telemetry::init(settings.log.format);
     }
-    let executor = ScriptedExecutor::new();
+    let scripted = ScriptedExecutor::new();
+    let chosen: Arc<dyn byoc::executor::Executor> = match executor {
+        Some(build) => build(settings.clone()).await,
+        None => scripted.clone(),
+    };
     let server = match aws {
-        Some(aws) => commands::start_with_aws(settings, executor.clone(), aws),
-        None => commands::start(settings, executor.clone()).await,
+        Some(aws) => commands::start_with_aws(settings, chosen, aws),
+        None => commands::start(settings, chosen).await,
     }
     .expect("server starts");
     TestApp {
         base: format!("http://{}", server.addr),
         client: Client::new(),
         data_dir,
-        executor,
+        executor: scripted,
         server,
     }
 }

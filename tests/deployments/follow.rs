@@ -310,7 +310,9 @@ async fn auto_without_a_cli_or_deployments_settings_fails_naming_them() {
     let mut settings = byoc::settings::Settings::for_data_dir("/nonexistent");
     settings.pulumi.executor = byoc::settings::ExecutorKind::Auto;
     settings.pulumi.bin = Some("/nonexistent/pulumi".into());
-    let exec = byoc::executor::build(&settings).await.expect("auto always builds");
+    let exec = byoc::executor::build(&settings)
+        .await
+        .expect("auto always builds");
     let (sink, _rx) = byoc::executor::EventSink::channel(8);
     let outcome = exec
         .run(
@@ -344,7 +346,9 @@ async fn settings_select_the_double_and_each_operation_gets_its_own_deployment()
     let double = double(Scenario::default());
     let mut settings = byoc::settings::Settings::for_data_dir("/nonexistent");
     double.configure(&mut settings);
-    let exec = byoc::executor::build(&settings).await.expect("deployments executor builds");
+    let exec = byoc::executor::build(&settings)
+        .await
+        .expect("deployments executor builds");
     assert_eq!(exec.name(), "deployments");
     for kind in [OperationKind::Update, OperationKind::Destroy] {
         let (sink, _rx) = byoc::executor::EventSink::channel(10_000);

@@ -203,6 +203,11 @@ impl Double {
         self.state.lock().unwrap().deployments.clone()
     }
 
+    /// Plays `scenario` for deployments created from now on.
+    pub fn set_scenario(&self, scenario: Scenario) {
+        self.state.lock().unwrap().scenario = scenario;
+    }
+
     /// Pretends a deployment `id` was created earlier (by a worker that died).
     pub fn seed_deployment(&self, id: &str) {
         self.state.lock().unwrap().deployments.push(id.to_owned());

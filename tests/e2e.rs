@@ -1,0 +1,30 @@
+//! End-to-end: the HTTP API, the worker and a real executor together — the local executor
+//! driving the pulumi stand-in with moto as AWS, and the Deployments executor against its
+//! HTTP double — plus crash recovery with real `byoc serve` / `byoc worker` processes.
+
+#[path = "support/deployments_double.rs"]
+pub mod deployments_double;
+#[path = "api/helpers.rs"]
+#[expect(
+    dead_code,
+    unused_imports,
+    reason = "shared with tests/api; end-to-end tests use part of it"
+)]
+mod helpers;
+#[path = "support/moto.rs"]
+#[expect(
+    dead_code,
+    reason = "shared with tests/cloud; end-to-end tests use part of it"
+)]
+mod moto;
+#[path = "support/scripted_executor.rs"]
+mod scripted;
+
+#[path = "e2e/crash.rs"]
+mod crash;
+#[path = "e2e/deployments.rs"]
+mod deployments;
+#[path = "e2e/harness.rs"]
+mod harness;
+#[path = "e2e/local.rs"]
+mod local;

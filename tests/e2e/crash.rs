@@ -1,0 +1,241 @@
+//! Crash recovery with real processes: `byoc serve` (API only) and `byoc worker`s sharing one
+//! data directory. A worker is killed with SIGKILL in the middle of an update; another worker
+//! recovers the operation once the lease expires, clears the stand-in's lock, and the stack
+//! ends succeeded — and the next deploy just works.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::harness::{Aws, PASSPHRASE, Pulumi, eventually};
+use crate::helpers::ADMIN_TOKEN;
+
+/// A child process killed (SIGKILL) when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // Already dead is fine: the test may have killed it on purpose.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Cluster {
+    data: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    base: String,
+    client: Client,
+}
+
+impl Cluster {
+    fn new(aws: &Aws, pulumi: &Pulumi) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let port = crate::moto::free_port();
+        let keep = |k: &str| std::env::var(k).ok().map(|v| (k.to_owned(), v));
+        let mut env: Vec<(String, String)> =
+            ["PATH", "HOME"].iter().filter_map(|k| keep(k)).collect();
+        for (k, v) in [
+            ("BYOC_DATA_DIR", data.path().display().to_string()),
+            ("BYOC_BIND", format!("127.0.0.1:{port}")),
+            ("BYOC_BOOTSTRAP_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("BYOC_PULUMI_BIN", pulumi.bin().display().to_string()),
+            ("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE.to_owned()),
+            ("BYOC_AWS_ENDPOINT_URL", aws.moto.url.clone()),
+            ("BYOC_TRUSTED_PRINCIPAL_ARN", aws.worker_arn.clone()),
+            ("AWS_ACCESS_KEY_ID", aws.key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", aws.secret.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("BYOC_LEASE_SECONDS", "2".to_owned()),
+            ("BYOC_POLL_MILLIS", "100".to_owned()),
+            ("BYOC_LOG_FORMAT", "json".to_owned()),
+        ] {
+            env.push((k.to_owned(), v));
+        }
+        Self {
+            data,
+            env,
+            base: format!("http://127.0.0.1:{port}"),
+            client: Client::new(),
+        }
+    }
+
+    fn spawn(&self, args: &[&str], extra: &[(&str, &str)], log: &str) -> Proc {
+        let out = std::fs::File::create(self.data.path().join(log)).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_byoc"))
+            .args(args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Proc(child)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        resp.json().await.unwrap()
+    }
+
+    async fn deploy(&self) -> String {
+        let resp = self
+            .post("/api/v1/tenants/acme/environments/prod/deploy", json!({}))
+            .await;
+        assert_eq!(resp.status(), 202);
+        resp.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn finished(&self, id: &str) -> Value {
+        eventually("the operation to finish", async || {
+            let op = self.get(&format!("/api/v1/operations/{id}")).await;
+            matches!(
+                op["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+            .then_some(op)
+        })
+        .await
+    }
+
+    fn locks(&self) -> Vec<PathBuf> {
+        let dir = self
+            .data
+            .path()
+            .join("state/.pulumi/locks/organization/byoc-platform/acme-prod");
+        std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.data.path().join(name)).unwrap_or_default()
+    }
+}
+
+fn exists(p: &Path) -> Option<()> {
+    p.exists().then_some(())
+}
+
+#[actix_web::test]
+async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not_left_locked() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    let started = pulumi.dir.path().join("started");
+    pulumi.knobs(&[
+        ("PULUMI_STANDIN_SLEEP_MS", "200"),
+        ("PULUMI_STANDIN_STARTED", started.to_str().unwrap()),
+    ]);
+    let cluster = Cluster::new(&aws, &pulumi);
+    let _api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
+    eventually("the API to be ready", async || {
+        let r = cluster
+            .client
+            .get(format!("{}/ready", cluster.base))
+            .send()
+            .await
+            .ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    let resp = cluster
+        .post(
+            "/api/v1/tenants",
+            json!({"name": "Acme", "slug": "acme", "aws_account_id": "123456789012"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let resp = cluster
+        .post("/api/v1/tenants/acme/environments/prod/config", json!({}))
+        .await;
+    assert_eq!(resp.status(), 201);
+
+    let mut first = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-a.log",
+    );
+    let id = cluster.deploy().await;
+    eventually("the update to hold the stack lock", async || {
+        exists(&started)
+    })
+    .await;
+    // SIGKILL: no graceful shutdown, the stand-in dies with it and leaves its lock behind.
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    eventually("the orphaned lock file", async || {
+        (!cluster.locks().is_empty()).then_some(())
+    })
+    .await;
+
+    pulumi.knobs(&[]);
+    let _second = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-b.log",
+    );
+    let op = cluster.finished(&id).await;
+    assert_eq!(
+        op["status"],
+        "succeeded",
+        "{op}\n{}",
+        cluster.log("worker-b.log")
+    );
+    assert_eq!(op["attempt"], 2);
+    let events = cluster
+        .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
+        .await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "byoc.recovery")
+    );
+    let cancels = pulumi
+        .invocations()
+        .iter()
+        .filter(|i| i["argv"].as_array().unwrap().iter().any(|a| a == "cancel"))
+        .count();
+    assert!(cancels >= 1, "the lock was cleared with `pulumi cancel`");
+    assert!(
+        cluster.locks().is_empty(),
+        "no lock left: {:?}",
+        cluster.locks()
+    );
+    let st = cluster
+        .get("/api/v1/tenants/acme/environments/prod/status")
+        .await;
+    assert_eq!(st["status"], "succeeded");
+
+    // The next deploy just works, without manual action.
+    let next = cluster.deploy().await;
+    assert_eq!(cluster.finished(&next).await["status"], "succeeded");
+    assert!(cluster.locks().is_empty());
+}
