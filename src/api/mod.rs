@@ -9,7 +9,7 @@ mod metrics;
 mod onboarding;
 mod openapi;
 mod operations;
-mod program;
+pub(crate) mod program;
 mod system;
 pub(crate) mod tenants;
 mod tokens;

@@ -8,7 +8,7 @@ use super::tenants::{load_tenant, parse_slug};
 use super::{ApiError, AppState, Caller, Problem};
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{
-    AwsAccountId, AwsRegion, FieldError, Role, RoleArn, StackName, ValidationErrors,
+    AwsAccountId, AwsRegion, EnvName, FieldError, Role, RoleArn, Slug, StackName, ValidationErrors,
 };
 use crate::program::{self, RenderError, RenderInput};
 use crate::store::{self, StoreError};
@@ -33,6 +33,34 @@ pub(crate) fn render_checked(input: &RenderInput<'_>) -> Result<program::Program
         ))
     })?;
     Ok(rendered)
+}
+
+/// Renders and validates the program of a stored tenant and config version.
+pub(crate) fn render_stored(
+    tenant: &store::tenants::Tenant,
+    slug: &Slug,
+    env: &EnvName,
+    config_json: &str,
+    project: &str,
+) -> Result<program::Program, ApiError> {
+    let corrupt = |e: String| ApiError::internal(StoreError::Corrupt(e));
+    let config: EnvironmentConfig =
+        serde_json::from_str(config_json).map_err(|e| corrupt(e.to_string()))?;
+    let account =
+        AwsAccountId::parse(&tenant.aws_account_id).map_err(|e| corrupt(e.to_string()))?;
+    let region = AwsRegion::parse(&tenant.aws_region).map_err(|e| corrupt(e.to_string()))?;
+    let role_arn = RoleArn::parse(&tenant.role_arn).map_err(|e| corrupt(e.to_string()))?;
+    let stack = StackName::new(slug, env);
+    render_checked(&RenderInput {
+        stack: &stack,
+        slug,
+        env,
+        account_id: &account,
+        region: &region,
+        tenant_role_arn: &role_arn,
+        project,
+        config: &config,
+    })
 }
 
 /// The program of the latest (or a given) config version, as `application/yaml`.
@@ -75,24 +103,7 @@ pub async fn get_environment_program(
                 other => other.into(),
             },
         )?;
-        let corrupt = |e: String| ApiError::internal(StoreError::Corrupt(e));
-        let config: EnvironmentConfig =
-            serde_json::from_str(&row.config).map_err(|e| corrupt(e.to_string()))?;
-        let account =
-            AwsAccountId::parse(&tenant.aws_account_id).map_err(|e| corrupt(e.to_string()))?;
-        let region = AwsRegion::parse(&tenant.aws_region).map_err(|e| corrupt(e.to_string()))?;
-        let role_arn = RoleArn::parse(&tenant.role_arn).map_err(|e| corrupt(e.to_string()))?;
-        let stack = StackName::new(&slug, &env);
-        let program = render_checked(&RenderInput {
-            stack: &stack,
-            slug: &slug,
-            env: &env,
-            account_id: &account,
-            region: &region,
-            tenant_role_arn: &role_arn,
-            project: &project,
-            config: &config,
-        })?;
+        let program = render_stored(&tenant, &slug, &env, &row.config, &project)?;
         Ok::<_, ApiError>(program.yaml().to_owned())
     })
     .await??;

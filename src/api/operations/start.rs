@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::OperationView;
 use crate::api::configs::{EnvPath, parse_env};
+use crate::api::program::render_stored;
 use crate::api::tenants::{load_tenant, parse_slug};
 use crate::api::{ApiError, AppState, Caller, Problem};
 use crate::domain::{OperationKind, OperationStatus, Role, StackName, StackStatus};
@@ -25,25 +26,35 @@ async fn start(
     let executor = state.executor_name;
     let hub = state.hub.clone();
     let requested_by = caller.token_name.clone();
+    let project = state.settings.pulumi.project.clone();
+    let db = state.db.clone();
+    let (slug, env, tenant, config) = web::block(move || {
+        let mut conn = db.get()?;
+        let tenant = load_tenant(&mut conn, &slug)?;
+        let config = match store::configs::find(&mut conn, &tenant.id, env.as_str(), None) {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::Conflict {
+                    slug: "config-missing",
+                    detail: format!(
+                        "environment '{slug}/{env}' has no saved config: POST one to \
+                         /api/v1/tenants/{slug}/environments/{env}/config first"
+                    ),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // An invalid program never reaches a worker: render and validate it now (422 with
+        // every problem); the operation then applies exactly this config version.
+        render_stored(&tenant, &slug, &env, &config.config, &project)?;
+        Ok((slug, env, tenant, config))
+    })
+    .await??;
     let op = web::block(move || {
         let mut conn = state.db.get()?;
-        // One immediate transaction: the checks and the insert see the same state.
+        // One immediate transaction: the stack checks and the insert see the same state.
         conn.immediate_transaction(|conn| {
-            let tenant = load_tenant(conn, &slug)?;
             let stack_name = StackName::new(&slug, &env);
-            let config = match store::configs::find(conn, &tenant.id, env.as_str(), None) {
-                Ok(c) => c,
-                Err(StoreError::NotFound) => {
-                    return Err(ApiError::Conflict {
-                        slug: "config-missing",
-                        detail: format!(
-                            "environment '{slug}/{env}' has no saved config: POST one to \
-                             /api/v1/tenants/{slug}/environments/{env}/config first"
-                        ),
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            };
             let stack = store::stacks::ensure(conn, stack_name.as_str(), &tenant.id, env.as_str())?;
             let current: StackStatus = stack
                 .status
