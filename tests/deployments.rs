@@ -104,6 +104,7 @@ pub fn job(tenant: &Tenant, kind: OperationKind) -> OperationJob {
         external_id: SecretString::from(tenant.external_id),
         config,
         external_ref: None,
+        resume_after_sequence: None,
         timeout: Duration::from_secs(60),
     }
 }

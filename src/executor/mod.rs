@@ -60,6 +60,9 @@ pub struct OperationJob {
     /// Executor-side reference recorded by an earlier attempt (e.g. a Deployments id), so a
     /// recovered operation follows the same remote run.
     pub external_ref: Option<String>,
+    /// When following an earlier attempt's remote run: the highest engine event `sequence`
+    /// already stored, so a replay of the run's events forwards only newer ones.
+    pub resume_after_sequence: Option<i64>,
     /// Overall deadline of the run.
     pub timeout: Duration,
 }

@@ -48,6 +48,17 @@ pub fn list_after(
         .map_err(Into::into)
 }
 
+/// The highest engine event `sequence` stored for an operation (`None` when none has one).
+pub fn max_engine_sequence(conn: &mut Conn, operation_id: &str) -> Result<Option<i64>, StoreError> {
+    ev::table
+        .filter(ev::operation_id.eq(operation_id))
+        .select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        >("MAX(json_extract(payload, '$.sequence'))"))
+        .first(conn)
+        .map_err(Into::into)
+}
+
 /// The last sequence number stored (0 when none), so a retried run continues the stream.
 pub fn last_seq(conn: &mut Conn, operation_id: &str) -> Result<i32, StoreError> {
     ev::table

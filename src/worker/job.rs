@@ -73,6 +73,11 @@ impl Worker {
                 store::configs::find(conn, &tenant.id, &stack.environment, op.config_version)?;
             let config: EnvironmentConfig = serde_json::from_str(&version.config)
                 .map_err(|e| StoreError::Corrupt(format!("config v{}: {e}", version.version)))?;
+            // Only a remote run that is followed again replays events already stored.
+            let resume_after_sequence = match op.external_ref {
+                Some(_) => store::events::max_engine_sequence(conn, &op.id)?,
+                None => None,
+            };
             let external_id: SecretString = inner
                 .key
                 .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
@@ -91,6 +96,7 @@ impl Worker {
                 external_id,
                 config,
                 external_ref: op.external_ref.clone(),
+                resume_after_sequence,
                 timeout,
             };
             if mark_running {

@@ -585,7 +585,12 @@ async fn metrics_count_operations_and_requests() {
 async fn an_operation_whose_program_does_not_render_or_validate_is_refused_with_422() {
     let app = spawn_app().await;
     let created = app.create_tenant("acme").await;
-    let saved: Value = app.save_config("acme", "prod", json!({})).await.json().await.unwrap();
+    let saved: Value = app
+        .save_config("acme", "prod", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     // A stored config the resolver would have refused (NAT per AZ with no public subnets),
     // as an older byoc or a manual edit might have left it.
     let mut config = saved["config"].clone();
@@ -598,9 +603,17 @@ async fn an_operation_whose_program_does_not_render_or_validate_is_refused_with_
     assert_eq!(resp.status(), 422);
     let problem: Value = resp.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/validation-failed");
-    assert!(!problem["errors"].as_array().unwrap().is_empty(), "{problem}");
+    assert!(
+        !problem["errors"].as_array().unwrap().is_empty(),
+        "{problem}"
+    );
     // Nothing was queued.
-    let history: Value = app.get(&format!("{ENV}/operations")).await.json().await.unwrap();
+    let history: Value = app
+        .get(&format!("{ENV}/operations"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(history, json!([]));
     app.stop().await;
 }

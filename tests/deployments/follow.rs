@@ -366,3 +366,32 @@ async fn settings_select_the_double_and_each_operation_gets_its_own_deployment()
     );
     double.stop().await;
 }
+
+#[actix_web::test]
+async fn a_resumed_follow_forwards_only_events_newer_than_those_stored() {
+    let double = double(Scenario::default());
+    double.seed_deployment("dep-9");
+    let mut resumed = job(&ACME, OperationKind::Update);
+    resumed.attempt = 2;
+    resumed.external_ref = Some("dep-9".into());
+    // The first attempt stored events up to sequence 1 before its worker died.
+    resumed.resume_after_sequence = Some(1);
+    let exec = executor(&double);
+    let (outcome, sent) = run(&exec, resumed).await;
+    let Outcome::Succeeded { summary, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    // The summary event (sequence 3) still counts; events 0 and 1 are not sent again.
+    assert_eq!(summary.get("create"), Some(&1));
+    let seqs: Vec<i64> = sent
+        .events
+        .iter()
+        .filter_map(|e| {
+            e.payload
+                .get("sequence")
+                .and_then(serde_json::Value::as_i64)
+        })
+        .collect();
+    assert_eq!(seqs, [2, 3, 4]);
+    double.stop().await;
+}

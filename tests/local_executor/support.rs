@@ -239,6 +239,7 @@ pub fn job(kind: OperationKind, role_arn: &RoleArn, external_id: &str) -> Operat
         external_id: SecretString::from(external_id),
         config: config(),
         external_ref: None,
+        resume_after_sequence: None,
         timeout: Duration::from_secs(120),
     }
 }

@@ -41,6 +41,8 @@ struct Progress {
     events_token: Option<String>,
     events_done: bool,
     seen: HashSet<i64>,
+    /// Events up to this sequence were stored by an earlier attempt following this run.
+    resume_after: Option<i64>,
     summary: Option<Value>,
     errors: Vec<String>,
     last_lines: Vec<String>,
@@ -55,8 +57,12 @@ pub async fn follow(
     sink: &EventSink,
     cancel: &CancellationToken,
     pace: Pace,
+    resume_after: Option<i64>,
 ) -> Result<Outcome, DeploymentsError> {
-    let mut progress = Progress::default();
+    let mut progress = Progress {
+        resume_after,
+        ..Progress::default()
+    };
     let mut cancel_sent: Option<tokio::time::Instant> = None;
     let mut interval = pace.poll;
     loop {
@@ -216,7 +222,14 @@ async fn forward(sink: &EventSink, p: &mut Progress, event: Value) -> bool {
     {
         p.errors.push(msg.trim().to_owned());
     }
-    sink.event(kind, event).await;
+    // Replayed after a resume: already stored by the earlier attempt (still counted above).
+    let replayed = matches!(
+        (event.get("sequence").and_then(Value::as_i64), p.resume_after),
+        (Some(seq), Some(after)) if seq <= after
+    );
+    if !replayed {
+        sink.event(kind, event).await;
+    }
     true
 }
 
