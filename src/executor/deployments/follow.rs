@@ -13,7 +13,7 @@ use super::client::{Client, StackPath};
 use super::shapes::Deployment;
 use super::{DeploymentsError, outputs};
 use crate::domain::OperationKind;
-use crate::executor::{ChangeSummary, EventSink, Outcome, OutputValue};
+use crate::executor::{ChangeSummary, EventSink, OperationJob, Outcome, OutputValue};
 
 /// Kind of the events carrying runner log lines.
 pub const LOG_EVENT: &str = "byoc.log";
@@ -53,14 +53,14 @@ pub async fn follow(
     client: &Client,
     stack: &StackPath,
     id: &str,
-    kind: OperationKind,
+    job: &OperationJob,
     sink: &EventSink,
     cancel: &CancellationToken,
     pace: Pace,
-    resume_after: Option<i64>,
 ) -> Result<Outcome, DeploymentsError> {
+    let kind = job.kind;
     let mut progress = Progress {
-        resume_after,
+        resume_after: job.resume_after_sequence,
         ..Progress::default()
     };
     let mut cancel_sent: Option<tokio::time::Instant> = None;
