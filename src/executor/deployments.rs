@@ -205,17 +205,7 @@ impl DeploymentsExecutor {
             max_poll: self.config.max_poll,
             cancel_grace: self.config.cancel_grace,
         };
-        follow::follow(
-            &self.client,
-            &stack,
-            &id,
-            job.kind,
-            sink,
-            cancel,
-            pace,
-            job.resume_after_sequence,
-        )
-        .await
+        follow::follow(&self.client, &stack, &id, job, sink, cancel, pace).await
     }
 }
 
