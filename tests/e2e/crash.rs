@@ -141,19 +141,16 @@ fn exists(p: &Path) -> Option<()> {
     p.exists().then_some(())
 }
 
-#[actix_web::test]
-async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not_left_locked() {
-    let Some(aws) = Aws::start().await else {
-        return;
-    };
-    let pulumi = Pulumi::new();
+/// Starts `byoc serve` (API only) with tenant `acme` and a saved `prod` config; the stand-in
+/// runs slowly and marks when it holds the stack lock.
+async fn api_with_a_slow_stack(aws: &Aws, pulumi: &Pulumi) -> (Cluster, Proc, PathBuf) {
     let started = pulumi.dir.path().join("started");
     pulumi.knobs(&[
         ("PULUMI_STANDIN_SLEEP_MS", "200"),
         ("PULUMI_STANDIN_STARTED", started.to_str().unwrap()),
     ]);
-    let cluster = Cluster::new(&aws, &pulumi);
-    let _api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
+    let cluster = Cluster::new(aws, pulumi);
+    let api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
     eventually("the API to be ready", async || {
         let r = cluster
             .client
@@ -175,6 +172,16 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         .post("/api/v1/tenants/acme/environments/prod/config", json!({}))
         .await;
     assert_eq!(resp.status(), 201);
+    (cluster, api, started)
+}
+
+#[actix_web::test]
+async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not_left_locked() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    let (cluster, _api, started) = api_with_a_slow_stack(&aws, &pulumi).await;
 
     let mut first = cluster.spawn(
         &["worker"],
@@ -238,4 +245,48 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
     let next = cluster.deploy().await;
     assert_eq!(cluster.finished(&next).await["status"], "succeeded");
     assert!(cluster.locks().is_empty());
+}
+
+#[actix_web::test]
+async fn sigterm_stops_a_worker_gracefully_and_its_operation_resumes_elsewhere() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    let (cluster, _api, started) = api_with_a_slow_stack(&aws, &pulumi).await;
+    let mut first = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-a.log",
+    );
+    let id = cluster.deploy().await;
+    eventually("the update to hold the stack lock", async || {
+        exists(&started)
+    })
+    .await;
+
+    let pid = nix::unistd::Pid::from_raw(first.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    // The worker interrupts the engine (SIGINT), waits for it, re-queues the operation, exits.
+    let status = eventually("the worker to exit", async || first.0.try_wait().unwrap()).await;
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        cluster.log("worker-a.log")
+    );
+    let op = cluster.get(&format!("/api/v1/operations/{id}")).await;
+    assert_eq!(op["status"], "queued", "{op}");
+    assert!(
+        cluster.locks().is_empty(),
+        "a graceful stop releases the lock"
+    );
+
+    pulumi.knobs(&[]);
+    let _second = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-b.log",
+    );
+    let op = cluster.finished(&id).await;
+    assert_eq!(op["status"], "succeeded", "{op}");
 }
