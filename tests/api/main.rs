@@ -2,6 +2,7 @@
 
 mod auth;
 mod configs;
+mod events;
 mod helpers;
 #[path = "../support/moto.rs"]
 mod moto;

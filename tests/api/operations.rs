@@ -8,15 +8,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_TOKEN, Call, Script, TestApp, spawn_app, spawn_app_with};
 
-const ENV: &str = "/api/v1/tenants/acme/environments/prod";
+pub const ENV: &str = "/api/v1/tenants/acme/environments/prod";
 
-async fn with_config(app: &TestApp) {
+pub async fn with_config(app: &TestApp) {
     app.create_tenant("acme").await;
     let resp = app.save_config("acme", "prod", json!({})).await;
     assert_eq!(resp.status(), 201);
 }
 
-async fn start(app: &TestApp, action: &str) -> Value {
+pub async fn start(app: &TestApp, action: &str) -> Value {
     let resp = app.post(&format!("{ENV}/{action}"), json!({})).await;
     assert_eq!(resp.status(), 202, "{action}");
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
@@ -39,7 +39,7 @@ async fn destroy(app: &TestApp) -> reqwest::Response {
     .await
 }
 
-async fn status(app: &TestApp) -> Value {
+pub async fn status(app: &TestApp) -> Value {
     app.get(&format!("{ENV}/status"))
         .await
         .json()
@@ -47,7 +47,7 @@ async fn status(app: &TestApp) -> Value {
         .unwrap()
 }
 
-async fn operation(app: &TestApp, op: &Value) -> Value {
+pub async fn operation(app: &TestApp, op: &Value) -> Value {
     app.get(&format!(
         "/api/v1/operations/{}",
         op["id"].as_str().unwrap()
@@ -346,121 +346,6 @@ async fn one_stack_runs_one_operation_at_a_time_while_stacks_run_in_parallel() {
     app.stop().await;
 }
 
-#[actix_web::test]
-async fn events_are_stored_in_order_and_paged_by_sequence() {
-    let app = spawn_app().await;
-    with_config(&app).await;
-    let op = start(&app, "deploy").await;
-    app.run_pending_operations().await;
-    let id = op["id"].as_str().unwrap();
-    let page: Value = app
-        .get(&format!("/api/v1/operations/{id}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let events = page["events"].as_array().unwrap();
-    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
-    assert_eq!(events.first().unwrap()["kind"], "preludeEvent");
-    assert_eq!(events.last().unwrap()["kind"], "cancelEvent");
-    assert_eq!(page["operation_status"], "succeeded");
-    let rest: Value = app
-        .get(&format!("/api/v1/operations/{id}/events?after=3&limit=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let rest_seqs: Vec<i64> = rest["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(rest_seqs, [4, 5]);
-    assert_eq!(rest["next_after"], 5);
-    app.stop().await;
-}
-
-/// Reads an SSE body into (id, event) pairs until the `end` event.
-fn parse_sse(text: &str) -> Vec<(Option<i64>, String)> {
-    text.split("\n\n")
-        .filter(|f| !f.trim().is_empty())
-        .map(|frame| {
-            let mut id = None;
-            let mut event = String::new();
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("id: ") {
-                    id = v.parse().ok();
-                } else if let Some(v) = line.strip_prefix("event: ") {
-                    event = v.to_owned();
-                }
-            }
-            (id, event)
-        })
-        .collect()
-}
-
-#[actix_web::test]
-async fn sse_streams_every_event_in_order_and_resumes_from_last_event_id() {
-    let app = spawn_app_with(|s| s.worker.concurrency = 1).await;
-    with_config(&app).await;
-    app.executor.script(
-        "acme-prod",
-        Script {
-            fail: None,
-            block: true,
-        },
-    );
-    let op = start(&app, "deploy").await;
-    let id = op["id"].as_str().unwrap().to_owned();
-    app.wait_for_operation(&id, |s| s == "running").await;
-
-    // A live client connects while the operation runs, and reads until it ends.
-    let url = format!("{}/api/v1/operations/{id}/events", app.base);
-    // `send` resolves once the stream's headers arrived: the client is connected before the
-    // operation is released, so the events below were received live.
-    let resp = app
-        .client
-        .get(&url)
-        .bearer_auth(ADMIN_TOKEN)
-        .header("Accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.headers()["content-type"], "text/event-stream");
-    app.executor.release("acme-prod");
-    let frames = parse_sse(&resp.text().await.unwrap());
-    let ids: Vec<i64> = frames.iter().filter_map(|(id, _)| *id).collect();
-    assert_eq!(
-        ids,
-        (1..=ids.len() as i64).collect::<Vec<_>>(),
-        "every event once, in order"
-    );
-    assert_eq!(frames.last().unwrap().1, "end");
-    assert!(ids.len() >= 8);
-
-    // A reconnect with Last-Event-ID gets exactly the rest.
-    let resumed = app
-        .client
-        .get(&url)
-        .bearer_auth(ADMIN_TOKEN)
-        .header("Accept", "text/event-stream")
-        .header("Last-Event-ID", "4")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let resumed_ids: Vec<i64> = parse_sse(&resumed)
-        .iter()
-        .filter_map(|(id, _)| *id)
-        .collect();
-    assert_eq!(resumed_ids, (5..=ids.len() as i64).collect::<Vec<_>>());
-    app.stop().await;
-}
-
 /// Marks an operation as claimed by a worker that died on its `runs`-th run: running, with a
 /// lease that expired 30 s ago.
 fn claimed_by_a_dead_worker(app: &TestApp, op_id: &str, runs: i32) {
@@ -556,28 +441,6 @@ async fn a_hung_operation_is_stopped_by_the_timeout() {
         done["error"].as_str().unwrap().contains("timed out"),
         "{done}"
     );
-    app.stop().await;
-}
-
-#[actix_web::test]
-async fn metrics_count_operations_and_requests() {
-    let app = spawn_app().await;
-    with_config(&app).await;
-    start(&app, "deploy").await;
-    app.run_pending_operations().await;
-    let text = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        text.contains(r#"byoc_operations_finished_total{kind="update",status="succeeded"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"byoc_operations{kind="update",status="succeeded"} 1"#),
-        "{text}"
-    );
-    assert!(text.contains("byoc_queue_depth 0"));
-    assert!(text.contains(r#"route="/api/v1/tenants/{slug}/environments/{env}/deploy""#));
-    let anonymous = app.request(Method::GET, "/metrics", None, None).await;
-    assert_eq!(anonymous.status(), 401);
     app.stop().await;
 }
 
