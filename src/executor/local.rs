@@ -143,7 +143,9 @@ impl Executor for LocalExecutor {
                     Ok(())
                 }
                 // A stack that was never created has no lock to clear.
-                Err(PulumiError::StackNotFound { .. }) => Ok(()),
+                Err(PulumiError::StackNotFound { .. } | PulumiError::NothingToCancel { .. }) => {
+                    Ok(())
+                }
                 Err(e) => Err(format!(
                     "clearing the stack lock with `pulumi cancel` failed: {e}"
                 )),

@@ -41,6 +41,13 @@ pub enum PulumiError {
         /// The CLI's stderr (tail).
         stderr_tail: String,
     },
+    /// `pulumi cancel` found no update to cancel (Pulumi Cloud: the stack `has never been
+    /// updated`, or `[400] Bad Request: the update has already completed`). Nothing is locked.
+    #[error("nothing to cancel: {stderr_tail}")]
+    NothingToCancel {
+        /// The CLI's stderr (tail).
+        stderr_tail: String,
+    },
     /// `stack '<name>' already exists`.
     #[error("stack already exists: {stderr_tail}")]
     StackAlreadyExists {
@@ -159,6 +166,9 @@ pub fn classify(run: FailedRun<'_>) -> PulumiError {
     if contains_in_order(err, "no stack named", "found") {
         return PulumiError::StackNotFound { stderr_tail };
     }
+    if err.contains("has never been updated") || err.contains("the update has already completed") {
+        return PulumiError::NothingToCancel { stderr_tail };
+    }
     if contains_in_order(err, "stack", "already exists") {
         return PulumiError::StackAlreadyExists { stderr_tail };
     }
@@ -222,6 +232,17 @@ mod tests {
     fn stack_not_found_text_is_classified() {
         let e = with_stderr("error: no stack named 'acme-dev' found\n");
         assert!(matches!(e, PulumiError::StackNotFound { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn cloud_cancel_without_an_active_update_is_nothing_to_cancel() {
+        for text in [
+            "error: stack 'org/byoc-platform/acme-dev' has never been updated\n",
+            "error: [400] Bad Request: the update has already completed\n",
+        ] {
+            let e = with_stderr(text);
+            assert!(matches!(e, PulumiError::NothingToCancel { .. }), "{e:?}");
+        }
     }
 
     #[test]

@@ -117,9 +117,15 @@ pub(super) async fn engine_clearing_stale_lock(
     match engine(exec, ws, stack, op, sink, control).await {
         Err(PulumiError::ConcurrentUpdate { stderr_tail }) => {
             tracing::warn!(lock = %stderr_tail, "stack locked at start: clearing a stale lock");
-            exec.runner
+            match exec
+                .runner
                 .cancel_update(ws, stack, &control.run_control())
-                .await?;
+                .await
+            {
+                // The other update ended meanwhile: nothing to clear, just run again.
+                Ok(()) | Err(PulumiError::NothingToCancel { .. }) => {}
+                Err(e) => return Err(e),
+            }
             if let Some(sink) = sink {
                 sink.event(
                     LOCK_CLEARED_EVENT,
