@@ -13,8 +13,8 @@ use crate::cloud::{
     onboarding,
 };
 use crate::crypto::generate_external_id;
-use crate::domain::{AwsAccountId, AwsRegion, Role, RoleArn, RoleName, Slug};
-use crate::store::{self, StoreError, tenants::Tenant};
+use crate::domain::{Role, Slug};
+use crate::store::{self, tenants::Tenant};
 
 /// Builds the onboarding block of `tenant`, revealing `external_id` when given.
 pub(crate) fn onboarding_for(
@@ -22,20 +22,16 @@ pub(crate) fn onboarding_for(
     tenant: &Tenant,
     external_id: Option<&secrecy::SecretString>,
 ) -> Result<Onboarding, ApiError> {
-    let corrupt =
-        |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
-    let account = AwsAccountId::parse(&tenant.aws_account_id).map_err(corrupt)?;
-    let region = AwsRegion::parse(&tenant.aws_region).map_err(corrupt)?;
-    let role_name = RoleName::parse(&tenant.role_name).map_err(corrupt)?;
+    let ids = tenant.ids().map_err(ApiError::internal)?;
     let shown = match external_id {
         Some(id) => ExternalIdShown::Revealed(id),
         None => ExternalIdShown::Placeholder,
     };
     Ok(onboarding(
         &OnboardingTenant {
-            account: &account,
-            region: &region,
-            role_name: &role_name,
+            account: &ids.account,
+            region: &ids.region,
+            role_name: &ids.role_name,
             external_id: shown,
         },
         &OnboardingSettings {
@@ -134,16 +130,15 @@ pub(crate) async fn load_target(
     let db = state.db.clone();
     let slug = slug.clone();
     let tenant = web::block(move || load_tenant(&mut *db.get()?, &slug)).await??;
-    let corrupt =
-        |e: crate::domain::names::NameError| ApiError::internal(StoreError::Corrupt(e.to_string()));
+    let ids = tenant.ids().map_err(ApiError::internal)?;
     let external_id = state
         .key
         .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
         .map_err(ApiError::internal)?;
     let target = RoleTarget {
-        account: AwsAccountId::parse(&tenant.aws_account_id).map_err(corrupt)?,
-        region: AwsRegion::parse(&tenant.aws_region).map_err(corrupt)?,
-        role_arn: RoleArn::parse(&tenant.role_arn).map_err(corrupt)?,
+        account: ids.account,
+        region: ids.region,
+        role_arn: ids.role_arn,
         external_id,
     };
     Ok((tenant, target))

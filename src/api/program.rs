@@ -7,9 +7,7 @@ use super::configs::{ConfigVersionQuery, EnvPath, parse_env};
 use super::tenants::{load_tenant, parse_slug};
 use super::{ApiError, AppState, Caller, Problem};
 use crate::domain::config::EnvironmentConfig;
-use crate::domain::{
-    AwsAccountId, AwsRegion, EnvName, FieldError, Role, RoleArn, Slug, StackName, ValidationErrors,
-};
+use crate::domain::{EnvName, FieldError, Role, Slug, StackName, ValidationErrors};
 use crate::program::{self, RenderError, RenderInput};
 use crate::store::{self, StoreError};
 
@@ -46,18 +44,15 @@ pub(crate) fn render_stored(
     let corrupt = |e: String| ApiError::internal(StoreError::Corrupt(e));
     let config: EnvironmentConfig =
         serde_json::from_str(config_json).map_err(|e| corrupt(e.to_string()))?;
-    let account =
-        AwsAccountId::parse(&tenant.aws_account_id).map_err(|e| corrupt(e.to_string()))?;
-    let region = AwsRegion::parse(&tenant.aws_region).map_err(|e| corrupt(e.to_string()))?;
-    let role_arn = RoleArn::parse(&tenant.role_arn).map_err(|e| corrupt(e.to_string()))?;
+    let ids = tenant.ids().map_err(ApiError::internal)?;
     let stack = StackName::new(slug, env);
     render_checked(&RenderInput {
         stack: &stack,
         slug,
         env,
-        account_id: &account,
-        region: &region,
-        tenant_role_arn: &role_arn,
+        account_id: &ids.account,
+        region: &ids.region,
+        tenant_role_arn: &ids.role_arn,
         project,
         config: &config,
     })

@@ -131,3 +131,36 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Tenant, StoreError> {
         .first(conn)
         .map_err(Into::into)
 }
+
+/// The validated identifiers of a stored tenant.
+#[derive(Debug, Clone)]
+pub struct TenantIds {
+    /// Slug.
+    pub slug: crate::domain::Slug,
+    /// AWS account.
+    pub account: crate::domain::AwsAccountId,
+    /// Region.
+    pub region: crate::domain::AwsRegion,
+    /// Role name.
+    pub role_name: crate::domain::RoleName,
+    /// Role ARN.
+    pub role_arn: crate::domain::RoleArn,
+}
+
+impl Tenant {
+    /// Parses the stored identifiers once; a value that no longer parses is corrupt data.
+    pub fn ids(&self) -> Result<TenantIds, StoreError> {
+        use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Slug};
+        let corrupt = |field: &str, e: crate::domain::names::NameError| {
+            StoreError::Corrupt(format!("tenant {} {field}: {e}", self.id))
+        };
+        Ok(TenantIds {
+            slug: Slug::parse(&self.slug).map_err(|e| corrupt("slug", e))?,
+            account: AwsAccountId::parse(&self.aws_account_id)
+                .map_err(|e| corrupt("account", e))?,
+            region: AwsRegion::parse(&self.aws_region).map_err(|e| corrupt("region", e))?,
+            role_name: RoleName::parse(&self.role_name).map_err(|e| corrupt("role name", e))?,
+            role_arn: RoleArn::parse(&self.role_arn).map_err(|e| corrupt("role ARN", e))?,
+        })
+    }
+}

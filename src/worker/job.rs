@@ -9,9 +9,7 @@ use tracing::Instrument;
 
 use super::Worker;
 use crate::domain::config::EnvironmentConfig;
-use crate::domain::{
-    AwsAccountId, AwsRegion, EnvName, OperationKind, OperationStatus, RoleArn, Slug, StackName,
-};
+use crate::domain::{EnvName, OperationKind, OperationStatus, StackName};
 use crate::executor::{EventSink, OperationJob, Outcome, SinkMessage};
 use crate::store::events::Event;
 use crate::store::operations::{Heartbeat, Operation};
@@ -82,17 +80,18 @@ impl Worker {
                 .key
                 .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let ids = tenant.ids()?;
             let corrupt = |e: crate::domain::names::NameError| StoreError::Corrupt(e.to_string());
             let job = OperationJob {
                 operation_id: op.id.clone(),
                 kind,
                 attempt: op.attempt,
                 stack: StackName::parse(&stack.stack_name).map_err(corrupt)?,
-                slug: Slug::parse(&tenant.slug).map_err(corrupt)?,
+                slug: ids.slug,
                 env: EnvName::parse(&stack.environment).map_err(corrupt)?,
-                account: AwsAccountId::parse(&tenant.aws_account_id).map_err(corrupt)?,
-                region: AwsRegion::parse(&tenant.aws_region).map_err(corrupt)?,
-                role_arn: RoleArn::parse(&tenant.role_arn).map_err(corrupt)?,
+                account: ids.account,
+                region: ids.region,
+                role_arn: ids.role_arn,
                 external_id,
                 config,
                 external_ref: op.external_ref.clone(),
