@@ -5,7 +5,7 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Problem};
 
 /// Probe answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,5 +39,3 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     .await??;
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
 }
-
-use super::Problem;

@@ -1,7 +1,7 @@
 //! `POST …/deploy`, `…/preview`, `…/refresh` and `DELETE …/environments/{env}` (destroy):
 //! each queues an operation and answers 202 with it.
 
-use actix_web::{HttpRequest, HttpResponse, delete, post, web};
+use actix_web::{HttpResponse, delete, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -190,10 +190,8 @@ pub async fn destroy_environment(
     caller: Caller,
     path: web::Path<EnvPath>,
     query: web::Query<DestroyConfirm>,
-    req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let _ = req;
     let body_confirm = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
