@@ -25,14 +25,21 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the data dir (0700), loads the master key and opens + migrates the database.
-pub fn open(settings: &Settings) -> anyhow::Result<(DbPool, MasterKey)> {
+/// Creates the data dir private (0700) when it does not exist yet. Runs before anything
+/// else writes into it (the executor creates its state and workspace dirs there).
+pub fn create_data_dir(settings: &Settings) -> anyhow::Result<()> {
     let dir = &settings.data.dir;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))?;
+        .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))
+}
+
+/// Creates the data dir (0700), loads the master key and opens + migrates the database.
+pub fn open(settings: &Settings) -> anyhow::Result<(DbPool, MasterKey)> {
+    create_data_dir(settings)?;
+    let dir = &settings.data.dir;
     let key = MasterKey::load_or_create(dir, settings.data.master_key.as_ref())?;
     let pool = store::connect(&settings.data.database_path(), 8)?;
     store::migrate(&mut *pool.get()?)?;

@@ -113,6 +113,7 @@ pub fn start_with_aws(
 /// Runs the server until SIGINT/SIGTERM, then stops claiming operations and lets running
 /// ones stop gracefully (they are re-queued for the next start or another worker).
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    super::create_data_dir(&settings)?;
     let executor = match crate::executor::build(&settings).await {
         Ok(e) => e,
         Err(e) => {

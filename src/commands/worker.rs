@@ -10,6 +10,7 @@ use crate::worker::{Hub, Worker};
 /// stop gracefully within `BYOC_SHUTDOWN_GRACE_SECONDS` (they are re-queued).
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let (db, key) = super::open(&settings)?;
+    // `open` has created the data dir private before the executor writes into it.
     let executor = crate::executor::build(&settings).await?;
     let worker = Worker::new(
         db,

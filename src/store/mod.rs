@@ -10,6 +10,7 @@ pub mod stacks;
 pub mod tenants;
 pub mod tokens;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -48,6 +49,13 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
 /// Opens (creating if needed) the database at `path` with a pool of `max_size` connections.
 pub fn connect(path: &Path, max_size: u32) -> Result<DbPool, StoreError> {
     let url = path.to_string_lossy().into_owned();
+    // The database holds sealed secrets and token hashes: create it owner-only (SQLite would
+    // use the umask). An existing file keeps the mode its operator chose.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
     // WAL lets readers proceed while a writer commits; it is a property of the file, so one
     // connection sets it before the pool opens its connections concurrently.
     let mut first = SqliteConnection::establish(&url)

@@ -44,3 +44,17 @@ async fn openapi_documents_every_v1_route_with_bearer_security() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn the_database_and_master_key_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    for file in ["byoc.db", "master.key"] {
+        let mode = std::fs::metadata(app.data_dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    app.stop().await;
+}
