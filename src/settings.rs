@@ -289,6 +289,18 @@ impl Settings {
                     "150",
                 )?),
                 poll: Duration::from_millis(parsed(&opt, "BYOC_POLL_MILLIS", "1000")?),
+                health_bind: match opt("BYOC_WORKER_HEALTH_BIND") {
+                    None => None,
+                    Some(raw) => {
+                        Some(
+                            raw.parse()
+                                .map_err(|e: std::net::AddrParseError| SettingsError {
+                                    var: "BYOC_WORKER_HEALTH_BIND",
+                                    reason: e.to_string(),
+                                })?,
+                        )
+                    }
+                },
             },
             deployments: DeploymentsSettings {
                 token: opt("PULUMI_ACCESS_TOKEN").map(SecretString::from),

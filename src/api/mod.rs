@@ -90,6 +90,17 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
+/// The routes `byoc worker` serves on `BYOC_WORKER_HEALTH_BIND`: liveness, readiness (the
+/// database answers) and this process's metrics (viewer token).
+pub fn configure_worker(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .service(system::health)
+            .service(system::ready)
+            .service(metrics::get_metrics);
+    }
+}
+
 /// Middleware body: copies the request id that `TracingLogger` assigned into an
 /// `x-request-id` response header, so clients can quote it when reporting a problem.
 pub fn request_id_header<S, B>(

@@ -1,25 +1,66 @@
 //! `byoc worker`: operation workers without the API, sharing the database with `byoc serve`.
 
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer};
 use tokio_util::sync::CancellationToken;
 
+use crate::api::{self, AppState};
+use crate::cloud::{AwsClientOptions, PlatformAws};
+use crate::domain::AwsRegion;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::worker::{Hub, Worker};
 
 /// Runs workers until SIGINT or SIGTERM, then stops claiming and lets running operations
-/// stop gracefully within `BYOC_SHUTDOWN_GRACE_SECONDS` (they are re-queued).
+/// stop gracefully within `BYOC_SHUTDOWN_GRACE_SECONDS` (they are re-queued). With
+/// `BYOC_WORKER_HEALTH_BIND`, also serves `/health`, `/ready` and `/metrics` there.
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    // `open` creates the data dir private before the executor writes into it.
     let (db, key) = super::open(&settings)?;
-    // `open` has created the data dir private before the executor writes into it.
     let executor = crate::executor::build(&settings).await?;
+    let (hub, metrics) = (Hub::new(), Metrics::new());
     let worker = Worker::new(
-        db,
-        key,
-        executor,
+        db.clone(),
+        key.clone(),
+        executor.clone(),
         settings.worker.clone(),
-        Hub::new(),
-        Metrics::new(),
+        hub.clone(),
+        metrics.clone(),
     );
+    let health = match settings.worker.health_bind {
+        None => None,
+        Some(bind) => {
+            let aws = PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
+                AwsRegion::default(),
+                &settings.aws,
+            ))
+            .await;
+            let state = AppState {
+                db,
+                key,
+                settings: Arc::new(settings.clone()),
+                hub,
+                metrics,
+                executor_name: executor.name(),
+                aws,
+            };
+            let server =
+                HttpServer::new(move || App::new().configure(api::configure_worker(state.clone())))
+                    .workers(1)
+                    // Signals stop the worker loop first; the listener is stopped after it.
+                    .disable_signals()
+                    .bind(bind)
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot listen on {bind} (BYOC_WORKER_HEALTH_BIND): {e}")
+                    })?
+                    .run();
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            tracing::info!(http.addr = %bind, "worker health endpoint listening");
+            Some(handle)
+        }
+    };
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     actix_web::rt::spawn(async move {
@@ -28,6 +69,9 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         signal.cancel();
     });
     worker.run(shutdown).await;
+    if let Some(handle) = health {
+        handle.stop(true).await;
+    }
     Ok(())
 }
 

@@ -25,7 +25,8 @@ use crate::store::{self, DbPool, StoreError};
 
 /// Worker tuning. `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60),
 /// `BYOC_MAX_ATTEMPTS` (3), `BYOC_OPERATION_TIMEOUT_SECONDS` (7200),
-/// `BYOC_SHUTDOWN_GRACE_SECONDS` (60), `BYOC_POLL_MILLIS` (1000).
+/// `BYOC_SHUTDOWN_GRACE_SECONDS` (60), `BYOC_POLL_MILLIS` (1000), `BYOC_WORKER_HEALTH_BIND`
+/// (unset).
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Operations run at once by this process.
@@ -40,6 +41,9 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
     /// How often to look for work queued by other processes and for expired leases.
     pub poll: Duration,
+    /// Where `byoc worker` serves `/health`, `/ready` and `/metrics` (`BYOC_WORKER_HEALTH_BIND`);
+    /// `None`: no listener.
+    pub health_bind: Option<std::net::SocketAddr>,
 }
 
 impl Default for WorkerSettings {
@@ -51,6 +55,7 @@ impl Default for WorkerSettings {
             operation_timeout: Duration::from_secs(2 * 3600),
             shutdown_grace: Duration::from_secs(60),
             poll: Duration::from_millis(1000),
+            health_bind: None,
         }
     }
 }

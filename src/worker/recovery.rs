@@ -77,7 +77,10 @@ impl Worker {
                     .blocking(move |conn| store::operations::requeue(conn, &id))
                     .await
                 {
-                    Ok(()) => tracing::info!("operation queued again"),
+                    Ok(()) => {
+                        self.inner.metrics.recoveries.inc();
+                        tracing::info!("operation queued again");
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "cannot re-queue the recovered operation")
                     }

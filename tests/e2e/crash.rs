@@ -202,9 +202,13 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
     .await;
 
     pulumi.knobs(&[]);
+    let health = format!("127.0.0.1:{}", crate::moto::free_port());
     let _second = cluster.spawn(
         &["worker"],
-        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        &[
+            ("BYOC_WORKER_CONCURRENCY", "1"),
+            ("BYOC_WORKER_HEALTH_BIND", health.as_str()),
+        ],
         "worker-b.log",
     );
     let op = cluster.finished(&id).await;
@@ -214,6 +218,26 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         "{op}\n{}",
         cluster.log("worker-b.log")
     );
+    // The recovering worker's own metrics count the expired lease and the recovery.
+    let metrics = cluster
+        .client
+        .get(format!("http://{health}/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("byoc_lease_expiries_total 1"), "{metrics}");
+    assert!(metrics.contains("byoc_recoveries_total 1"), "{metrics}");
+    let probe = cluster
+        .client
+        .get(format!("http://{health}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 200);
     assert_eq!(op["attempt"], 2);
     let events = cluster
         .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
