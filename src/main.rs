@@ -11,9 +11,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = byoc::settings::Settings::from_env()?;
     byoc::telemetry::init(settings.log.format);
+    // The allowlisted part of this process's environment (PATH, HOME, locale, the AWS
+    // credential chain): what the pulumi CLI is started with. Read once, here.
+    let env = byoc::pulumi::EnvSnapshot::capture(std::env::vars());
     match cli.command {
-        Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings)),
-        Command::Worker => actix_web::rt::System::new().block_on(commands::run_worker(settings)),
+        Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings, env)),
+        Command::Worker => {
+            actix_web::rt::System::new().block_on(commands::run_worker(settings, env))
+        }
         Command::Migrate => commands::migrate(&settings),
         Command::Token {
             action: TokenCommand::Create { name, role },

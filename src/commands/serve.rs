@@ -13,6 +13,7 @@ use crate::cloud::{AwsClientOptions, PlatformAws};
 use crate::domain::AwsRegion;
 use crate::executor::Executor;
 use crate::metrics::Metrics;
+use crate::pulumi::EnvSnapshot;
 use crate::settings::Settings;
 use crate::worker::{Hub, Worker};
 
@@ -112,9 +113,9 @@ pub fn start_with_aws(
 
 /// Runs the server until SIGINT/SIGTERM, then stops claiming operations and lets running
 /// ones stop gracefully (they are re-queued for the next start or another worker).
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
     super::create_data_dir(&settings)?;
-    let executor = match crate::executor::build(&settings).await {
+    let executor = match crate::executor::build(&settings, &env).await {
         Ok(e) => e,
         Err(e) => {
             // The API (tenants, configs, status) stays useful without an executor; each

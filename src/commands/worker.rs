@@ -9,16 +9,17 @@ use crate::api::{self, AppState};
 use crate::cloud::{AwsClientOptions, PlatformAws};
 use crate::domain::AwsRegion;
 use crate::metrics::Metrics;
+use crate::pulumi::EnvSnapshot;
 use crate::settings::Settings;
 use crate::worker::{Hub, Worker};
 
 /// Runs workers until SIGINT or SIGTERM, then stops claiming and lets running operations
 /// stop gracefully within `BYOC_SHUTDOWN_GRACE_SECONDS` (they are re-queued). With
 /// `BYOC_WORKER_HEALTH_BIND`, also serves `/health`, `/ready` and `/metrics` there.
-pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
     // `open` creates the data dir private before the executor writes into it.
     let (db, key) = super::open(&settings)?;
-    let executor = crate::executor::build(&settings).await?;
+    let executor = crate::executor::build(&settings, &env).await?;
     let (hub, metrics) = (Hub::new(), Metrics::new());
     let worker = Worker::new(
         db.clone(),

@@ -188,16 +188,17 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
 /// platform's AWS credentials once, at startup.
 pub async fn build(
     settings: &crate::settings::Settings,
+    env: &crate::pulumi::EnvSnapshot,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
-        crate::settings::ExecutorKind::Local => build_local(settings).await,
+        crate::settings::ExecutorKind::Local => build_local(settings, env).await,
         crate::settings::ExecutorKind::Deployments => {
             Ok(std::sync::Arc::new(deployments::build(settings)?))
         }
         crate::settings::ExecutorKind::Auto => {
-            let path = std::env::var_os("PATH");
-            match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path.as_deref()) {
-                Ok(_) => build_local(settings).await,
+            let path = env.get("PATH").map(std::ffi::OsStr::new);
+            match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path) {
+                Ok(_) => build_local(settings, env).await,
                 Err(_) if settings.deployments.is_configured() => {
                     Ok(std::sync::Arc::new(deployments::build(settings)?))
                 }
@@ -214,6 +215,7 @@ pub async fn build(
 /// The local executor, with the platform's AWS identity from the provider chain.
 async fn build_local(
     settings: &crate::settings::Settings,
+    env: &crate::pulumi::EnvSnapshot,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     let aws = crate::cloud::PlatformAws::from_provider_chain(
         crate::cloud::AwsClientOptions::from_settings(
@@ -222,9 +224,6 @@ async fn build_local(
         ),
     )
     .await;
-    // Taken once at startup (the allowlist keeps only PATH, HOME, locale and the AWS
-    // credential variables): the source of the CLI's environment.
-    let env = crate::pulumi::EnvSnapshot::capture(std::env::vars());
-    let local = LocalExecutor::new(settings, aws, env).await?;
+    let local = LocalExecutor::new(settings, aws, env.clone()).await?;
     Ok(std::sync::Arc::new(local))
 }

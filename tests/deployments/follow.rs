@@ -310,7 +310,7 @@ async fn auto_without_a_cli_or_deployments_settings_fails_naming_them() {
     let mut settings = byoc::settings::Settings::for_data_dir("/nonexistent");
     settings.pulumi.executor = byoc::settings::ExecutorKind::Auto;
     settings.pulumi.bin = Some("/nonexistent/pulumi".into());
-    let exec = byoc::executor::build(&settings)
+    let exec = byoc::executor::build(&settings, &no_pulumi_on_path())
         .await
         .expect("auto always builds");
     let (sink, _rx) = byoc::executor::EventSink::channel(8);
@@ -337,7 +337,9 @@ async fn auto_picks_deployments_when_no_cli_is_found() {
     settings.pulumi.bin = Some("/nonexistent/pulumi".into());
     settings.deployments.token = Some("t".to_owned().into());
     settings.deployments.org = Some("acme-org".into());
-    let exec = byoc::executor::build(&settings).await.expect("builds");
+    let exec = byoc::executor::build(&settings, &no_pulumi_on_path())
+        .await
+        .expect("builds");
     assert_eq!(exec.name(), "deployments");
 }
 
@@ -346,7 +348,7 @@ async fn settings_select_the_double_and_each_operation_gets_its_own_deployment()
     let double = double(Scenario::default());
     let mut settings = byoc::settings::Settings::for_data_dir("/nonexistent");
     double.configure(&mut settings);
-    let exec = byoc::executor::build(&settings)
+    let exec = byoc::executor::build(&settings, &no_pulumi_on_path())
         .await
         .expect("deployments executor builds");
     assert_eq!(exec.name(), "deployments");
@@ -394,4 +396,9 @@ async fn a_resumed_follow_forwards_only_events_newer_than_those_stored() {
         .collect();
     assert_eq!(seqs, [2, 3, 4]);
     double.stop().await;
+}
+
+/// An environment whose PATH holds no `pulumi`, whatever this machine has installed.
+fn no_pulumi_on_path() -> byoc::pulumi::EnvSnapshot {
+    byoc::pulumi::EnvSnapshot::capture([("PATH".to_owned(), "/nonexistent".to_owned())])
 }

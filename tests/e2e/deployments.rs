@@ -16,7 +16,7 @@ async fn deploy_preview_destroy_and_redeploy_on_pulumi_deployments() {
         None,
         Some(Box::new(|settings| {
             Box::pin(async move {
-                byoc::executor::build(&settings)
+                byoc::executor::build(&settings, &byoc::pulumi::EnvSnapshot::default())
                     .await
                     .expect("deployments executor")
             })
