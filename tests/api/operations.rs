@@ -317,9 +317,7 @@ async fn one_stack_runs_one_operation_at_a_time_while_stacks_run_in_parallel() {
     app.wait_for_operation(other["id"].as_str().unwrap(), |s| s == "running")
         .await;
     // Two stacks run at once; the second deploy of acme-prod waits its turn.
-    let mut running = app.executor.running();
-    running.sort();
-    assert_eq!(running, ["acme-prod", "acme-stage"]);
+    wait_until_running(&app, &["acme-prod", "acme-stage"]).await;
     assert_eq!(operation(&app, &second).await["status"], "queued");
 
     app.executor.release("acme-prod");
@@ -479,4 +477,59 @@ async fn an_operation_whose_program_does_not_render_or_validate_is_refused_with_
         .unwrap();
     assert_eq!(history, json!([]));
     app.stop().await;
+}
+
+#[actix_web::test]
+async fn parallel_stacks_are_limited_by_the_concurrency_setting() {
+    let app = spawn_app_with(|s| s.worker.concurrency = 1).await;
+    with_config(&app).await;
+    assert_eq!(
+        app.save_config("acme", "stage", json!({})).await.status(),
+        201
+    );
+    for stack in ["acme-prod", "acme-stage"] {
+        app.executor.script(
+            stack,
+            Script {
+                fail: None,
+                block: true,
+            },
+        );
+    }
+    let prod = start(&app, "deploy").await;
+    let stage: Value = app
+        .post("/api/v1/tenants/acme/environments/stage/deploy", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (prod_id, stage_id) = (prod["id"].as_str().unwrap(), stage["id"].as_str().unwrap());
+    app.wait_for_operation(prod_id, |s| s == "running").await;
+    // One slot: the other stack waits although nothing else blocks it.
+    wait_until_running(&app, &["acme-prod"]).await;
+    assert_eq!(operation(&app, &stage).await["status"], "queued");
+    app.executor.release("acme-prod");
+    app.wait_for_operation(stage_id, |s| s == "running").await;
+    wait_until_running(&app, &["acme-stage"]).await;
+    app.executor.release("acme-stage");
+    app.wait_for_operation(stage_id, |s| s == "succeeded").await;
+    app.stop().await;
+}
+
+/// Polls until exactly `stacks` are inside the executor (an operation shows `running` when it
+/// is claimed, a moment before the executor starts it).
+async fn wait_until_running(app: &TestApp, stacks: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut running = app.executor.running();
+        running.sort();
+        if running == stacks {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "running: {running:?}, want {stacks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
