@@ -28,7 +28,7 @@ async fn start(
     let requested_by = caller.token_name.clone();
     let project = state.settings.pulumi.project.clone();
     let db = state.db.clone();
-    let (slug, env, tenant, config) = web::block(move || {
+    let (slug, env, config) = web::block(move || {
         let mut conn = db.get()?;
         let tenant = load_tenant(&mut conn, &slug)?;
         let config = match store::configs::find(&mut conn, &tenant.id, env.as_str(), None) {
@@ -47,13 +47,15 @@ async fn start(
         // An invalid program never reaches a worker: render and validate it now (422 with
         // every problem); the operation then applies exactly this config version.
         render_stored(&tenant, &slug, &env, &config.config, &project)?;
-        Ok((slug, env, tenant, config))
+        Ok((slug, env, config))
     })
     .await??;
     let op = web::block(move || {
         let mut conn = state.db.get()?;
         // One immediate transaction: the stack checks and the insert see the same state.
         conn.immediate_transaction(|conn| {
+            // The tenant may have been deleted since the program was validated.
+            let tenant = load_tenant(conn, &slug)?;
             let stack_name = StackName::new(&slug, &env);
             let stack = store::stacks::ensure(conn, stack_name.as_str(), &tenant.id, env.as_str())?;
             let current: StackStatus = stack
