@@ -198,7 +198,26 @@ impl Worker {
         match (stop, &outcome) {
             (Some(StopReason::LeaseLost), _) => {}
             (Some(StopReason::Shutdown), Outcome::Cancelled { .. }) => {
-                self.requeue_after_shutdown(&op).await
+                self.requeue(&op, "operation stopped for shutdown and queued again")
+                    .await
+            }
+            // A transient failure (AWS unreachable, a lock still held…) is run again, up to the
+            // attempt limit; the event log says why.
+            (
+                None,
+                Outcome::Failed {
+                    retryable: true,
+                    message,
+                    ..
+                },
+            ) if op.attempt < self.inner.settings.max_attempts => {
+                writer.push(
+                    "byoc.retry".to_owned(),
+                    serde_json::json!({"byoc.retry": {"message": message, "attempt": op.attempt}}),
+                );
+                self.flush(&mut writer).await;
+                self.requeue(&op, "transient failure; operation queued again")
+                    .await
             }
             (reason, _) => {
                 self.finish(&op, outcome, reason_text(reason, &self.inner.settings))
@@ -226,7 +245,9 @@ impl Worker {
         }
     }
 
-    async fn requeue_after_shutdown(&self, op: &Operation) {
+    /// Puts a stopped operation back in the queue (it keeps its place) and shows the stack as
+    /// queued again.
+    async fn requeue(&self, op: &Operation, why: &'static str) {
         let id = op.id.clone();
         let stack = op.stack_name.clone();
         let before = op.kind().ok().and_then(OperationKind::status_when_queued);
@@ -239,7 +260,10 @@ impl Worker {
             })
             .await;
         match res {
-            Ok(()) => tracing::info!("operation stopped for shutdown and queued again"),
+            Ok(()) => {
+                tracing::info!("{why}");
+                self.inner.hub.operation_queued();
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot re-queue the operation; its lease will expire and recovery takes over")
             }

@@ -71,6 +71,7 @@ async fn sse_streams_every_event_in_order_and_resumes_from_last_event_id() {
         Script {
             fail: None,
             block: true,
+            ..Script::default()
         },
     );
     let op = start(&app, "deploy").await;

@@ -201,6 +201,7 @@ async fn a_failed_deploy_records_the_engine_message_and_the_next_deploy_works() 
         Script {
             fail: Some("error: creating EKS Cluster: InvalidParameterException".into()),
             block: false,
+            ..Script::default()
         },
     );
     let op = start(&app, "deploy").await;
@@ -269,6 +270,7 @@ async fn cancelling_a_running_operation_interrupts_it() {
         Script {
             fail: None,
             block: true,
+            ..Script::default()
         },
     );
     let op = start(&app, "deploy").await;
@@ -298,6 +300,7 @@ async fn one_stack_runs_one_operation_at_a_time_while_stacks_run_in_parallel() {
             Script {
                 fail: None,
                 block: true,
+                ..Script::default()
             },
         );
     }
@@ -429,6 +432,7 @@ async fn a_hung_operation_is_stopped_by_the_timeout() {
         Script {
             fail: None,
             block: true,
+            ..Script::default()
         },
     );
     let op = start(&app, "deploy").await;
@@ -493,6 +497,7 @@ async fn parallel_stacks_are_limited_by_the_concurrency_setting() {
             Script {
                 fail: None,
                 block: true,
+                ..Script::default()
             },
         );
     }
@@ -532,4 +537,43 @@ async fn wait_until_running(app: &TestApp, stacks: &[&str]) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[actix_web::test]
+async fn a_transient_failure_is_retried_up_to_the_attempt_limit() {
+    let app = spawn_app().await;
+    with_config(&app).await;
+    app.executor.script(
+        "acme-prod",
+        Script {
+            fail: Some("AWS STS unreachable".into()),
+            retryable: true,
+            ..Script::default()
+        },
+    );
+    let op = start(&app, "deploy").await;
+    app.run_pending_operations().await;
+    let done = operation(&app, &op).await;
+    assert_eq!(done["status"], "failed");
+    assert_eq!(
+        done["attempt"], 3,
+        "BYOC_MAX_ATTEMPTS runs, then the failure is final"
+    );
+    let events: Value = app
+        .get(&format!(
+            "/api/v1/operations/{}/events?limit=1000",
+            op["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let retries = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "byoc.retry")
+        .count();
+    assert_eq!(retries, 2);
+    app.stop().await;
 }

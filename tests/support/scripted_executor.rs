@@ -24,6 +24,8 @@ pub struct Script {
     pub fail: Option<String>,
     /// Block after the first event until cancelled or released with `release(stack)`.
     pub block: bool,
+    /// Report the failure as transient (the worker may run it again).
+    pub retryable: bool,
 }
 
 /// One recorded call.
@@ -179,7 +181,7 @@ impl Executor for ScriptedExecutor {
             Some(message) => Outcome::Failed {
                 message: message.clone(),
                 summary: summary.clone(),
-                retryable: false,
+                retryable: script.retryable,
             },
             None => {
                 if kind == "update" {
