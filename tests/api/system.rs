@@ -58,3 +58,27 @@ async fn the_database_and_master_key_are_owner_only() {
     }
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn the_openapi_document_is_reviewed_on_every_change() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    // Any change to routes, schemas or responses shows up here for review.
+    insta::assert_json_snapshot!("openapi", doc, { ".info.version" => "[version]" });
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn problem_documents_have_a_stable_shape() {
+    let app = spawn_app().await;
+    let resp = app
+        .post(
+            "/api/v1/tenants",
+            serde_json::json!({"name": "", "slug": "A", "aws_account_id": "1"}),
+        )
+        .await;
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    insta::assert_json_snapshot!("validation_problem", body);
+    app.stop().await;
+}
