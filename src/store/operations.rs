@@ -247,6 +247,20 @@ pub fn requeue(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Whether another operation than `except` is queued or running on `stack`.
+pub fn others_active(conn: &mut Conn, stack: &str, except: &str) -> Result<bool, StoreError> {
+    let n: i64 = ops::table
+        .filter(ops::stack_name.eq(stack))
+        .filter(ops::id.ne(except))
+        .filter(ops::status.eq_any([
+            OperationStatus::Queued.as_str(),
+            OperationStatus::Running.as_str(),
+        ]))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Records the end of an operation.
 pub fn finish(
     conn: &mut Conn,

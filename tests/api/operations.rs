@@ -577,3 +577,59 @@ async fn a_transient_failure_is_retried_up_to_the_attempt_limit() {
     assert_eq!(retries, 2);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn work_queued_behind_a_running_deploy_does_not_change_the_status_until_it_starts() {
+    let app = spawn_app_with(|s| s.worker.concurrency = 1).await;
+    with_config(&app).await;
+    let first = start(&app, "deploy").await;
+    app.wait_for_operation(first["id"].as_str().unwrap(), |s| s == "succeeded")
+        .await;
+    app.executor.script(
+        "acme-prod",
+        Script {
+            block: true,
+            ..Script::default()
+        },
+    );
+    let update = start(&app, "deploy").await;
+    let update_id = update["id"].as_str().unwrap();
+    app.wait_for_operation(update_id, |s| s == "running").await;
+    assert_eq!(status(&app).await["status"], "in_progress");
+
+    let resp = app
+        .request(
+            Method::DELETE,
+            &format!("{ENV}?confirm=true"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    let destroy: Value = resp.json().await.unwrap();
+    assert_eq!(
+        status(&app).await["status"],
+        "in_progress",
+        "the deploy is still running"
+    );
+    let cancel = app
+        .post(
+            &format!(
+                "/api/v1/operations/{}/cancel",
+                destroy["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status(), 202);
+    assert_eq!(
+        status(&app).await["status"],
+        "in_progress",
+        "nothing to restore yet"
+    );
+
+    app.executor.release("acme-prod");
+    app.wait_for_operation(update_id, |s| s == "succeeded")
+        .await;
+    assert_eq!(status(&app).await["status"], "succeeded");
+    app.stop().await;
+}

@@ -46,7 +46,10 @@ pub async fn cancel_operation(
                     )?;
                     // Nothing ran: the stack goes back to the status it had before.
                     let kind: OperationKind = op.kind.parse().map_err(corrupt)?;
-                    if kind.status_when_queued().is_some() {
+                    // Only an operation that set the status while queued alone restores it.
+                    if kind.status_when_queued().is_some()
+                        && !store::operations::others_active(conn, &op.stack_name, &op.id)?
+                    {
                         let before: Option<StackStatus> = op
                             .stack_status_before
                             .as_deref()

@@ -87,9 +87,12 @@ async fn start(
                     created_at: store::now(),
                 },
             )?;
-            if let Some(status) = kind.status_when_queued() {
-                let running = stack.current_operation_id.as_deref();
-                store::stacks::set_status(conn, stack_name.as_str(), Some(status), running)?;
+            // Behind other work the stack keeps showing that work; this operation's status
+            // applies when it starts.
+            if let Some(status) = kind.status_when_queued()
+                && !store::operations::others_active(conn, stack_name.as_str(), &op.id)?
+            {
+                store::stacks::set_status(conn, stack_name.as_str(), Some(status), None)?;
             }
             Ok(op)
         })
