@@ -60,6 +60,9 @@ pub struct ComponentRequest {
 }
 
 /// Argo CD: the common component settings plus an optional Git repository.
+///
+/// The common fields are repeated rather than `#[serde(flatten)]`ed: serde cannot combine
+/// `flatten` with `deny_unknown_fields`, and a misspelt key must be an error, not ignored.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArgoCdRequest {
