@@ -4,6 +4,12 @@
 
 #[path = "support/deployments_double.rs"]
 pub mod deployments_double;
+#[path = "support/files.rs"]
+#[expect(
+    dead_code,
+    reason = "this binary scans files but polls with its own helpers"
+)]
+mod files;
 #[path = "api/helpers.rs"]
 #[expect(
     dead_code,

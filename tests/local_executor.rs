@@ -7,6 +7,8 @@
 #[path = "support/moto.rs"]
 mod moto;
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "local_executor/support.rs"]
 mod support;
 

@@ -1,6 +1,9 @@
 //! Integration tests of the pulumi driver (`byoc::pulumi`) against recorded CLI event logs and
 //! the pulumi stand-in (`tests/support/pulumi-standin`, Python 3 + PyYAML).
 
+#[path = "support/files.rs"]
+mod files;
+
 mod pulumi_driver {
     pub mod argv;
     pub mod faults;

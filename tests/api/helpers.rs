@@ -169,16 +169,14 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Every byte byoc has written to its data dir (database, WAL, key file…), per file.
+    /// Every byte byoc has written under its data dir (database, WAL, key file, Pulumi state,
+    /// workspaces…), per file, recursively.
     pub fn data_files(&self) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(self.data_dir.path()).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-        out
+        crate::files::files_under(self.data_dir.path())
+            .into_iter()
+            // A file may vanish between listing and reading (a workspace being removed).
+            .filter_map(|p| Some((p.display().to_string(), std::fs::read(&p).ok()?)))
+            .collect()
     }
 
     /// Runs every runnable operation to its end, as a worker would.

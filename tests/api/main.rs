@@ -3,6 +3,12 @@
 mod auth;
 mod configs;
 mod events;
+#[path = "../support/files.rs"]
+#[expect(
+    dead_code,
+    reason = "this binary scans files but polls with its own helpers"
+)]
+mod files;
 mod helpers;
 #[path = "../support/moto.rs"]
 mod moto;

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use byoc::cloud::{AwsClientOptions, PlatformAws};
 use byoc::domain::config::{EnvironmentConfig, parse_request, resolve};
@@ -316,34 +316,7 @@ pub fn step_ops(events: &[EngineEventRecord]) -> Vec<String> {
         .collect()
 }
 
-/// Polls `cond` until it holds or `deadline` passes (no bare sleeps in tests).
-pub async fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+pub use crate::files::{files_under, wait_until};
 
 pub fn changes(outcome: &Outcome) -> &std::collections::BTreeMap<String, u64> {
     match outcome {

@@ -2,7 +2,7 @@
 //! stand-in's invocation record.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use byoc::domain::names::StackName;
 use byoc::pulumi::{EnvSnapshot, RunControl, Runner, RunnerConfig, Workspace};
@@ -124,31 +124,4 @@ impl Harness {
     }
 }
 
-/// Polls `cond` until it holds or `deadline` passes (no bare sleeps in tests).
-pub async fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+pub use crate::files::{files_under, wait_until};

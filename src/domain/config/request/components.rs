@@ -59,10 +59,9 @@ pub struct ComponentRequest {
     pub service_account: Option<String>,
 }
 
+// The common fields are repeated rather than `#[serde(flatten)]`ed: serde cannot combine
+// `flatten` with `deny_unknown_fields`, and a misspelt key must be an error, not ignored.
 /// Argo CD: the common component settings plus an optional Git repository.
-///
-/// The common fields are repeated rather than `#[serde(flatten)]`ed: serde cannot combine
-/// `flatten` with `deny_unknown_fields`, and a misspelt key must be an error, not ignored.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArgoCdRequest {
