@@ -70,6 +70,12 @@ impl ConfigStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
             Err(e) => return Err(file_error(&path, e)),
         };
+        if std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+            eprintln!(
+                "warning: {} holds tokens and is readable by others: chmod 600 it",
+                path.display()
+            );
+        }
         toml::from_str(&text).map_err(|e| ClientError::ConfigFile {
             path,
             reason: e.to_string(),

@@ -43,7 +43,11 @@ pub(crate) struct Session {
 
 impl Session {
     fn open(args: &ClientArgs, env: &ClientEnv, term: Terminal) -> Result<Self, ClientError> {
-        let file = ConfigStore::new(env.config_dir.clone())?.load()?;
+        // Without HOME or XDG_CONFIG_HOME there is no file, but BYOC_URL + BYOC_TOKEN work.
+        let file = match &env.config_dir {
+            Some(dir) => ConfigStore::new(Some(dir.clone()))?.load()?,
+            None => contexts::ConfigFile::default(),
+        };
         let target = connect::resolve(args, env, &file)?;
         Ok(Self {
             api: Api::new(target)?,

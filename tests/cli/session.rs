@@ -30,6 +30,15 @@ fn login_reads_the_token_from_stdin_checks_it_and_stores_it_privately() {
         !server.log().contains(ADMIN_TOKEN),
         "the server logged the token"
     );
+
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(c.config_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warned = c.run(&["tenants", "list"]);
+    assert!(
+        warned.stderr.contains("readable by others"),
+        "{}",
+        warned.stderr
+    );
 }
 
 #[test]
@@ -79,6 +88,16 @@ fn byoc_url_and_byoc_token_work_without_a_config_file() {
         out.stderr.contains("no token for http://127.0.0.1:9"),
         "{}",
         out.stderr
+    );
+
+    // No HOME and no XDG_CONFIG_HOME at all: the environment alone is enough.
+    let mut bare = c.command(&["tenants", "list"]);
+    bare.env_remove("HOME").env_remove("XDG_CONFIG_HOME");
+    let out = bare.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 
     let nobody = Client::new();
