@@ -1,37 +1,88 @@
-//! The `byoc` command line: clap definitions. `main` parses and dispatches to one library
-//! function per subcommand.
+//! The `byoc` command line: clap definitions. `main` parses and dispatches: server commands
+//! (`serve`, `worker`, `migrate`, `token`, `render`) to `commands`, the operator's client
+//! commands (talking to a byoc server over HTTP) to `client`.
+
+mod client;
+mod config;
+mod ops;
+mod session;
+mod tenants;
+mod tokens;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use client::{ClientArgs, ClientCommand, OutputFormat, StackRef};
+pub use config::{ConfigAction, ConfigArgs, ProgramArgs};
+pub use ops::{
+    DestroyArgs, FollowArgs, OperationArgs, OpsAction, OpsArgs, OutputsArgs, ShellArg, StackArgs,
+};
+pub use session::{ContextsAction, ContextsArgs, LoginArgs, LogoutArgs};
+pub use tenants::{TenantsAction, TenantsArgs};
+pub use tokens::{TokensAction, TokensArgs};
+
 use crate::domain::Role;
+
+const ABOUT: &str = "byoc: Bring Your Own Cloud control plane.
+
+The same binary runs the server (serve, worker, migrate, token, render) and is the operator's \
+command line for a running server (login, tenants, config, deploy, ops, …).";
+
+const AFTER_HELP: &str = "Examples:
+  byoc serve                                    run the API server
+  echo \"$TOKEN\" | byoc login --url https://byoc.example.com
+  byoc tenants list
+  byoc deploy acme/prod                         deploy and follow the progress
+
+Exit codes of client commands: 0 succeeded, 1 operation failed (or the server could not be \
+reached), 2 usage or validation error, 3 authentication or permission error, 4 not found, \
+5 conflict, 6 cancelled, 130 detached from a running operation (Ctrl-C).";
 
 /// byoc: Bring Your Own Cloud control plane.
 #[derive(Debug, Parser)]
-#[command(name = "byoc", version, about)]
+#[command(name = "byoc", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Subcommands.
+/// Every subcommand: the server's, then the client's.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Commands that run the server side (they read the BYOC_* server settings).
+    #[command(flatten)]
+    Server(ServerCommand),
+    /// Commands that talk to a running server over HTTP.
+    #[command(flatten)]
+    Client(ClientCommand),
+}
+
+/// Server-side subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
     /// Run the API server (and its embedded workers).
+    #[command(after_help = "Example:\n  BYOC_DATA_DIR=/var/lib/byoc byoc serve")]
     Serve,
     /// Run operation workers only (no API), sharing the database with `serve`.
+    #[command(after_help = "Example:\n  BYOC_WORKER_CONCURRENCY=2 byoc worker")]
     Worker,
     /// Apply pending database migrations and exit.
+    #[command(after_help = "Example:\n  byoc migrate")]
     Migrate,
-    /// Manage API tokens.
+    /// Manage API tokens directly in the database (on the server host; see `tokens` for the
+    /// same over HTTP).
+    #[command(after_help = "Example:\n  byoc token create --name ci --role operator")]
     Token {
         /// Token action.
         #[command(subcommand)]
         action: TokenCommand,
     },
     /// Render the Pulumi YAML program of an environment config without a server.
+    #[command(
+        after_help = "Example:\n  byoc render --config prod.json --tenant acme --env prod --check"
+    )]
     Render {
         /// Environment config (JSON or YAML request body).
         #[arg(long)]
@@ -58,6 +109,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print it once.
+    #[command(after_help = "Example:\n  byoc token create --name ci --role operator")]
     Create {
         /// Name of the token (who or what uses it).
         #[arg(long)]
@@ -76,5 +128,26 @@ mod tests {
     #[test]
     fn command_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every command, at every depth, shows at least one example in its help.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            let help = cmd.get_after_help().map(|h| h.to_string());
+            if !help.is_some_and(|h| h.contains("byoc ")) && cmd.get_name() != "help" {
+                missing.push(path.clone());
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "commands without an example: {missing:?}"
+        );
     }
 }

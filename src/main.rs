@@ -1,29 +1,50 @@
-//! The `byoc` binary: parse the command line, load settings, dispatch.
+//! The `byoc` binary: parse the command line and dispatch. Server commands load the server
+//! settings (environment and `.env`); client commands read only their own few variables, so a
+//! server's settings can neither break nor change them.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-use byoc::cli::{Cli, Command, TokenCommand};
+use byoc::cli::{Cli, Command, ServerCommand, TokenCommand};
+use byoc::client::ClientEnv;
 use byoc::commands;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(cmd) => match server(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                // What `fn main() -> anyhow::Result<()>` printed before client commands existed.
+                eprintln!("Error: {e:?}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Client(cmd) => byoc::client::run(cmd, ClientEnv::capture(|k| std::env::var_os(k))),
+    }
+}
+
+fn server(cmd: ServerCommand) -> anyhow::Result<()> {
     // A missing .env is the normal case; values it does hold are validated by from_env.
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
     let settings = byoc::settings::Settings::from_env()?;
     byoc::telemetry::init(settings.log.format);
     // The allowlisted part of this process's environment (PATH, HOME, locale, the AWS
     // credential chain): what the pulumi CLI is started with. Read once, here.
     let env = byoc::pulumi::EnvSnapshot::capture(std::env::vars());
-    match cli.command {
-        Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings, env)),
-        Command::Worker => {
+    match cmd {
+        ServerCommand::Serve => {
+            actix_web::rt::System::new().block_on(commands::serve(settings, env))
+        }
+        ServerCommand::Worker => {
             actix_web::rt::System::new().block_on(commands::run_worker(settings, env))
         }
-        Command::Migrate => commands::migrate(&settings),
-        Command::Token {
+        ServerCommand::Migrate => commands::migrate(&settings),
+        ServerCommand::Token {
             action: TokenCommand::Create { name, role },
         } => commands::create_token(&settings, &name, role),
-        Command::Render {
+        ServerCommand::Render {
             config,
             tenant,
             env,
