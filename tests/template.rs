@@ -14,6 +14,8 @@ mod parliament;
 mod platform;
 #[path = "template/sar.rs"]
 mod sar;
+#[path = "template/simulator.rs"]
+mod simulator;
 
 use std::io::Write;
 use std::path::PathBuf;

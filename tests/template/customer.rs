@@ -317,3 +317,17 @@ fn check_parameters_and_outputs(t: &Json, v: &mut Vec<String>) {
         v.push("an output references the ExternalId".into());
     }
 }
+
+#[test]
+fn the_key_deletion_window_the_role_requires_is_the_programs_window() {
+    // KmsDeleteByocKeysAfter30Days allows ScheduleKeyDeletion only with a pending window of at
+    // least 30 days; the programs' key asks for exactly that (infra-yaml/eks.yaml). A shorter
+    // window there would make every destroy fail on the key.
+    let template = read(CUSTOMER);
+    assert!(template.contains("kms:ScheduleKeyDeletionPendingWindowInDays: \"30\""));
+    let eks = read(concat!(env!("CARGO_MANIFEST_DIR"), "/infra-yaml/eks.yaml"));
+    assert!(
+        eks.contains("deletionWindowInDays: 30"),
+        "infra-yaml/eks.yaml key window changed"
+    );
+}

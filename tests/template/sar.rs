@@ -456,7 +456,11 @@ pub fn problems(sar: &Sar, policies: &[(String, Json)], tag_scoped: bool) -> Vec
     problems
 }
 
-fn both_templates() -> Vec<(&'static str, bool, Vec<(String, Json)>)> {
+/// `(logical name, policy document)` of a template's managed policies.
+type Policies = Vec<(String, Json)>;
+
+/// Both templates: name, whether the role is tag-scoped, its policies.
+fn both_templates() -> Vec<(&'static str, bool, Policies)> {
     vec![
         (
             "customer",
