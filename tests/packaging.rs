@@ -11,6 +11,8 @@ mod dockerfile;
 mod k8s;
 #[path = "packaging/settings_env.rs"]
 mod settings_env;
+#[path = "packaging/targets.rs"]
+mod targets;
 #[path = "packaging/validators.rs"]
 mod validators;
 

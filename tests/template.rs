@@ -1,186 +1,191 @@
-//! The customer role template: cfn-lint (AWS's linter) reports nothing, and the least-privilege
-//! rules of issue 3 hold, checked statically on the parsed YAML. The checker is itself tested on
-//! broken copies of the template, so it cannot pass vacuously.
+//! The IAM templates in templates/: the customer role tenants create
+//! (`customer-iam-role.yaml`) and the platform identity's own policy
+//! (`platform-iam-policy.yaml`). Each is checked by cfn-lint and parliament (AWS linters), against
+//! AWS's Service Authorization Reference (the data parliament bundles), by our own
+//! least-privilege rules, and by evaluating allowed and denied requests with a policy simulator.
 
-use std::path::Path;
-use std::process::Command;
+#[path = "template/customer.rs"]
+mod customer;
+#[path = "template/evaluate.rs"]
+mod evaluate;
+#[path = "template/parliament.rs"]
+mod parliament;
+#[path = "template/platform.rs"]
+mod platform;
+#[path = "template/sar.rs"]
+mod sar;
+#[path = "template/simulator.rs"]
+mod simulator;
 
-use serde_json::{Value as Json, json};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::{Map, Value as Json, json};
 use serde_yaml::Value as Yaml;
 
-const TEMPLATE_PATH: &str = concat!(
+/// The customer role template.
+pub const CUSTOMER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/templates/customer-iam-role.yaml"
 );
-const PARTITION: &str = "aws-us-gov";
-const ACCOUNT: &str = "123456789012";
-/// AWS's limit for one managed policy document, whitespace excluded.
-const MANAGED_POLICY_LIMIT: usize = 6_144;
+/// The platform identity's policy template.
+pub const PLATFORM: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/templates/platform-iam-policy.yaml"
+);
+/// Pseudo-parameter values substituted when a template is loaded.
+pub const PARTITION: &str = "aws-us-gov";
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-gov-west-1";
 
-const PASSABLE_SERVICES: &[&str] = &[
-    "eks.amazonaws.com",
-    "ec2.amazonaws.com",
-    "pods.eks.amazonaws.com",
-];
-const LINKABLE_SERVICES: &[&str] = &[
-    "eks.amazonaws.com",
-    "eks-nodegroup.amazonaws.com",
-    "elasticloadbalancing.amazonaws.com",
-    "autoscaling.amazonaws.com",
-    "spot.amazonaws.com",
-];
-
-// ---------------------------------------------------------------- cfn-lint
-
-#[test]
-fn cfn_lint_reports_no_errors_or_warnings() {
-    let Some(cfn_lint) = find_on_path("cfn-lint") else {
-        assert!(
-            std::env::var("BYOC_REQUIRE_ORACLES").as_deref() != Ok("1"),
-            "cfn-lint not found on PATH and BYOC_REQUIRE_ORACLES=1: pip install cfn-lint"
-        );
-        println!("SKIPPED: cfn-lint not found");
-        return;
-    };
-    let out = Command::new(cfn_lint)
-        .arg(TEMPLATE_PATH)
-        .output()
-        .expect("cfn-lint runs");
-    // cfn-lint's exit code is a bit set: 2 = error, 4 = warning, 8 = informational. Warnings
-    // (unused parameters, risky patterns) are real defects in a template this small, so they
-    // fail too; informational notes do not.
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code >= 0 && code & (1 | 2 | 4) == 0,
-        "cfn-lint exit {code}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// A template file's text.
+pub fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
-fn find_on_path(bin: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(bin))
-        .find(|p| p.is_file())
-}
-
-// ---------------------------------------------------------------- static rules
-
-#[test]
-fn template_follows_the_least_privilege_rules() {
-    let violations = check(&load(byoc::cloud::onboarding::TEMPLATE));
-    assert!(
-        violations.is_empty(),
-        "violations:\n{}",
-        violations.join("\n")
-    );
-}
-
-#[test]
-fn served_template_is_the_file_in_templates() {
-    let file = std::fs::read_to_string(Path::new(TEMPLATE_PATH)).unwrap();
-    assert_eq!(file, byoc::cloud::onboarding::TEMPLATE);
-}
-
-#[test]
-fn checker_catches_each_broken_rule() {
-    let cases: &[(&str, &str, &str)] = &[
-        ("- ec2:Describe*", "- \"*\"", "wildcard action"),
-        ("- ec2:Describe*", "- iam:*", "wildcard action"),
-        (
-            ":role/byoc-*\"\n            Condition:\n              StringEquals:\n                iam:PassedToService:",
-            ":role/byoc-*\"\n            Condition:\n              StringLike:\n                iam:PassedToService:",
-            "PassRole",
-        ),
-        (
-            "              - iam:DetachRolePolicy\n            Resource: !Sub \"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/byoc-*\"",
-            "              - iam:DetachRolePolicy\n            Resource: \"*\"",
-            "iam:CreateRole",
-        ),
-        (
-            ":policy/byoc-*\"\n          - Sid: ByocInstanceProfiles",
-            ":policy/*\"\n          - Sid: ByocInstanceProfiles",
-            "iam:CreatePolicy",
-        ),
-        (
-            "                iam:AWSServiceName:",
-            "                iam:NotTheServiceName:",
-            "CreateServiceLinkedRole",
-        ),
-        (
-            "              ArnLike:\n                iam:PolicyARN:",
-            "              ArnLike:\n                aws:SourceArn:",
-            "AttachRolePolicy",
-        ),
-        (
-            "                sts:ExternalId: !Ref ExternalId",
-            "                sts:SourceIdentity: !Ref ExternalId",
-            "trust",
-        ),
-        (
-            "              AWS: !Ref TrustedPrincipalArn",
-            "              AWS: \"*\"",
-            "trust",
-        ),
-        (
-            "  RoleName:\n    Description: Name of the role.",
-            "  Leak:\n    Value: !Ref ExternalId\n  RoleName:\n    Description: Name of the role.",
-            "output",
-        ),
-        ("    NoEcho: true\n", "", "NoEcho"),
-        (
-            "MaxSessionDuration: 14400",
-            "MaxSessionDuration: 3600",
-            "MaxSessionDuration",
-        ),
-    ];
-    for (from, to, expected) in cases {
-        assert!(
-            byoc::cloud::onboarding::TEMPLATE.contains(from),
-            "fixture text not found: {from}"
-        );
-        let broken = byoc::cloud::onboarding::TEMPLATE.replacen(from, to, 1);
-        let violations = check(&load(&broken));
-        assert!(
-            violations.iter().any(|v| v.contains(expected)),
-            "breaking `{from}` -> `{to}` should report `{expected}`, got {violations:#?}"
-        );
+/// Parses a template and resolves what these templates use: `!Sub` (pseudo parameters and the
+/// given parameter values), `!Ref` (same; other names stay `{"Ref": name}`), `!If` on the
+/// template's own Conditions, and `AWS::NoValue` (the list item or key disappears).
+pub fn load(text: &str, params: &[(&str, &str)]) -> Json {
+    let raw = tags(serde_yaml::from_str(text).expect("template is YAML"));
+    let mut values: Map<String, Json> = [
+        ("AWS::Partition", PARTITION),
+        ("AWS::AccountId", ACCOUNT),
+        ("AWS::Region", REGION),
+    ]
+    .iter()
+    .chain(params)
+    .map(|(k, v)| ((*k).to_owned(), json!(v)))
+    .collect();
+    // Parameters not given take their Default.
+    if let Some(ps) = raw["Parameters"].as_object() {
+        for (name, p) in ps {
+            if let (false, Some(d)) = (values.contains_key(name), p.get("Default")) {
+                values.insert(name.clone(), d.clone());
+            }
+        }
     }
+    let conditions = raw["Conditions"].clone();
+    let mut out = raw.clone();
+    out["Resources"] = resolve(&raw["Resources"], &values, &conditions).unwrap_or(Json::Null);
+    out["Outputs"] = raw["Outputs"].clone();
+    out
 }
 
-/// Parses the template and resolves CloudFormation tags: `!Sub` strings get a partition and
-/// account substituted, `!Ref X` becomes `{"Ref": "X"}`, other tags `{"Fn::<tag>": …}`.
-fn load(text: &str) -> Json {
-    resolve(serde_yaml::from_str(text).expect("template is YAML"))
-}
-
-fn resolve(v: Yaml) -> Json {
+/// YAML → JSON with CloudFormation tags as `{"Fn::<tag>": …}` (`!Ref X` as `{"Ref": X}`).
+fn tags(v: Yaml) -> Json {
     match v {
         Yaml::Null => Json::Null,
         Yaml::Bool(b) => json!(b),
         Yaml::Number(n) => serde_json::to_value(n).unwrap(),
         Yaml::String(s) => json!(s),
-        Yaml::Sequence(items) => Json::Array(items.into_iter().map(resolve).collect()),
+        Yaml::Sequence(items) => Json::Array(items.into_iter().map(tags).collect()),
         Yaml::Mapping(m) => Json::Object(
             m.into_iter()
-                .map(|(k, v)| (k.as_str().expect("string keys").to_owned(), resolve(v)))
+                .map(|(k, v)| (k.as_str().expect("string keys").to_owned(), tags(v)))
                 .collect(),
         ),
         Yaml::Tagged(t) => {
             let tag = t.tag.to_string().trim_start_matches('!').to_owned();
-            match (tag.as_str(), t.value) {
-                ("Sub", Yaml::String(s)) => json!(
-                    s.replace("${AWS::Partition}", PARTITION)
-                        .replace("${AWS::AccountId}", ACCOUNT)
-                ),
-                ("Ref", Yaml::String(s)) => json!({ "Ref": s }),
-                (other, value) => json!({ format!("Fn::{other}"): resolve(value) }),
+            match tag.as_str() {
+                "Ref" => json!({ "Ref": tags(t.value) }),
+                other => json!({ format!("Fn::{other}"): tags(t.value) }),
             }
         }
     }
 }
 
-fn strings(v: &Json) -> Vec<String> {
+/// Resolves intrinsic functions; `None` is `AWS::NoValue`.
+fn resolve(v: &Json, values: &Map<String, Json>, conditions: &Json) -> Option<Json> {
+    match v {
+        Json::Array(items) => Some(Json::Array(
+            items
+                .iter()
+                .filter_map(|i| resolve(i, values, conditions))
+                .collect(),
+        )),
+        Json::Object(m) if m.len() == 1 && m.contains_key("Ref") => {
+            let name = m["Ref"].as_str().expect("Ref of a name");
+            match name {
+                "AWS::NoValue" => None,
+                _ => Some(values.get(name).cloned().unwrap_or_else(|| v.clone())),
+            }
+        }
+        Json::Object(m) if m.len() == 1 && m.contains_key("Fn::Sub") => {
+            let mut s = m["Fn::Sub"].as_str().expect("plain !Sub").to_owned();
+            for (k, val) in values {
+                if let Some(val) = val.as_str() {
+                    s = s.replace(&format!("${{{k}}}"), val);
+                }
+            }
+            Some(json!(s))
+        }
+        Json::Object(m) if m.len() == 1 && m.contains_key("Fn::If") => {
+            let args = m["Fn::If"].as_array().expect("!If [cond, a, b]");
+            let name = args[0].as_str().expect("condition name");
+            let branch = if condition(&conditions[name], values, conditions) {
+                &args[1]
+            } else {
+                &args[2]
+            };
+            resolve(branch, values, conditions)
+        }
+        Json::Object(m) => Some(Json::Object(
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), resolve(v, values, conditions)?)))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+/// Evaluates a Conditions entry (`Fn::Not`, `Fn::Equals`, `Fn::And`, `Fn::Or`, `Condition`).
+fn condition(c: &Json, values: &Map<String, Json>, conditions: &Json) -> bool {
+    let Some((f, args)) = c.as_object().and_then(|m| m.iter().next()) else {
+        panic!("unsupported condition {c}");
+    };
+    let list = || args.as_array().expect("condition arguments").iter();
+    match f.as_str() {
+        "Fn::Not" => !condition(&args[0], values, conditions),
+        "Fn::And" => list().all(|a| condition(a, values, conditions)),
+        "Fn::Or" => list().any(|a| condition(a, values, conditions)),
+        "Fn::Equals" => {
+            let v: Vec<Option<Json>> = list().map(|a| resolve(a, values, conditions)).collect();
+            v[0] == v[1]
+        }
+        "Condition" => condition(&conditions[args.as_str().unwrap()], values, conditions),
+        other => panic!("unsupported condition function {other}"),
+    }
+}
+
+/// `(logical name, policy document)` of every managed policy in a loaded template.
+pub fn managed_policies(t: &Json) -> Vec<(String, Json)> {
+    t["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+        .map(|(n, r)| (n.clone(), r["Properties"]["PolicyDocument"].clone()))
+        .collect()
+}
+
+/// Every statement of some policies.
+pub fn statements(policies: &[(String, Json)]) -> Vec<(String, Json)> {
+    policies
+        .iter()
+        .flat_map(|(name, doc)| {
+            doc["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |s| (name.clone(), s.clone()))
+        })
+        .collect()
+}
+
+/// A string or list of strings.
+pub fn strings(v: &Json) -> Vec<String> {
     match v {
         Json::String(s) => vec![s.clone()],
         Json::Array(a) => a.iter().flat_map(strings).collect(),
@@ -189,177 +194,60 @@ fn strings(v: &Json) -> Vec<String> {
     }
 }
 
-fn arn(resource: &str) -> String {
-    format!("arn:{PARTITION}:iam::{ACCOUNT}:{resource}")
+pub fn find_on_path(bin: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(bin))
+        .find(|p| p.is_file())
 }
 
-/// Every rule of issue 3; returns one line per violation.
-fn check(t: &Json) -> Vec<String> {
-    let mut v = Vec::new();
-    let resources = t["Resources"].as_object().expect("Resources");
-    let mut policies = 0;
-    for (name, res) in resources {
-        let props = &res["Properties"];
-        match res["Type"].as_str() {
-            Some("AWS::IAM::Role") => check_role(name, props, &mut v),
-            Some("AWS::IAM::ManagedPolicy") => {
-                policies += 1;
-                let doc = &props["PolicyDocument"];
-                let size = serde_json::to_string(doc).unwrap().len();
-                if size > MANAGED_POLICY_LIMIT {
-                    v.push(format!(
-                        "{name}: policy is {size} chars, over {MANAGED_POLICY_LIMIT}"
-                    ));
-                }
-                for st in doc["Statement"].as_array().into_iter().flatten() {
-                    check_statement(name, st, &mut v);
-                }
-            }
-            Some("AWS::IAM::Policy") => v.push(format!("{name}: use managed policies")),
-            _ => {}
-        }
-    }
-    if policies == 0 {
-        v.push("no managed policies found".into());
-    }
-    check_parameters_and_outputs(t, &mut v);
-    v
+/// The interpreter for the oracle scripts: `BYOC_PYTHON`, else `python3`.
+pub fn python() -> String {
+    std::env::var("BYOC_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
-fn check_role(name: &str, props: &Json, v: &mut Vec<String>) {
-    if props["MaxSessionDuration"].as_u64().unwrap_or(0) < 14_400 {
-        v.push(format!("{name}: MaxSessionDuration must be at least 4 h"));
+/// Whether `python()` can import every module; when not, prints SKIPPED (or fails when
+/// `BYOC_REQUIRE_ORACLES=1`) and returns false.
+pub fn python_has(modules: &[&str], install: &str) -> bool {
+    let ok = Command::new(python())
+        .arg("-c")
+        .arg(format!("import {}", modules.join(", ")))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("BYOC_REQUIRE_ORACLES").as_deref() != Ok("1"),
+            "{} not importable by {} and BYOC_REQUIRE_ORACLES=1: {install}",
+            modules.join(", "),
+            python()
+        );
+        println!("SKIPPED: python modules {modules:?} missing ({install})");
     }
-    if props["Tags"].as_array().is_none_or(Vec::is_empty) {
-        v.push(format!("{name}: role must be tagged"));
-    }
-    let trust = props["AssumeRolePolicyDocument"]["Statement"].as_array();
-    let expected = json!([{
-        "Sid": "TrustByocControlPlaneWithExternalId",
-        "Effect": "Allow",
-        "Principal": { "AWS": { "Ref": "TrustedPrincipalArn" } },
-        "Action": "sts:AssumeRole",
-        "Condition": { "StringEquals": { "sts:ExternalId": { "Ref": "ExternalId" } } }
-    }]);
-    if trust.map(|s| Json::Array(s.clone())) != Some(expected) {
-        v.push(format!(
-            "{name}: trust must be exactly one statement: TrustedPrincipalArn, sts:AssumeRole, StringEquals sts:ExternalId"
-        ));
-    }
+    ok
 }
 
-fn check_statement(policy: &str, st: &Json, v: &mut Vec<String>) {
-    let sid = st["Sid"].as_str().unwrap_or("?");
-    let at = format!("{policy}/{sid}");
-    for forbidden in ["NotAction", "NotResource", "NotPrincipal"] {
-        if st.get(forbidden).is_some() {
-            v.push(format!("{at}: {forbidden} is not allowed"));
-        }
-    }
-    if st["Effect"] != "Allow" {
-        v.push(format!("{at}: only Allow statements are expected"));
-    }
-    let actions = strings(&st["Action"]);
-    let resources = strings(&st["Resource"]);
-    for a in &actions {
-        if a == "*" || a.ends_with(":*") {
-            v.push(format!("{at}: wildcard action {a}"));
-        }
-    }
-    let iam_writes: Vec<&String> = actions
-        .iter()
-        .filter(|a| {
-            a.starts_with("iam:") && !a.starts_with("iam:Get") && !a.starts_with("iam:List")
-        })
-        .collect();
-    for a in &iam_writes {
-        check_iam_write(&at, a, &resources, &st["Condition"], v);
-    }
-    if !iam_writes.is_empty() && iam_writes.len() != actions.len() {
-        v.push(format!(
-            "{at}: IAM writes must not share a statement with other actions"
-        ));
-    }
-}
-
-fn check_iam_write(at: &str, action: &str, resources: &[String], cond: &Json, v: &mut Vec<String>) {
-    let oidc = [
-        "iam:CreateOpenIDConnectProvider",
-        "iam:DeleteOpenIDConnectProvider",
-        "iam:TagOpenIDConnectProvider",
-        "iam:UntagOpenIDConnectProvider",
-        "iam:UpdateOpenIDConnectProviderThumbprint",
-        "iam:AddClientIDToOpenIDConnectProvider",
-        "iam:RemoveClientIDFromOpenIDConnectProvider",
-    ];
-    let allowed: Vec<String> = match action {
-        "iam:CreateServiceLinkedRole" => {
-            let names = strings(&cond["StringEquals"]["iam:AWSServiceName"]);
-            if names.is_empty()
-                || names
-                    .iter()
-                    .any(|n| !LINKABLE_SERVICES.contains(&n.as_str()))
-            {
-                v.push(format!("{at}: iam:CreateServiceLinkedRole needs StringEquals iam:AWSServiceName within {LINKABLE_SERVICES:?}"));
-            }
-            vec![arn("role/aws-service-role/*")]
-        }
-        a if oidc.contains(&a) => vec![arn("oidc-provider/oidc.eks.*")],
-        a if a.contains("Policy") && !a.contains("Role") => vec![arn("policy/byoc-*")],
-        a if a.contains("InstanceProfile") => vec![arn("instance-profile/byoc-*")],
-        _ => vec![arn("role/byoc-*")],
-    };
-    if resources.is_empty() || resources.iter().any(|r| !allowed.contains(r)) {
-        v.push(format!(
-            "{at}: {action} must be limited to {allowed:?}, got {resources:?}"
-        ));
-    }
-    if action == "iam:PassRole" {
-        let services = strings(&cond["StringEquals"]["iam:PassedToService"]);
-        if services.is_empty()
-            || services
-                .iter()
-                .any(|s| !PASSABLE_SERVICES.contains(&s.as_str()))
-        {
-            v.push(format!("{at}: iam:PassRole needs StringEquals iam:PassedToService within {PASSABLE_SERVICES:?}"));
-        }
-    }
-    if action == "iam:AttachRolePolicy" {
-        let policies = strings(&cond["ArnLike"]["iam:PolicyARN"]);
-        if policies.is_empty() || policies.iter().any(|p| p == "*") {
-            v.push(format!(
-                "{at}: iam:AttachRolePolicy needs an ArnLike iam:PolicyARN allow-list"
-            ));
-        }
-    }
-}
-
-fn check_parameters_and_outputs(t: &Json, v: &mut Vec<String>) {
-    let ext = &t["Parameters"]["ExternalId"];
-    if ext["NoEcho"] != json!(true) {
-        v.push("ExternalId parameter must be NoEcho".into());
-    }
-    if ext["MinLength"] != json!(10)
-        || ext["MaxLength"] != json!(128)
-        || ext["AllowedPattern"] != "^[A-Za-z0-9_-]+$"
-    {
-        v.push("ExternalId parameter must be 10-128 chars of [A-Za-z0-9_-]".into());
-    }
-    let pb = &t["Parameters"]["PermissionsBoundaryArn"];
-    if pb["Default"] != "" || t["Conditions"]["HasPermissionsBoundary"].is_null() {
-        v.push("PermissionsBoundaryArn must be optional and applied through a Condition".into());
-    }
-    let outputs = t["Outputs"].as_object().expect("Outputs");
-    let keys: Vec<&str> = outputs.keys().map(String::as_str).collect();
-    if keys != ["RoleArn", "RoleName"] {
-        v.push(format!(
-            "output keys must be exactly RoleArn, RoleName; got {keys:?}"
-        ));
-    }
-    if serde_json::to_string(outputs)
+/// Runs a script under tests/template/ with `input` as JSON on stdin; its stdout as JSON.
+pub fn run_script(script: &str, input: &Json) -> Json {
+    let path = format!("{}/tests/template/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(python())
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
         .unwrap()
-        .contains("ExternalId")
-    {
-        v.push("an output references the ExternalId".into());
-    }
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("script prints JSON")
 }

@@ -19,6 +19,9 @@ const PASSTHROUGH: &[&str] = &[
     "AWS_ROLE_SESSION_NAME",
     "AWS_STS_REGIONAL_ENDPOINTS",
     "AWS_CA_BUNDLE",
+    // Set by the production image and Kubernetes manifests (docker/): the CLI must never
+    // download a plugin at run time there, only use the baked, checksum-verified ones.
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
     // Deliberately absent: AWS_PROFILE / AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE. The
     // workspace supplies its own config file; an inherited profile would point the tenant's
     // provider at the worker's account. (An s3:// backend URL can name a profile itself.)

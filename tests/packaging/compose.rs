@@ -99,6 +99,9 @@ fn api_and_scalable_workers_share_the_data_volume() {
             .filter_map(scalar)
             .collect();
         assert!(vols.contains(&format!("byoc-data:{data_dir}")), "{vols:?}");
+        // The dev image's plugins, downloaded at first use, shared and kept across restarts.
+        let home = setting(svc, "BYOC_PULUMI_HOME").unwrap();
+        assert!(vols.contains(&format!("pulumi-home:{home}")), "{vols:?}");
         assert!(!at(svc, &["healthcheck", "test"]).is_null(), "health check");
         assert_eq!(
             scalar(at(svc, &["restart"])).as_deref(),
@@ -125,6 +128,7 @@ fn api_and_scalable_workers_share_the_data_volume() {
         );
     }
     assert!(at(&compose(), &["volumes"]).get("byoc-data").is_some());
+    assert!(at(&compose(), &["volumes"]).get("pulumi-home").is_some());
     assert_eq!(
         scalar(at(&worker, &["depends_on", "api", "condition"])).as_deref(),
         Some("service_healthy"),
@@ -181,16 +185,42 @@ fn local_aws_profile_runs_a_pinned_moto_and_points_byoc_at_it() {
 fn readme_documents_compose_and_kubernetes() {
     let readme = read("README.md");
     for heading in [
-        "## Run with docker compose",
+        "## Local development with docker compose",
+        "### Production image",
         "## Deploy workers on Kubernetes",
     ] {
         assert!(readme.contains(heading), "README lacks '{heading}'");
     }
+    // Local development is two commands on a fresh clone: build, then up.
+    let section = readme
+        .split("## Local development with docker compose")
+        .nth(1)
+        .unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh code block");
+    let commands: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "docker compose -f docker/docker-compose.yml build",
+            "docker compose -f docker/docker-compose.yml up"
+        ]
+    );
     for must in [
         "compose -f docker/docker-compose.yml",
         "--scale worker=",
         "--profile local-aws",
         "PULUMI_AWS_PLUGIN_SHA256",
+        "scripts/plugin-checksums",
+        "--target production",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
         "create secret generic byoc-secrets",
         "kubectl apply -k",
         "SQLite",

@@ -1,13 +1,14 @@
 //! docker/Dockerfile: every downloaded artifact is pinned by a version ARG and verified by a
-//! sha256 ARG right after the download; the runtime image runs `byoc` as a fixed non-root user.
+//! sha256 ARG right after the download; the runtime image runs `byoc` as a fixed non-root user;
+//! the `dev` target builds with no argument, the default `production` target bakes the plugins.
 
 use std::collections::BTreeMap;
 
 use super::read;
 
-/// Checksum ARGs that have no default on purpose: no trustworthy published value could be
-/// looked up when they were pinned, so the build refuses to start until they are passed with
-/// `--build-arg` (README, "Run with docker compose"). Everything else carries its sha256.
+/// Checksum ARGs with an empty default on purpose: no published value could be checked when
+/// they were pinned, so the `production` target refuses to build until they are passed with
+/// `--build-arg` (scripts/plugin-checksums records them). Everything else carries its sha256.
 pub const REQUIRED_CHECKSUM_ARGS: &[&str] = &[
     "PULUMI_AWS_PLUGIN_SHA256",
     "PULUMI_KUBERNETES_PLUGIN_SHA256",
@@ -91,7 +92,7 @@ pub fn pinning_problems(text: &str) -> Vec<String> {
             let required = REQUIRED_CHECKSUM_ARGS.contains(&name.as_str());
             match (default.as_deref(), required) {
                 (Some(v), _) if is_sha256(v) => {}
-                (None, true) => {}
+                (Some(""), true) => {}
                 (other, _) => {
                     problems.push(format!("ARG {name} must be a 64-hex sha256, has {other:?}"))
                 }
@@ -323,15 +324,24 @@ fn the_runtime_image_runs_byoc_as_a_fixed_non_root_user() {
         "build stage: {}",
         froms[0].args
     );
+    let stage_names: Vec<&str> = froms
+        .iter()
+        .filter_map(|f| f.args.rsplit_once(" AS ").map(|(_, n)| n))
+        .collect();
     for f in &froms {
+        // A stage built on an earlier stage (`FROM base AS dev`) pins nothing itself.
+        let image = f.args.split_whitespace().next().unwrap_or_default();
+        if stage_names.contains(&image) {
+            continue;
+        }
         assert!(
             !f.args.contains(":latest") && f.args.contains(':'),
             "unpinned base {}",
             f.args
         );
     }
-    let runtime_start = ins.iter().rposition(|i| i.keyword == "FROM").unwrap();
-    let runtime = &ins[runtime_start..];
+    // `base` is the runtime both targets (dev, production) are built from.
+    let runtime = stage(&ins, "base");
     assert!(
         runtime[0].args.starts_with("debian:${DEBIAN_RELEASE}-slim"),
         "{}",
@@ -381,11 +391,26 @@ fn the_runtime_image_runs_byoc_as_a_fixed_non_root_user() {
     ] {
         assert_eq!(env.get(k).map(String::as_str), Some(v), "ENV {k}");
     }
-    // The plugin cache the image bakes is the one BYOC_PULUMI_HOME points at.
+    // The plugin cache the production image bakes is the one BYOC_PULUMI_HOME points at.
     assert!(text.contains("ENV PULUMI_HOME=/opt/pulumi-home"));
-    assert!(text.contains(
-        "COPY --from=tools --chown=root:root /opt/pulumi-home/plugins /opt/pulumi-home/plugins"
-    ));
+    assert!(
+        stage(&ins, "production").iter().any(|i| i.keyword == "COPY"
+            && i.args
+                == "--from=plugins --chown=root:root /opt/pulumi-home/plugins /opt/pulumi-home/plugins")
+    );
+}
+
+/// The instructions of the stage `FROM … AS name`, its FROM first.
+pub fn stage<'a>(ins: &'a [Instruction], name: &str) -> &'a [Instruction] {
+    let start = ins
+        .iter()
+        .position(|i| i.keyword == "FROM" && i.args.ends_with(&format!(" AS {name}")))
+        .unwrap_or_else(|| panic!("no stage {name}"));
+    let end = ins[start + 1..]
+        .iter()
+        .position(|i| i.keyword == "FROM")
+        .map_or(ins.len(), |p| start + 1 + p);
+    &ins[start..end]
 }
 
 /// `ENV K=V …` of some instructions (quoted values unquoted).

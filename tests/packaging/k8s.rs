@@ -212,7 +212,11 @@ fn pods_are_restricted_with_a_read_only_root_filesystem() {
         ));
         // The plugin cache is the image's: the init container links it into PULUMI_HOME.
         let init = items(at(pod, &["initContainers"]));
-        let cmd: Vec<String> = items(at(&init[0], &["command"]))
+        let link = init
+            .iter()
+            .find(|c| scalar(at(c, &["name"])).as_deref() == Some("link-plugins"))
+            .expect("link-plugins init container");
+        let cmd: Vec<String> = items(at(link, &["command"]))
             .iter()
             .filter_map(scalar)
             .collect();
@@ -341,7 +345,7 @@ fn sqlite_topology_one_api_replica_and_workers_on_its_node() {
 }
 
 #[test]
-fn network_policies_open_only_the_api_port_and_dns_https_egress() {
+fn network_policies_open_only_the_api_and_worker_health_ports_and_dns_https_egress() {
     for name in ["byoc-api", "byoc-worker"] {
         let np = kind_named("NetworkPolicy", name);
         let types: Vec<String> = items(at(&np, &["spec", "policyTypes"]))
@@ -355,11 +359,25 @@ fn network_policies_open_only_the_api_port_and_dns_https_egress() {
             .flat_map(|r| items(at(r, &["ports"])))
             .filter_map(|p| at(p, &["port"]).as_u64())
             .collect();
+        assert!(ingress.iter().all(|r| !items(at(r, &["ports"])).is_empty()));
         if name == "byoc-api" {
             assert_eq!(in_ports, [8000], "{name}: ingress to the API port only");
-            assert!(ingress.iter().all(|r| !items(at(r, &["ports"])).is_empty()));
         } else {
-            assert!(ingress.is_empty(), "{name}: workers take no ingress");
+            // The port the workers serve /health, /ready and /metrics on, which the probes and
+            // Prometheus (README) reach: exactly that one.
+            let worker = kind_named("Deployment", "byoc-worker");
+            let bind = env_value(&worker, "BYOC_WORKER_HEALTH_BIND").expect("health bind");
+            let port: u64 = bind.rsplit(':').next().unwrap().parse().unwrap();
+            assert_eq!(
+                in_ports,
+                [port],
+                "{name}: ingress to the health/metrics port only"
+            );
+            let readme = read("README.md");
+            assert!(
+                readme.contains("Prometheus") && readme.contains(&format!("port {port}")),
+                "README tells Prometheus to scrape port {port}"
+            );
         }
         for rule in items(at(&np, &["spec", "egress"])) {
             let ports: Vec<u64> = items(at(rule, &["ports"]))

@@ -287,16 +287,21 @@ fn no_secret_in_program(yaml: &str, doc: &Doc) {
 fn iam_names_follow_the_byoc_scheme(doc: &Doc) {
     // The tenant's CloudFormation role allows IAM writes only on these name patterns.
     let template = byoc::cloud::onboarding::TEMPLATE;
-    for pattern in [":role/byoc-*", ":policy/byoc-*", ":instance-profile/byoc-*"] {
+    for pattern in [":role/byoc-*", ":instance-profile/byoc-*"] {
         assert!(
             template.contains(pattern),
             "template no longer allows {pattern}"
         );
     }
+    // It grants no iam:CreatePolicy at all: role policies are inline (aws:iam/rolePolicy).
+    assert!(!template.contains("iam:CreatePolicy"));
+    assert!(
+        doc.of_type("aws:iam/policy:Policy").is_empty(),
+        "managed policies need iam:CreatePolicy, which the tenant role does not grant"
+    );
     for ty in [
         "aws:iam/role:Role",
         "aws:iam/instanceProfile:InstanceProfile",
-        "aws:iam/policy:Policy",
     ] {
         for (name, r) in doc.of_type(ty) {
             let p = &r["properties"];
