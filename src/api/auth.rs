@@ -60,26 +60,21 @@ impl FromRequest for Caller {
             let token = token.ok_or(ApiError::Unauthorized)?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let hash = hash_token(&token);
-            let row = web::block(move || -> Result<_, StoreError> {
-                let mut conn = state.db.get()?;
-                let row = store::tokens::find_active_by_hash(&mut conn, &hash)?;
-                store::tokens::touch(&mut conn, &row.id, store::now())?;
-                Ok(row)
-            })
-            .await?
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::Unauthorized,
-                other => other.into(),
-            })?;
-            let role = row
-                .role
-                .parse()
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("token {}: {e}", row.id)))?;
+            let row = state
+                .db(move |conn| {
+                    let row = store::tokens::find_active_by_hash(conn, &hash)?;
+                    if let Some(row) = &row {
+                        store::tokens::touch(conn, &row.id, store::now())?;
+                    }
+                    Ok::<_, StoreError>(row)
+                })
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
             tracing::Span::current().record("token.name", row.name.as_str());
             Ok(Caller {
                 token_id: row.id,
                 token_name: row.name,
-                role,
+                role: row.role,
             })
         })
     }

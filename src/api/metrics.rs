@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use super::{ApiError, AppState, Caller, Problem};
+use super::problems::Unauthorized;
+use super::{ApiError, AppState, Caller};
 use crate::domain::Role;
 use crate::store;
 
@@ -11,7 +12,7 @@ use crate::store;
     tag = "system",
     responses(
         (status = 200, body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthorized
     ),
     security(("bearer" = []))
 )]
@@ -21,12 +22,7 @@ pub async fn get_metrics(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Viewer)?;
-    let db = state.db.clone();
-    let counts = web::block(move || {
-        let mut conn = db.get()?;
-        store::operations::counts(&mut conn)
-    })
-    .await??;
+    let counts = state.db(store::operations::counts).await?;
     state.metrics.set_operation_counts(&counts);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -10,6 +10,6 @@ pub mod validation;
 
 pub use aws::{AwsAccountId, AwsRegion, RoleArn, RoleName};
 pub use names::{EnvName, Slug, StackName};
-pub use operation::{OperationKind, OperationStatus, StackStatus};
+pub use operation::{OperationKind, OperationStatus, OutputValue, StackStatus, UnknownName};
 pub use role::Role;
 pub use validation::{FieldError, ValidationErrors};

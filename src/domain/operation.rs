@@ -1,10 +1,26 @@
 //! Stack operations: their kinds, their status machine, and what they do to a stack's status.
+//!
+//! The enums are stored as their lowercase names in text columns; the derives below only say
+//! so (the reading and writing lives in `store::mapping`), nothing here touches a database.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What an operation does to a stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationKind {
     /// `pulumi preview`: shows changes, changes nothing.
@@ -18,7 +34,20 @@ pub enum OperationKind {
 }
 
 /// Where an operation is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "lowercase")]
 pub enum OperationStatus {
     /// Waiting for a worker (or for an earlier operation on the same stack).
@@ -34,7 +63,19 @@ pub enum OperationStatus {
 }
 
 /// The stack status the original API exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum StackStatus {
     /// A deploy is queued.
@@ -53,6 +94,26 @@ pub enum StackStatus {
     NotDeployed,
 }
 
+/// A stored name that is not one of the enum's variants (corrupt data or a newer byoc).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{name}'")]
+pub struct UnknownName {
+    /// The enum.
+    pub what: &'static str,
+    /// The name found.
+    pub name: String,
+}
+
+/// One stack output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OutputValue {
+    /// The value; `null` when secret and redacted.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// Whether Pulumi marks it secret.
+    pub secret: bool,
+}
+
 macro_rules! str_enum {
     ($ty:ty { $($variant:ident => $s:literal),+ $(,)? }) => {
         impl $ty {
@@ -62,11 +123,11 @@ macro_rules! str_enum {
             }
         }
         impl std::str::FromStr for $ty {
-            type Err = String;
+            type Err = UnknownName;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($s => Ok(Self::$variant),)+
-                    other => Err(format!("unknown {} '{other}'", stringify!($ty))),
+                    other => Err(UnknownName { what: stringify!($ty), name: other.to_owned() }),
                 }
             }
         }
@@ -105,6 +166,12 @@ impl OperationKind {
             Self::Destroy => Some(StackStatus::Destroying),
             Self::Preview | Self::Refresh => None,
         }
+    }
+
+    /// Whether it needs a stack that may hold resources (nothing to destroy or refresh
+    /// otherwise).
+    pub fn needs_deployed_stack(self) -> bool {
+        matches!(self, Self::Destroy | Self::Refresh)
     }
 
     /// Stack status when it starts running.

@@ -1,3 +1,4 @@
+use byoc::domain::StackStatus;
 use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
@@ -184,15 +185,13 @@ async fn delete_config_is_refused_while_its_stack_is_not_destroyed() {
         app.save_config("acme", "prod", json!({})).await.status(),
         201
     );
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "failed")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Failed);
     let refused = app
         .delete("/api/v1/tenants/acme/environments/prod/config")
         .await;
     assert_eq!(refused.status(), 409);
 
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "destroyed")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Destroyed);
     let ok = app
         .delete("/api/v1/tenants/acme/environments/prod/config")
         .await;

@@ -169,6 +169,25 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Sets the status of stack `<slug>-<env>` directly, as past operations would have left it.
+    pub fn force_stack_status(
+        &self,
+        tenant_id: &str,
+        env: &str,
+        status: byoc::domain::StackStatus,
+    ) {
+        use byoc::store::stacks::{self, StackChange};
+        let mut conn = self.db();
+        let tenant = byoc::store::tenants::find(&mut conn, tenant_id).unwrap();
+        let name = format!("{}-{env}", tenant.slug);
+        stacks::ensure(&mut conn, &name, tenant_id, env).unwrap();
+        let change = StackChange {
+            status: Some(status),
+            ..StackChange::default()
+        };
+        stacks::update(&mut conn, &name, &change).unwrap();
+    }
+
     /// Every byte byoc has written under its data dir (database, WAL, key file, Pulumi state,
     /// workspaces…), per file, recursively.
     pub fn data_files(&self) -> Vec<(String, Vec<u8>)> {

@@ -1,3 +1,4 @@
+use byoc::domain::StackStatus;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -203,16 +204,14 @@ async fn delete_is_refused_while_a_stack_is_not_destroyed() {
     let app = spawn_app().await;
     let created = app.create_tenant("acme").await;
     let tenant_id = created["tenant"]["id"].as_str().unwrap().to_owned();
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "succeeded")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Succeeded);
     let refused = app.delete("/api/v1/tenants/acme").await;
     assert_eq!(refused.status(), 409);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["type"], "/problems/stack-not-destroyed");
     assert!(body["detail"].as_str().unwrap().contains("acme-prod"));
 
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "destroyed")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Destroyed);
     assert_eq!(app.delete("/api/v1/tenants/acme").await.status(), 204);
     assert_eq!(app.get("/api/v1/tenants/acme").await.status(), 404);
     // The slug is free again.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use byoc::executor::{EventSink, Executor, OperationJob, Outcome, OutputValue};
+use byoc::executor::{EventSink, Executor, OperationJob, Outcome, OutputValue, RecoverError};
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -238,7 +238,7 @@ impl Executor for ScriptedExecutor {
         outcome
     }
 
-    async fn recover(&self, job: &OperationJob) -> Result<(), String> {
+    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError> {
         self.calls
             .lock()
             .unwrap()

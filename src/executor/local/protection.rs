@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use tokio_util::sync::CancellationToken;
+
 use super::LocalExecutor;
-use super::operation::{EngineOp, engine_clearing_stale_lock};
+use super::engine::{EngineOp, engine_clearing_stale_lock};
 use super::outcome::LocalError;
 use super::prepare;
 use crate::executor::{EventSink, OperationJob};
-use crate::pulumi::{CancelToken, OpType, UpOptions};
+use crate::pulumi::{OpType, UpOptions};
 
 /// The resource type whose `deletionProtection` blocks a destroy.
 const CLUSTER_TYPE: &str = "aws:eks/cluster:Cluster";
@@ -24,7 +26,7 @@ pub(super) async fn turn_off(
     exec: &LocalExecutor,
     job: &OperationJob,
     sink: &EventSink,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     deadline: Instant,
 ) -> Result<(), LocalError> {
     let mut config = job.config.clone();
