@@ -1,5 +1,9 @@
 //! Bearer-token authentication: the `Caller` extractor resolves `Authorization: Bearer <token>`
-//! to a live token row; handlers state the role they need with `caller.require(Role::…)`.
+//! to a live token row; handlers state the role they need by taking a [`Viewer`], an
+//! [`Operator`] or an [`Admin`] (or check `caller.require(Role::…)` when it depends on the
+//! request). actix polls a handler's extractors together and answers the first error: a
+//! request without a token is refused (401) before anything else, but a token that must be
+//! looked up loses the race against a malformed path parameter (422).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -78,4 +82,36 @@ impl FromRequest for Caller {
             })
         })
     }
+}
+
+/// Declares an extractor for a caller whose token has at least one role.
+macro_rules! role_extractor {
+    ($($(#[$doc:meta])* $name:ident => $role:expr),+ $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Caller);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let caller = Caller::from_request(req, payload);
+                Box::pin(async move {
+                    let caller = caller.await?;
+                    caller.require($role)?;
+                    Ok(Self(caller))
+                })
+            }
+        }
+    )+};
+}
+
+role_extractor! {
+    /// A caller with at least the viewer role (read-only routes).
+    Viewer => Role::Viewer,
+    /// A caller with at least the operator role (tenants, configs, operations).
+    Operator => Role::Operator,
+    /// A caller with the admin role (tokens, secrets).
+    Admin => Role::Admin,
 }

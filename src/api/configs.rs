@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::parse_json;
 use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
-use super::{ApiError, AppState, Caller, EnvPath};
+use super::{ApiError, ApiResult, AppState, EnvPath, Operator, Viewer};
 use crate::domain::config::{self, EnvironmentConfig, EnvironmentConfigRequest};
-use crate::domain::{AwsRegion, Role, ValidationErrors};
+use crate::domain::{AwsRegion, ValidationErrors};
 use crate::store::{self, StoreError};
 
 /// A stored config version.
@@ -65,11 +65,10 @@ fn response(
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug, environment = %path.env))]
 pub async fn save_config(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Operator,
     path: EnvPath,
     body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+) -> ApiResult {
     let value: serde_json::Value = parse_json(&body)?;
     let request = config::parse_request(value)?;
     let at = path.clone();
@@ -122,11 +121,10 @@ pub struct ConfigVersionQuery {
 #[get("/api/v1/tenants/{slug}/environments/{env}/config")]
 pub async fn get_config(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: EnvPath,
     query: web::Query<ConfigVersionQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let version = query.version;
     if version.is_some_and(|v| v < 1) {
         return Err(ValidationErrors::single("version", "must be 1 or more").into());
@@ -153,12 +151,7 @@ pub async fn get_config(
 )]
 #[delete("/api/v1/tenants/{slug}/environments/{env}/config")]
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug, environment = %path.env))]
-pub async fn delete_config(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: EnvPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+pub async fn delete_config(state: web::Data<AppState>, _: Operator, path: EnvPath) -> ApiResult {
     state
         .db(move |conn| {
             store::transaction(conn, |conn| {

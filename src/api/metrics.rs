@@ -3,8 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 
 use super::problems::Unauthorized;
-use super::{ApiError, AppState, Caller};
-use crate::domain::Role;
+use super::{ApiResult, AppState, Viewer};
 use crate::store;
 
 /// Prometheus metrics.
@@ -17,11 +16,7 @@ use crate::store;
     security(("bearer" = []))
 )]
 #[get("/metrics")]
-pub async fn get_metrics(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+pub async fn get_metrics(state: web::Data<AppState>, _: Viewer) -> ApiResult {
     let counts = state.db(store::operations::counts).await?;
     state.metrics.set_operation_counts(&counts);
     Ok(HttpResponse::Ok()

@@ -24,7 +24,7 @@ use actix_web::{HttpMessage, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use auth::Caller;
+pub use auth::{Admin, Caller, Operator, Viewer};
 pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
 pub use paths::{EnvPath, OperationPath, TenantPath};
@@ -34,6 +34,9 @@ use crate::metrics::Metrics;
 use crate::notify::Hub;
 use crate::settings::Settings;
 use crate::store::{Conn, DbPool, StoreError};
+
+/// What a handler answers.
+pub type ApiResult = Result<actix_web::HttpResponse, ApiError>;
 
 /// Shared state of every handler.
 #[derive(Debug, Clone)]

@@ -7,13 +7,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::problems::{Forbidden, Invalid, NotFound, Unauthorized};
-use super::{ApiError, AppState, Caller, Problem, TenantPath};
+use super::{Admin, ApiError, ApiResult, AppState, Operator, Problem, TenantPath, Viewer};
 use crate::cloud::{
     ExternalIdShown, Onboarding, OnboardingSettings, OnboardingTenant, RoleCheckReport, RoleTarget,
     onboarding,
 };
 use crate::crypto::generate_external_id;
-use crate::domain::Role;
 use crate::store::{self, StoreError, tenants::Tenant};
 
 /// Builds the onboarding block of `tenant`, revealing `external_id` when given.
@@ -51,8 +50,7 @@ pub(crate) fn onboarding_for(
     security(("bearer" = []))
 )]
 #[get("/api/v1/templates/customer-iam-role.yaml")]
-pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+pub async fn get_role_template(_: Viewer) -> ApiResult {
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((
@@ -72,10 +70,9 @@ pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError>
 #[get("/api/v1/tenants/{slug}/onboarding")]
 pub async fn get_tenant_onboarding(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: TenantPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let tenant = state.db(move |conn| path.load_tenant(conn)).await?;
     Ok(HttpResponse::Ok().json(onboarding_for(&state, &tenant, None)?))
 }
@@ -97,10 +94,9 @@ pub async fn get_tenant_onboarding(
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug))]
 pub async fn verify_tenant_role(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Operator,
     path: TenantPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+) -> ApiResult {
     let (tenant, target) = load_target(&state, &path).await?;
     let report = crate::cloud::verify_role(&state.aws, &path.slug, &target).await?;
     let at = report.checked_at.naive_utc();
@@ -158,10 +154,9 @@ pub struct ExternalIdRotated {
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug))]
 pub async fn rotate_external_id(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     path: TenantPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
+) -> ApiResult {
     let external_id = generate_external_id();
     let key = state.key.clone();
     let secret = external_id.clone();

@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, get, web};
 
 use super::configs::ConfigVersionQuery;
 use super::problems::{Invalid, NotFound, Unauthorized};
-use super::{ApiError, AppState, Caller, EnvPath};
+use super::{ApiError, ApiResult, AppState, EnvPath, Viewer};
 use crate::domain::config::EnvironmentConfig;
-use crate::domain::{EnvName, FieldError, Role, Slug, StackName, ValidationErrors};
+use crate::domain::{EnvName, FieldError, Slug, StackName, ValidationErrors};
 use crate::program::{self, RenderError, RenderInput};
 use crate::store::{self, StoreError};
 
@@ -71,11 +71,10 @@ pub(crate) fn render_stored(
 #[get("/api/v1/tenants/{slug}/environments/{env}/program")]
 pub async fn get_environment_program(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: EnvPath,
     query: web::Query<ConfigVersionQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let version = query.version;
     let project = state.settings.pulumi.project.clone();
     let yaml = state

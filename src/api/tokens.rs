@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::body::parse_json;
 use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
-use super::{ApiError, AppState, Caller};
+use super::{Admin, ApiError, ApiResult, AppState};
 use crate::domain::{Role, ValidationErrors};
 use crate::store;
 
@@ -76,12 +76,7 @@ pub struct TokenCreated {
 )]
 #[post("/api/v1/tokens")]
 #[tracing::instrument(skip_all)]
-pub async fn create_token(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
+pub async fn create_token(state: web::Data<AppState>, _: Admin, body: web::Bytes) -> ApiResult {
     let body: CreateToken = parse_json(&body)?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
@@ -104,11 +99,7 @@ pub async fn create_token(
     security(("bearer" = []))
 )]
 #[get("/api/v1/tokens")]
-pub async fn list_tokens(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
+pub async fn list_tokens(state: web::Data<AppState>, _: Admin) -> ApiResult {
     let rows = state.db(store::tokens::list).await?;
     let views: Vec<TokenView> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(views))
@@ -128,10 +119,9 @@ pub async fn list_tokens(
 #[tracing::instrument(skip_all, fields(token.id = %path))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
+) -> ApiResult {
     let id = path.into_inner();
     state
         .db(move |conn| {

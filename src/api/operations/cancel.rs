@@ -5,8 +5,7 @@ use actix_web::{HttpResponse, post, web};
 
 use super::OperationView;
 use crate::api::problems::{Conflict, Forbidden, NotFound, Unauthorized};
-use crate::api::{ApiError, AppState, Caller, OperationPath};
-use crate::domain::Role;
+use crate::api::{ApiResult, AppState, OperationPath, Operator};
 use crate::store::queue;
 
 /// Cancels an operation.
@@ -23,10 +22,9 @@ use crate::store::queue;
 #[tracing::instrument(skip_all, fields(operation.id = %path.id))]
 pub async fn cancel_operation(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Operator,
     path: OperationPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+) -> ApiResult {
     let op = state.db(move |conn| queue::cancel(conn, &path.id)).await?;
     tracing::info!(operation.status = %op.status, "cancel requested");
     state.hub.changed(&op.id);

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::problems::{Invalid, NotFound, Unauthorized};
-use crate::api::{ApiError, AppState, Caller, OperationPath};
-use crate::domain::{OperationStatus, Role, ValidationErrors};
+use crate::api::{ApiResult, AppState, OperationPath, Viewer};
+use crate::domain::{OperationStatus, ValidationErrors};
 use crate::notify::Subscription;
 use crate::store;
 
@@ -78,12 +78,11 @@ const SSE_POLL: Duration = Duration::from_millis(1000);
 #[get("/api/v1/operations/{id}/events")]
 pub async fn list_operation_events(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: OperationPath,
     query: web::Query<EventsQuery>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let id = path.id;
     let last_event_id = req
         .headers()

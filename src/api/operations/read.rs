@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::OperationView;
 use crate::api::problems::{Forbidden, Invalid, NotFound, Unauthorized};
-use crate::api::{ApiError, AppState, Caller, EnvPath, OperationPath};
+use crate::api::{ApiError, ApiResult, AppState, Caller, EnvPath, OperationPath, Viewer};
 use crate::domain::{OutputValue, Role, StackStatus, ValidationErrors};
 use crate::store;
 
@@ -58,10 +58,9 @@ fn load_stack(
 #[get("/api/v1/tenants/{slug}/environments/{env}/status")]
 pub async fn get_environment_status(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: EnvPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let key = state.key.clone();
     let status = state
         .db(move |conn| {
@@ -108,11 +107,10 @@ pub struct HistoryQuery {
 #[get("/api/v1/tenants/{slug}/environments/{env}/operations")]
 pub async fn list_environment_operations(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: EnvPath,
     query: web::Query<HistoryQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
@@ -138,10 +136,9 @@ pub async fn list_environment_operations(
 #[get("/api/v1/operations/{id}")]
 pub async fn get_operation(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     path: OperationPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let op = state
         .db(move |conn| store::operations::find(conn, &path.id))
         .await?;
@@ -172,7 +169,7 @@ pub async fn get_environment_outputs(
     caller: Caller,
     path: EnvPath,
     query: web::Query<OutputsQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     let reveal = query.show_secrets.unwrap_or(false);
     caller.require(if reveal { Role::Admin } else { Role::Viewer })?;
     let key = state.key.clone();

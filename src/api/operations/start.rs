@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::OperationView;
 use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
 use crate::api::program::render_stored;
-use crate::api::{ApiError, AppState, Caller, EnvPath};
-use crate::domain::{OperationKind, Role};
+use crate::api::{ApiError, ApiResult, AppState, Caller, EnvPath, Operator};
+use crate::domain::OperationKind;
 use crate::store::{self, queue};
 
 /// Queues `kind` on the stack of `path`, checking what the kind needs first.
@@ -18,8 +18,7 @@ async fn start(
     caller: Caller,
     path: EnvPath,
     kind: OperationKind,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+) -> ApiResult {
     let project = state.settings.pulumi.project.clone();
     let at = path.clone();
     let config_version = state
@@ -81,9 +80,9 @@ macro_rules! start_route {
         #[$method($path)]
         pub async fn $name(
             state: web::Data<AppState>,
-            caller: Caller,
+            Operator(caller): Operator,
             path: EnvPath,
-        ) -> Result<HttpResponse, ApiError> {
+        ) -> ApiResult {
             start(state, caller, path, $kind).await
         }
     };
@@ -134,11 +133,11 @@ pub struct DestroyConfirm {
 #[delete("/api/v1/tenants/{slug}/environments/{env}")]
 pub async fn destroy_environment(
     state: web::Data<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     path: EnvPath,
     query: web::Query<DestroyConfirm>,
     body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     let body_confirm = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use super::TenantView;
 use crate::api::body::parse_json;
 use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, Unauthorized};
-use crate::api::{ApiError, AppState, Caller};
+use crate::api::{ApiError, ApiResult, AppState, Operator};
 use crate::crypto::generate_external_id;
-use crate::domain::{AwsAccountId, AwsRegion, Role, RoleArn, RoleName, Slug, ValidationErrors};
+use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Slug, ValidationErrors};
 use crate::store::{self, StoreError};
 
 /// Request body of `create_tenant`.
@@ -116,12 +116,7 @@ pub struct TenantCreated {
 )]
 #[post("/api/v1/tenants")]
 #[tracing::instrument(skip_all, fields(tenant.slug))]
-pub async fn create_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+pub async fn create_tenant(state: web::Data<AppState>, _: Operator, body: web::Bytes) -> ApiResult {
     let body: CreateTenant = parse_json(&body)?;
     let new = NewTenantRequest::try_from(body)?;
     tracing::Span::current().record("tenant.slug", new.slug.as_str());

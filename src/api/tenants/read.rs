@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::TenantView;
 use crate::api::problems::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
-use crate::api::{ApiError, AppState, Caller, TenantPath};
-use crate::domain::{Role, ValidationErrors};
+use crate::api::{ApiError, ApiResult, AppState, Operator, TenantPath, Viewer};
+use crate::domain::ValidationErrors;
 use crate::store;
 
 /// Query of `list_tenants`.
@@ -44,10 +44,9 @@ const MAX_LIMIT: u32 = 200;
 #[get("/api/v1/tenants")]
 pub async fn list_tenants(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     query: web::Query<ListTenantsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
@@ -88,12 +87,7 @@ pub async fn list_tenants(
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants/{slug}")]
-pub async fn get_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: TenantPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+pub async fn get_tenant(state: web::Data<AppState>, _: Viewer, path: TenantPath) -> ApiResult {
     let tenant = state.db(move |conn| path.load_tenant(conn)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
@@ -110,12 +104,7 @@ pub async fn get_tenant(
 )]
 #[delete("/api/v1/tenants/{slug}")]
 #[tracing::instrument(skip_all, fields(tenant.slug = %path.slug))]
-pub async fn delete_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: TenantPath,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+pub async fn delete_tenant(state: web::Data<AppState>, _: Operator, path: TenantPath) -> ApiResult {
     state
         .db(move |conn| {
         // Check and delete in one write transaction: no operation can start in between.
