@@ -1,5 +1,5 @@
 //! The Pulumi Deployments executor: runs the same rendered program on Pulumi's hosted
-//! runners through the REST API (`pulumi-contract.md` §5). It ensures the stack exists,
+//! runners through the REST API (`docs/pulumi-contract.md` §5). It ensures the stack exists,
 //! creates one deployment with `inheritSettings: false` (tenant values only as secret
 //! variables, constant pre-run commands), records its id on the operation at once, follows it
 //! to the end and maps its status. A recovered operation follows the recorded deployment and

@@ -1,5 +1,5 @@
-//! preview / up / refresh / destroy: the argv of contract §1.5, the event log tailed while the
-//! CLI runs, and a typed result derived from the summary event.
+//! preview / up / refresh / destroy: the argv of `docs/pulumi-contract.md` §1.5, the event
+//! log tailed while the CLI runs, and a typed result derived from the summary event.
 
 use tokio::sync::mpsc;
 

@@ -194,7 +194,8 @@ impl Runner {
         let started = Instant::now();
         let mut argv: Vec<String> = Vec::with_capacity(inv.args.len() + 3);
         argv.push("--non-interactive".into());
-        // `--stack` goes after the flags but before a `--` positional tail (contract §1.1).
+        // `--stack` goes after the flags but before a `--` positional tail
+        // (`docs/pulumi-contract.md` §1.1).
         let tail_at = inv.args.iter().position(|a| a == "--");
         let (flags, positional) = inv.args.split_at(tail_at.unwrap_or(inv.args.len()));
         argv.extend(flags.iter().cloned());

@@ -91,7 +91,7 @@ async fn deploy_update_preview_refresh_destroy_and_redeploy_through_the_api() {
     let redeployed = app.run(PROD, Action::Deploy).await;
     assert_eq!(redeployed.status, "succeeded", "deploy after destroy");
 
-    // The exact commands the contract prescribes, and the secret never on a command line.
+    // The exact commands of `docs/pulumi-contract.md` §1, and the secret never on a command line.
     let argvs: Vec<Vec<String>> = pulumi
         .invocations()
         .iter()

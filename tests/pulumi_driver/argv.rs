@@ -1,4 +1,5 @@
-//! The exact command lines of contract §1.3–1.5, and no secret in any argv, output or file.
+//! The exact command lines of `docs/pulumi-contract.md` §1.3–1.5, and no secret in any argv,
+//! output or file.
 
 use byoc::pulumi::{
     ConfigValue, DestroyOptions, PreviewOptions, RefreshOptions, RunControl, UpOptions,

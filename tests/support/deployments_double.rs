@@ -1,5 +1,5 @@
 //! A local HTTP double of the Pulumi Cloud routes the Deployments executor calls
-//! (`pulumi-contract.md` §5): documented shapes, token check, every request recorded, and
+//! (`docs/pulumi-contract.md` §5): documented shapes, token check, every request recorded, and
 //! scripted scenarios (success with events and outputs, failure with a runner message,
 //! `skipped`, 429 with `Retry-After`, 5xx, cancel). Start one per test with [`Double::start`].
 
