@@ -39,92 +39,90 @@ impl EngineOp {
     }
 }
 
-/// Runs `op`; when the stack is locked at start, clears the lock once and retries. byoc runs
-/// at most one operation per stack, so a lock found at start was left by a crashed run.
-pub(super) async fn engine_clearing_stale_lock(
-    exec: &LocalExecutor,
-    ws: &Workspace,
-    stack: &StackName,
-    op: &EngineOp,
-    sink: Option<&EventSink>,
-    control: &Control,
-) -> Result<OperationResult, PulumiError> {
-    match engine(exec, ws, stack, op, sink, control).await {
-        Err(PulumiError::ConcurrentUpdate { stderr_tail }) => {
-            tracing::warn!(lock = %stderr_tail, "stack locked at start: clearing a stale lock");
-            match exec
-                .runner
-                .cancel_update(ws, stack, &control.run_control())
-                .await
-            {
-                // The other update ended meanwhile: nothing to clear, just run again.
-                Ok(()) | Err(PulumiError::NothingToCancel { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            if let Some(sink) = sink {
-                sink.event(
-                    LOCK_CLEARED_EVENT,
-                    json!({ "stack": stack.as_str(), "lock": stderr_tail }),
-                )
-                .await;
-            }
-            engine(exec, ws, stack, op, sink, control).await
-        }
-        other => other,
-    }
+/// One stack in an open workspace, where engine commands run.
+pub(super) struct Engine<'a> {
+    pub exec: &'a LocalExecutor,
+    pub ws: &'a Workspace,
+    pub stack: &'a StackName,
+    /// Where the events go; `None` for internal checks whose events are not the operation's.
+    pub sink: Option<&'a EventSink>,
+    pub control: &'a Control,
 }
 
-/// Runs one engine command, forwarding each event to `sink` while it runs.
-async fn engine(
-    exec: &LocalExecutor,
-    ws: &Workspace,
-    stack: &StackName,
-    op: &EngineOp,
-    sink: Option<&EventSink>,
-    control: &Control,
-) -> Result<OperationResult, PulumiError> {
-    let (tx, mut rx) = mpsc::channel::<EventItem>(256);
-    let ctl = control.run_control();
-    let runner = &exec.runner;
-    let run = async move {
-        let events = sink.is_some().then_some(&tx);
-        let result = match op {
-            EngineOp::Preview => {
-                runner
-                    .preview(ws, stack, &PreviewOptions::default(), &ctl, events)
+impl Engine<'_> {
+    /// Runs `op`; when the stack is locked at start, clears the lock once and retries. byoc
+    /// runs at most one operation per stack, so a lock found at start was left by a crashed
+    /// run (`docs/pulumi-contract.md` §3.2).
+    pub(super) async fn run_clearing_stale_lock(
+        &self,
+        op: &EngineOp,
+    ) -> Result<OperationResult, PulumiError> {
+        match self.run(op).await {
+            Err(PulumiError::ConcurrentUpdate { stderr_tail }) => {
+                tracing::warn!(lock = %stderr_tail, "stack locked at start: clearing a stale lock");
+                let ctl = self.control.run_control();
+                match self
+                    .exec
+                    .runner
+                    .cancel_update(self.ws, self.stack, &ctl)
                     .await
+                {
+                    // The other update ended meanwhile: nothing to clear, just run again.
+                    Ok(()) | Err(PulumiError::NothingToCancel { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                if let Some(sink) = self.sink {
+                    let note = json!({ "stack": self.stack.as_str(), "lock": stderr_tail });
+                    sink.event(LOCK_CLEARED_EVENT, note).await;
+                }
+                self.run(op).await
             }
-            EngineOp::Up(opts) => runner.up(ws, stack, opts, &ctl, events).await,
-            EngineOp::Refresh => {
-                runner
-                    .refresh(ws, stack, &RefreshOptions::default(), &ctl, events)
-                    .await
-            }
-            EngineOp::Destroy => {
-                runner
-                    .destroy(ws, stack, &DestroyOptions::default(), &ctl, events)
-                    .await
+            other => other,
+        }
+    }
+
+    /// Runs one engine command, forwarding each event to the sink while it runs.
+    async fn run(&self, op: &EngineOp) -> Result<OperationResult, PulumiError> {
+        let (tx, mut rx) = mpsc::channel::<EventItem>(256);
+        let ctl = self.control.run_control();
+        let (runner, ws, stack, sink) = (&self.exec.runner, self.ws, self.stack, self.sink);
+        let run = async move {
+            let events = sink.is_some().then_some(&tx);
+            let result = match op {
+                EngineOp::Preview => {
+                    let opts = PreviewOptions::default();
+                    runner.preview(ws, stack, &opts, &ctl, events).await
+                }
+                EngineOp::Up(opts) => runner.up(ws, stack, opts, &ctl, events).await,
+                EngineOp::Refresh => {
+                    let opts = RefreshOptions::default();
+                    runner.refresh(ws, stack, &opts, &ctl, events).await
+                }
+                EngineOp::Destroy => {
+                    let opts = DestroyOptions::default();
+                    runner.destroy(ws, stack, &opts, &ctl, events).await
+                }
+            };
+            // Ends the forwarding loop below.
+            drop(tx);
+            result
+        };
+        let forward = async {
+            while let Some(item) = rx.recv().await {
+                let Some(sink) = sink else { continue };
+                match item {
+                    Ok(ev) => {
+                        let kind = ev.kind().to_owned();
+                        sink.event(kind, ev.raw).await;
+                    }
+                    Err(e) => {
+                        let payload = json!({ "reason": e.reason, "line": e.line });
+                        sink.event(UNDECODABLE_EVENT, payload).await;
+                    }
+                }
             }
         };
-        // Ends the forwarding loop below.
-        drop(tx);
+        let (result, ()) = tokio::join!(run, forward);
         result
-    };
-    let forward = async {
-        while let Some(item) = rx.recv().await {
-            let Some(sink) = sink else { continue };
-            match item {
-                Ok(ev) => {
-                    let kind = ev.kind().to_owned();
-                    sink.event(kind, ev.raw).await;
-                }
-                Err(e) => {
-                    let payload = json!({ "reason": e.reason, "line": e.line });
-                    sink.event(UNDECODABLE_EVENT, payload).await;
-                }
-            }
-        }
-    };
-    let (result, ()) = tokio::join!(run, forward);
-    result
+    }
 }

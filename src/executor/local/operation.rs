@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::LocalExecutor;
-use super::engine::{EngineOp, engine_clearing_stale_lock};
+use super::engine::{Engine, EngineOp};
 use super::outcome::{LocalError, pulumi_outcome};
 use super::prepare::{self, Control};
 use super::protection;
@@ -40,9 +40,14 @@ pub(super) async fn run(
     }
     let open = prepare::open_stack(exec, job, &program, cancel, deadline).await?;
     let op = EngineOp::for_kind(job.kind);
-    let result =
-        engine_clearing_stale_lock(exec, &open.ws, &job.stack, &op, Some(sink), &open.control)
-            .await;
+    let engine = Engine {
+        exec,
+        ws: &open.ws,
+        stack: &job.stack,
+        sink: Some(sink),
+        control: &open.control,
+    };
+    let result = engine.run_clearing_stale_lock(&op).await;
     let result = match result {
         Ok(r) => r,
         Err(e) => return Ok(pulumi_outcome(e)),
