@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod domain;
 pub mod executor;
 pub mod metrics;
+pub mod notify;
 pub mod program;
 pub mod pulumi;
 pub mod settings;

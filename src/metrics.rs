@@ -12,6 +12,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::domain::{OperationKind, OperationStatus};
+
 /// Labels of `byoc_http_requests_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -128,18 +130,18 @@ impl Metrics {
     }
 
     /// Sets the database-derived gauges from `(kind, status, count)` rows.
-    pub fn set_operation_counts(&self, rows: &[(String, String, i64)]) {
+    pub fn set_operation_counts(&self, rows: &[(OperationKind, OperationStatus, i64)]) {
         let (mut queued, mut running) = (0, 0);
         for (kind, status, n) in rows {
             self.operations
                 .get_or_create(&OperationLabels {
-                    kind: kind.clone(),
-                    status: status.clone(),
+                    kind: kind.as_str().to_owned(),
+                    status: status.as_str().to_owned(),
                 })
                 .set(*n);
-            match status.as_str() {
-                "queued" => queued += n,
-                "running" => running += n,
+            match status {
+                OperationStatus::Queued => queued += n,
+                OperationStatus::Running => running += n,
                 _ => {}
             }
         }

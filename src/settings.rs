@@ -124,7 +124,38 @@ pub struct PulumiSettings {
     pub cancel_grace: Duration,
 }
 
-pub use crate::worker::WorkerSettings;
+/// `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60), `BYOC_MAX_ATTEMPTS` (3),
+/// `BYOC_OPERATION_TIMEOUT_SECONDS` (7200), `BYOC_SHUTDOWN_GRACE_SECONDS` (150),
+/// `BYOC_POLL_MILLIS` (1000), `BYOC_WORKER_HEALTH_BIND` (unset).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Operations run at once by this process.
+    pub concurrency: usize,
+    /// Lease length; renewed every third of it.
+    pub lease: Duration,
+    /// Runs of one operation before a transient failure or a lost worker fails it.
+    pub max_attempts: i32,
+    /// Per-operation timeout.
+    pub operation_timeout: Duration,
+    /// How long a shutdown waits for running operations to stop gracefully. Longer than the
+    /// CLI's SIGINT grace (`BYOC_CANCEL_GRACE_SECONDS`, 120 s): an interrupted engine gets
+    /// its whole grace to finish its in-flight steps and write its state, and the operation
+    /// is re-queued cleanly, before the process exits (and before the orchestrator's own
+    /// 180 s kill in `docker/`).
+    pub shutdown_grace: Duration,
+    /// How often to look for work queued by other processes and for expired leases.
+    pub poll: Duration,
+    /// Where `byoc worker` serves `/health`, `/ready` and `/metrics`; `None`: no listener.
+    pub health_bind: Option<SocketAddr>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Settings::from_lookup(|_| None)
+            .expect("defaults are valid")
+            .worker
+    }
+}
 
 /// `BYOC_BIND` (default `127.0.0.1:8000`).
 #[derive(Debug, Clone)]

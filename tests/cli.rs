@@ -9,6 +9,8 @@
     reason = "shared with tests/cloud and tests/e2e; the CLI tests only start moto"
 )]
 mod moto;
+#[path = "support/poll.rs"]
+mod poll;
 
 #[path = "cli/config.rs"]
 mod config;

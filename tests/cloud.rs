@@ -5,6 +5,8 @@
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/poll.rs"]
+mod poll;
 
 #[path = "cloud/failures.rs"]
 mod failures;
@@ -47,7 +49,7 @@ impl OnboardedTenant {
     /// Starts moto and onboards; `None` when moto is not installed (test skipped).
     pub async fn start() -> Option<Self> {
         logs::capture();
-        let moto = MotoServer::start()?;
+        let moto = MotoServer::start().await?;
         let setup = moto
             .cfn_script("setup", &[TEMPLATE, STACK, FIRST_EXTERNAL_ID])
             .await;

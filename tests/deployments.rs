@@ -9,6 +9,8 @@ mod body;
 pub mod double;
 #[path = "deployments/follow.rs"]
 mod follow;
+#[path = "support/poll.rs"]
+mod poll;
 #[path = "program/support.rs"]
 pub mod program_support;
 

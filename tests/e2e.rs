@@ -2,27 +2,22 @@
 //! driving the pulumi stand-in with moto as AWS, and the Deployments executor against its
 //! HTTP double — plus crash recovery with real `byoc serve` / `byoc worker` processes.
 
+#[path = "support/app.rs"]
+mod app;
 #[path = "support/deployments_double.rs"]
 pub mod deployments_double;
 #[path = "support/files.rs"]
-#[expect(
-    dead_code,
-    reason = "this binary scans files but polls with its own helpers"
-)]
 mod files;
-#[path = "api/helpers.rs"]
-#[expect(
-    dead_code,
-    unused_imports,
-    reason = "shared with tests/api; end-to-end tests use part of it"
-)]
-mod helpers;
 #[path = "support/moto.rs"]
 #[expect(
     dead_code,
     reason = "shared with tests/cloud; end-to-end tests use part of it"
 )]
 mod moto;
+#[path = "support/poll.rs"]
+mod poll;
+#[path = "support/routes.rs"]
+mod routes;
 #[path = "support/scripted_executor.rs"]
 mod scripted;
 

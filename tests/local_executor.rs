@@ -9,6 +9,8 @@ mod moto;
 
 #[path = "support/files.rs"]
 mod files;
+#[path = "support/poll.rs"]
+mod poll;
 #[path = "local_executor/support.rs"]
 mod support;
 

@@ -3,6 +3,8 @@
 
 #[path = "support/files.rs"]
 mod files;
+#[path = "support/poll.rs"]
+mod poll;
 
 mod pulumi_driver {
     pub mod argv;

@@ -1,5 +1,9 @@
 //! Bearer-token authentication: the `Caller` extractor resolves `Authorization: Bearer <token>`
-//! to a live token row; handlers state the role they need with `caller.require(Role::…)`.
+//! to a live token row; handlers state the role they need by taking a [`Viewer`], an
+//! [`Operator`] or an [`Admin`] (or check `caller.require(Role::…)` when it depends on the
+//! request). actix polls a handler's extractors together and answers the first error: a
+//! request without a token is refused (401) before anything else, but a token that must be
+//! looked up loses the race against a malformed path parameter (422).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,27 +64,54 @@ impl FromRequest for Caller {
             let token = token.ok_or(ApiError::Unauthorized)?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let hash = hash_token(&token);
-            let row = web::block(move || -> Result<_, StoreError> {
-                let mut conn = state.db.get()?;
-                let row = store::tokens::find_active_by_hash(&mut conn, &hash)?;
-                store::tokens::touch(&mut conn, &row.id, store::now())?;
-                Ok(row)
-            })
-            .await?
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::Unauthorized,
-                other => other.into(),
-            })?;
-            let role = row
-                .role
-                .parse()
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("token {}: {e}", row.id)))?;
+            let row = state
+                .db(move |conn| {
+                    let row = store::tokens::find_active_by_hash(conn, &hash)?;
+                    if let Some(row) = &row {
+                        store::tokens::touch(conn, &row.id, store::now())?;
+                    }
+                    Ok::<_, StoreError>(row)
+                })
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
             tracing::Span::current().record("token.name", row.name.as_str());
             Ok(Caller {
                 token_id: row.id,
                 token_name: row.name,
-                role,
+                role: row.role,
             })
         })
     }
+}
+
+/// Declares an extractor for a caller whose token has at least one role.
+macro_rules! role_extractor {
+    ($($(#[$doc:meta])* $name:ident => $role:expr),+ $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Caller);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let caller = Caller::from_request(req, payload);
+                Box::pin(async move {
+                    let caller = caller.await?;
+                    caller.require($role)?;
+                    Ok(Self(caller))
+                })
+            }
+        }
+    )+};
+}
+
+role_extractor! {
+    /// A caller with at least the viewer role (read-only routes).
+    Viewer => Role::Viewer,
+    /// A caller with at least the operator role (tenants, configs, operations).
+    Operator => Role::Operator,
+    /// A caller with the admin role (tokens, secrets).
+    Admin => Role::Admin,
 }

@@ -18,7 +18,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// Decodes an already-parsed JSON value into `T`, naming the offending field on failure.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let pointer = json_pointer(&e.path().to_string());
+        let pointer = json_pointer(e.path());
         ApiError::Validation(ValidationErrors::single(
             pointer,
             e.into_inner().to_string(),
@@ -26,30 +26,24 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     })
 }
 
-/// Turns serde_path_to_error's `a.b[0].c` into the JSON pointer `/a/b/0/c`.
-pub fn json_pointer(path: &str) -> String {
-    if path == "." || path.is_empty() {
-        return "/".to_owned();
-    }
+/// The JSON pointer (RFC 6901) of a deserializer path: `/a/b/0/c`, with `~` and `/` inside a
+/// key escaped as `~0` and `~1`; the whole document is `/`.
+pub fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
     let mut out = String::new();
-    for segment in path.split('.') {
-        let mut rest = segment;
-        let (name, indices) = match rest.find('[') {
-            Some(i) => {
-                let (n, idx) = rest.split_at(i);
-                rest = idx;
-                (n, rest)
+    for segment in path.iter() {
+        let part = match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                key.replace('~', "~0").replace('/', "~1")
             }
-            None => (rest, ""),
+            Segment::Unknown => continue,
         };
-        if !name.is_empty() {
-            out.push('/');
-            out.push_str(&name.replace('~', "~0").replace('/', "~1"));
-        }
-        for idx in indices.split(['[', ']']).filter(|s| !s.is_empty()) {
-            out.push('/');
-            out.push_str(idx);
-        }
+        out.push('/');
+        out.push_str(&part);
+    }
+    if out.is_empty() {
+        out.push('/');
     }
     out
 }
@@ -70,19 +64,53 @@ pub fn query_config() -> web::QueryConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+    use serde_json::json;
+
     use super::*;
 
+    #[derive(Debug, Deserialize)]
+    #[expect(dead_code, reason = "only the decoding error matters")]
+    struct Body {
+        vpc: Vpc,
+        tags: BTreeMap<String, u32>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[expect(dead_code, reason = "only the decoding error matters")]
+    struct Vpc {
+        subnets: Vec<Subnet>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[expect(dead_code, reason = "only the decoding error matters")]
+    struct Subnet {
+        size: u32,
+    }
+
+    fn pointer_of(value: serde_json::Value) -> String {
+        match from_value::<Body>(value) {
+            Err(ApiError::Validation(v)) => v.0[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn serde_paths_become_json_pointers() {
-        assert_eq!(json_pointer("."), "/");
-        assert_eq!(
-            json_pointer("vpc_config.cidr_block"),
-            "/vpc_config/cidr_block"
-        );
-        assert_eq!(
-            json_pointer("eks_config.node_groups[0].scaling.min_size"),
-            "/eks_config/node_groups/0/scaling/min_size"
-        );
-        assert_eq!(json_pointer("tags.a/b"), "/tags/a~1b");
+    fn nested_fields_and_indices_become_json_pointers() {
+        let body = json!({"vpc": {"subnets": [{"size": 1}, {"size": "x"}]}, "tags": {}});
+        assert_eq!(pointer_of(body), "/vpc/subnets/1/size");
+    }
+
+    #[test]
+    fn keys_with_dots_slashes_and_tildes_stay_one_segment_escaped() {
+        let body = json!({"vpc": {"subnets": []}, "tags": {"a.b/c~d": "x"}});
+        assert_eq!(pointer_of(body), "/tags/a.b~1c~0d");
+    }
+
+    #[test]
+    fn the_whole_document_is_the_root_pointer() {
+        assert_eq!(pointer_of(json!([])), "/");
     }
 }

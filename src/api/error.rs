@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{FieldError, Role, ValidationErrors};
 use crate::store::StoreError;
+use crate::store::queue::QueueError;
 
 /// Extension members of byoc's problem documents.
 #[derive(Debug, Default, Serialize)]
@@ -135,10 +136,28 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            // Handlers map NotFound/Conflict themselves when they know what was missing;
-            // reaching here means an unexpected one.
+            StoreError::NotFound { kind, name } => ApiError::NotFound { kind, name },
             StoreError::Unavailable(_) => ApiError::Unavailable,
+            // A handler that expects a unique violation says what conflicts itself.
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            e @ QueueError::NotDeployed { .. } => ApiError::Conflict {
+                slug: "not-deployed",
+                detail: e.to_string(),
+            },
+            e @ QueueError::Finished { .. } => ApiError::Conflict {
+                slug: "operation-finished",
+                detail: e.to_string(),
+            },
+            QueueError::Store(e) => e.into(),
+            // Leases belong to workers; a handler never holds one.
+            e @ QueueError::LeaseLost(_) => ApiError::internal(e),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use super::{ApiError, AppState, Caller, Problem};
-use crate::domain::Role;
+use super::problems::Unauthorized;
+use super::{ApiResult, AppState, Viewer};
 use crate::store;
 
 /// Prometheus metrics.
@@ -11,22 +11,13 @@ use crate::store;
     tag = "system",
     responses(
         (status = 200, body = String, content_type = "text/plain; version=0.0.4"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthorized
     ),
     security(("bearer" = []))
 )]
 #[get("/metrics")]
-pub async fn get_metrics(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let db = state.db.clone();
-    let counts = web::block(move || {
-        let mut conn = db.get()?;
-        store::operations::counts(&mut conn)
-    })
-    .await??;
+pub async fn get_metrics(state: web::Data<AppState>, _: Viewer) -> ApiResult {
+    let counts = state.db(store::operations::counts).await?;
     state.metrics.set_operation_counts(&counts);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

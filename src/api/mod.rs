@@ -9,6 +9,8 @@ mod metrics;
 mod onboarding;
 mod openapi;
 mod operations;
+mod paths;
+mod problems;
 pub(crate) mod program;
 mod system;
 pub(crate) mod tenants;
@@ -22,21 +24,25 @@ use actix_web::{HttpMessage, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use auth::Caller;
+pub use auth::{Admin, Caller, Operator, Viewer};
 pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
+pub use paths::{EnvPath, OperationPath, TenantPath};
 
 use crate::crypto::MasterKey;
 use crate::metrics::Metrics;
+use crate::notify::Hub;
 use crate::settings::Settings;
-use crate::store::DbPool;
-use crate::worker::Hub;
+use crate::store::{Conn, DbPool, StoreError};
+
+/// What a handler answers.
+pub type ApiResult = Result<actix_web::HttpResponse, ApiError>;
 
 /// Shared state of every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// Database pool.
-    pub db: DbPool,
+    /// Database pool (use [`AppState::db`] from handlers).
+    pub pool: DbPool,
     /// Key for secrets at rest.
     pub key: MasterKey,
     /// Settings, read once at start.
@@ -45,10 +51,27 @@ pub struct AppState {
     pub hub: Hub,
     /// Metrics of this process.
     pub metrics: Metrics,
-    /// Name of the executor new operations are recorded with (`local`, `deployments`).
-    pub executor_name: &'static str,
     /// The platform's AWS identity (role verification).
     pub aws: crate::cloud::PlatformAws,
+}
+
+impl AppState {
+    /// Runs `f` with a pooled connection on the blocking thread pool (diesel is synchronous).
+    pub async fn db<T, E>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
 }
 
 /// Registers every route, the docs and the request-id header on an actix `App`.

@@ -6,15 +6,14 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::tenants::{load_tenant, parse_slug};
-use super::{ApiError, AppState, Caller, Problem};
+use super::problems::{Forbidden, Invalid, NotFound, Unauthorized};
+use super::{Admin, ApiError, ApiResult, AppState, Operator, Problem, TenantPath, Viewer};
 use crate::cloud::{
     ExternalIdShown, Onboarding, OnboardingSettings, OnboardingTenant, RoleCheckReport, RoleTarget,
     onboarding,
 };
 use crate::crypto::generate_external_id;
-use crate::domain::{Role, Slug};
-use crate::store::{self, tenants::Tenant};
+use crate::store::{self, StoreError, tenants::Tenant};
 
 /// Builds the onboarding block of `tenant`, revealing `external_id` when given.
 pub(crate) fn onboarding_for(
@@ -41,20 +40,17 @@ pub(crate) fn onboarding_for(
     ))
 }
 
-const SLUG_PARAM: &str = "Tenant slug";
-
 /// The CloudFormation template that creates the tenant's role.
 #[utoipa::path(
     tag = "onboarding",
     responses(
         (status = 200, body = String, content_type = "text/plain", description = "The CloudFormation template (YAML with CloudFormation tags such as `!Sub`, which generic YAML parsers reject — hence plain text)"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthorized
     ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/templates/customer-iam-role.yaml")]
-pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+pub async fn get_role_template(_: Viewer) -> ApiResult {
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((
@@ -67,25 +63,17 @@ pub async fn get_role_template(caller: Caller) -> Result<HttpResponse, ApiError>
 /// The tenant's onboarding instructions (the external ID replaced by a placeholder).
 #[utoipa::path(
     tag = "onboarding",
-    params(("slug" = String, Path, description = SLUG_PARAM, pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
-    responses(
-        (status = 200, body = Onboarding),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+    params(TenantPath),
+    responses((status = 200, body = Onboarding), Unauthorized, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants/{slug}/onboarding")]
 pub async fn get_tenant_onboarding(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let slug = parse_slug(&path)?;
-    let db = state.db.clone();
-    let tenant = web::block(move || load_tenant(&mut *db.get()?, &slug)).await??;
+    _: Viewer,
+    path: TenantPath,
+) -> ApiResult {
+    let tenant = state.db(move |conn| path.load_tenant(conn)).await?;
     Ok(HttpResponse::Ok().json(onboarding_for(&state, &tenant, None)?))
 }
 
@@ -93,31 +81,28 @@ pub async fn get_tenant_onboarding(
 /// credentials, checks the account, and records the verification.
 #[utoipa::path(
     tag = "onboarding",
-    params(("slug" = String, Path, description = SLUG_PARAM, pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
+    params(TenantPath),
     responses(
         (status = 200, body = RoleCheckReport, description = "The role works; what was checked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound,
         (status = 422, body = Problem, content_type = "application/problem+json", description = "Access denied, wrong account or missing role: the detail says what to fix"),
         (status = 503, body = Problem, content_type = "application/problem+json", description = "AWS unreachable or the platform's credentials are missing"),
     ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/tenants/{slug}/verify")]
-#[tracing::instrument(skip_all, fields(tenant.slug = %path))]
+#[tracing::instrument(skip_all, fields(tenant.slug = %path.slug))]
 pub async fn verify_tenant_role(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
-    let slug = parse_slug(&path)?;
-    let (tenant, target) = load_target(&state, &slug).await?;
-    let report = crate::cloud::verify_role(&state.aws, &slug, &target).await?;
+    _: Operator,
+    path: TenantPath,
+) -> ApiResult {
+    let (tenant, target) = load_target(&state, &path).await?;
+    let report = crate::cloud::verify_role(&state.aws, &path.slug, &target).await?;
     let at = report.checked_at.naive_utc();
-    let db = state.db.clone();
-    web::block(move || store::tenants::mark_verified(&mut *db.get()?, &tenant.id, at)).await??;
+    state
+        .db(move |conn| store::tenants::mark_verified(conn, &tenant.id, at))
+        .await?;
     tracing::info!("tenant role verified");
     Ok(HttpResponse::Ok().json(report))
 }
@@ -125,11 +110,10 @@ pub async fn verify_tenant_role(
 /// Loads the tenant and decrypts what a role check needs.
 pub(crate) async fn load_target(
     state: &AppState,
-    slug: &Slug,
+    path: &TenantPath,
 ) -> Result<(Tenant, RoleTarget), ApiError> {
-    let db = state.db.clone();
-    let slug = slug.clone();
-    let tenant = web::block(move || load_tenant(&mut *db.get()?, &slug)).await??;
+    let path = path.clone();
+    let tenant = state.db(move |conn| path.load_tenant(conn)).await?;
     let ids = tenant.ids().map_err(ApiError::internal)?;
     let external_id = state
         .key
@@ -159,39 +143,33 @@ pub struct ExternalIdRotated {
 /// tenant must update its role stack's `ExternalId` parameter before the next deploy.
 #[utoipa::path(
     tag = "onboarding",
-    params(("slug" = String, Path, description = SLUG_PARAM, pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
+    params(TenantPath),
     responses(
         (status = 200, body = ExternalIdRotated),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Invalid
     ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/tenants/{slug}/external-id/rotate")]
-#[tracing::instrument(skip_all, fields(tenant.slug = %path))]
+#[tracing::instrument(skip_all, fields(tenant.slug = %path.slug))]
 pub async fn rotate_external_id(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
-    let slug = parse_slug(&path)?;
+    Admin(caller): Admin,
+    path: TenantPath,
+) -> ApiResult {
     let external_id = generate_external_id();
-    let db = state.db.clone();
     let key = state.key.clone();
     let secret = external_id.clone();
-    let tenant = web::block(move || {
-        let mut conn = db.get()?;
-        conn.immediate_transaction(|conn| {
-            let tenant = load_tenant(conn, &slug)?;
-            let sealed = key.seal_secret(&secret, tenant.id.as_bytes());
-            store::tenants::set_external_id(conn, &tenant.id, &sealed)?;
-            Ok::<_, ApiError>(tenant)
+    let tenant = state
+        .db(move |conn| {
+            store::transaction(conn, |conn| {
+                let tenant = path.load_tenant(conn)?;
+                let sealed = key.seal_secret(&secret, tenant.id.as_bytes());
+                store::tenants::set_external_id(conn, &tenant.id, &sealed)?;
+                Ok::<_, StoreError>(tenant)
+            })
         })
-    })
-    .await??;
+        .await?;
     tracing::info!(token.name = %caller.token_name, "external id rotated");
     Ok(HttpResponse::Ok().json(ExternalIdRotated {
         onboarding: onboarding_for(&state, &tenant, Some(&external_id))?,

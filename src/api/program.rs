@@ -3,11 +3,11 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use super::configs::{ConfigVersionQuery, EnvPath, parse_env};
-use super::tenants::{load_tenant, parse_slug};
-use super::{ApiError, AppState, Caller, Problem};
+use super::configs::ConfigVersionQuery;
+use super::problems::{Invalid, NotFound, Unauthorized};
+use super::{ApiError, ApiResult, AppState, EnvPath, Viewer};
 use crate::domain::config::EnvironmentConfig;
-use crate::domain::{EnvName, FieldError, Role, Slug, StackName, ValidationErrors};
+use crate::domain::{EnvName, FieldError, Slug, StackName, ValidationErrors};
 use crate::program::{self, RenderError, RenderInput};
 use crate::store::{self, StoreError};
 
@@ -61,47 +61,30 @@ pub(crate) fn render_stored(
 /// The program of the latest (or a given) config version, as `application/yaml`.
 #[utoipa::path(
     tag = "configs",
-    params(
-        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
-        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$"),
-        ConfigVersionQuery
-    ),
+    params(EnvPath, ConfigVersionQuery),
     responses(
         (status = 200, body = serde_json::Value, content_type = "application/yaml", description = "The Pulumi YAML program document"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, NotFound, Invalid
     ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants/{slug}/environments/{env}/program")]
 pub async fn get_environment_program(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<EnvPath>,
+    _: Viewer,
+    path: EnvPath,
     query: web::Query<ConfigVersionQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let slug = parse_slug(&path.slug)?;
-    let env = parse_env(&path.env)?;
+) -> ApiResult {
     let version = query.version;
     let project = state.settings.pulumi.project.clone();
-    let db = state.db.clone();
-    let yaml = web::block(move || {
-        let mut conn = db.get()?;
-        let tenant = load_tenant(&mut conn, &slug)?;
-        let row = store::configs::find(&mut conn, &tenant.id, env.as_str(), version).map_err(
-            |e| match e {
-                StoreError::NotFound => {
-                    ApiError::not_found("environment config", format!("{slug}/{env}"))
-                }
-                other => other.into(),
-            },
-        )?;
-        let program = render_stored(&tenant, &slug, &env, &row.config, &project)?;
-        Ok::<_, ApiError>(program.yaml().to_owned())
-    })
-    .await??;
+    let yaml = state
+        .db(move |conn| {
+            let tenant = path.load_tenant(conn)?;
+            let row = store::configs::find(conn, &tenant, path.env.as_str(), version)?;
+            let program = render_stored(&tenant, &path.slug, &path.env, &row.config, &project)?;
+            Ok::<_, ApiError>(program.yaml().to_owned())
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/yaml")
         .body(yaml))

@@ -5,7 +5,8 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState, Problem};
+use super::problems::Unavailable;
+use super::{ApiError, AppState};
 
 /// Probe answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,15 +25,12 @@ pub async fn health() -> HttpResponse {
 /// Readiness: the database answers a query.
 #[utoipa::path(
     tag = "system",
-    responses(
-        (status = 200, body = HealthStatus),
-        (status = 503, body = Problem, content_type = "application/problem+json")
-    )
+    responses((status = 200, body = HealthStatus), Unavailable)
 )]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     web::block(move || {
-        let mut conn = state.db.get().map_err(|_| ApiError::Unavailable)?;
+        let mut conn = state.pool.get().map_err(|_| ApiError::Unavailable)?;
         conn.batch_execute("SELECT 1")
             .map_err(|_| ApiError::Unavailable)
     })

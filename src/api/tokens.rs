@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::parse_json;
-use super::{ApiError, AppState, Caller, Problem};
+use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use super::{Admin, ApiError, ApiResult, AppState};
 use crate::domain::{Role, ValidationErrors};
-use crate::store::{self, StoreError};
+use crate::store;
 
 /// Request body of `create_token`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,7 +31,8 @@ pub struct TokenView {
     /// Name.
     pub name: String,
     /// Role.
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: Role,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last use (updated at most once a minute).
@@ -68,31 +70,21 @@ pub struct TokenCreated {
     request_body = CreateToken,
     responses(
         (status = 201, body = TokenCreated),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthorized, Forbidden, Invalid
     ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/tokens")]
 #[tracing::instrument(skip_all)]
-pub async fn create_token(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
+pub async fn create_token(state: web::Data<AppState>, _: Admin, body: web::Bytes) -> ApiResult {
     let body: CreateToken = parse_json(&body)?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ValidationErrors::single("/name", "must be 1 to 100 characters long").into());
     }
-    let (row, token) = web::block(move || {
-        let mut conn = state.db.get()?;
-        store::tokens::issue(&mut conn, &name, body.role)
-    })
-    .await??;
+    let (row, token) = state
+        .db(move |conn| store::tokens::issue(conn, &name, body.role))
+        .await?;
     tracing::info!(token.name = %row.name, token.role = %row.role, "token created");
     Ok(HttpResponse::Created().json(TokenCreated {
         info: row.into(),
@@ -103,24 +95,12 @@ pub async fn create_token(
 /// Lists every token (revoked ones included).
 #[utoipa::path(
     tag = "tokens",
-    responses(
-        (status = 200, body = Vec<TokenView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = Vec<TokenView>), Unauthorized, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tokens")]
-pub async fn list_tokens(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
-    let rows = web::block(move || {
-        let mut conn = state.db.get()?;
-        store::tokens::list(&mut conn)
-    })
-    .await??;
+pub async fn list_tokens(state: web::Data<AppState>, _: Admin) -> ApiResult {
+    let rows = state.db(store::tokens::list).await?;
     let views: Vec<TokenView> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -131,10 +111,7 @@ pub async fn list_tokens(
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 204, description = "Token revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Conflict
     ),
     security(("bearer" = []))
 )]
@@ -142,33 +119,28 @@ pub async fn list_tokens(
 #[tracing::instrument(skip_all, fields(token.id = %path))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
+) -> ApiResult {
     let id = path.into_inner();
-    let shown = id.clone();
-    web::block(move || {
-        let mut conn = state.db.get()?;
-        conn.immediate_transaction(|conn| {
-            let token = store::tokens::find_active(conn, &id).map_err(|e| match e {
-                StoreError::NotFound => ApiError::not_found("active token", shown),
-                other => other.into(),
-            })?;
-            // Revoking the last admin token would lock every operator out of token management.
-            if token.role == Role::Admin.as_str() && store::tokens::count_active_admins(conn)? <= 1
-            {
-                return Err(ApiError::Conflict {
-                    slug: "last-admin-token",
-                    detail: "this is the last active admin token; create another admin token first"
-                        .to_owned(),
-                });
-            }
-            store::tokens::revoke(conn, &id)?;
-            Ok(())
+    state
+        .db(move |conn| {
+            store::transaction(conn, |conn| {
+                let token = store::tokens::find_active(conn, &id)?;
+                // Revoking the last admin token would lock every operator out of token management.
+                if token.role == Role::Admin && store::tokens::count_active_admins(conn)? <= 1 {
+                    return Err(ApiError::Conflict {
+                        slug: "last-admin-token",
+                        detail:
+                            "this is the last active admin token; create another admin token first"
+                                .to_owned(),
+                    });
+                }
+                store::tokens::revoke(conn, &id)?;
+                Ok::<_, ApiError>(())
+            })
         })
-    })
-    .await??;
+        .await?;
     tracing::info!("token revoked");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,9 +13,10 @@ use crate::cloud::{AwsClientOptions, PlatformAws};
 use crate::domain::AwsRegion;
 use crate::executor::Executor;
 use crate::metrics::Metrics;
+use crate::notify::Hub;
 use crate::pulumi::EnvSnapshot;
 use crate::settings::Settings;
-use crate::worker::{Hub, Worker};
+use crate::worker::Worker;
 
 /// A started server: its address, a handle to stop it, and its workers.
 #[derive(Debug)]
@@ -60,7 +61,6 @@ pub fn start_with_aws(
     }
     let hub = Hub::new();
     let metrics = Metrics::new();
-    let executor_name = executor.name();
     let worker = Worker::new(
         db.clone(),
         key.clone(),
@@ -75,12 +75,11 @@ pub fn start_with_aws(
         actix_web::rt::spawn(async move { worker.run(shutdown).await })
     });
     let state = AppState {
-        db,
+        pool: db,
         key,
         settings: Arc::new(settings),
         hub,
         metrics,
-        executor_name,
         aws,
     };
     let bind = state.settings.http.bind;

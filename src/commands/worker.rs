@@ -9,9 +9,10 @@ use crate::api::{self, AppState};
 use crate::cloud::{AwsClientOptions, PlatformAws};
 use crate::domain::AwsRegion;
 use crate::metrics::Metrics;
+use crate::notify::Hub;
 use crate::pulumi::EnvSnapshot;
 use crate::settings::Settings;
-use crate::worker::{Hub, Worker};
+use crate::worker::Worker;
 
 /// Runs workers until SIGINT or SIGTERM, then stops claiming and lets running operations
 /// stop gracefully within `BYOC_SHUTDOWN_GRACE_SECONDS` (they are re-queued). With
@@ -38,12 +39,11 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
             ))
             .await;
             let state = AppState {
-                db,
+                pool: db,
                 key,
                 settings: Arc::new(settings.clone()),
                 hub,
                 metrics,
-                executor_name: executor.name(),
                 aws,
             };
             let server =

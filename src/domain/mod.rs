@@ -6,10 +6,12 @@ pub mod config;
 pub mod names;
 pub mod operation;
 pub mod role;
+pub mod stored;
 pub mod validation;
 
 pub use aws::{AwsAccountId, AwsRegion, RoleArn, RoleName};
 pub use names::{EnvName, Slug, StackName};
-pub use operation::{OperationKind, OperationStatus, StackStatus};
+pub use operation::{OperationKind, OperationStatus, OutputValue, StackStatus};
 pub use role::Role;
+pub use stored::UnknownName;
 pub use validation::{FieldError, ValidationErrors};

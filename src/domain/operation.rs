@@ -3,84 +3,67 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// What an operation does to a stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OperationKind {
-    /// `pulumi preview`: shows changes, changes nothing.
-    Preview,
-    /// `pulumi up`: first deploy and every later change.
-    Update,
-    /// `pulumi refresh`: reconciles state with the cloud.
-    Refresh,
-    /// `pulumi destroy`: removes every resource.
-    Destroy,
+use super::stored::stored_enum;
+
+stored_enum! {
+    /// What an operation does to a stack.
+    pub enum OperationKind ("operation kind") {
+        /// `pulumi preview`: shows changes, changes nothing.
+        Preview = "preview",
+        /// `pulumi up`: first deploy and every later change.
+        Update = "update",
+        /// `pulumi refresh`: reconciles state with the cloud.
+        Refresh = "refresh",
+        /// `pulumi destroy`: removes every resource.
+        Destroy = "destroy",
+    }
 }
 
-/// Where an operation is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OperationStatus {
-    /// Waiting for a worker (or for an earlier operation on the same stack).
-    Queued,
-    /// A worker holds its lease and runs it.
-    Running,
-    /// Finished successfully.
-    Succeeded,
-    /// Finished with an error.
-    Failed,
-    /// Cancelled before or while running.
-    Cancelled,
+stored_enum! {
+    /// Where an operation is in its life.
+    pub enum OperationStatus ("operation status") {
+        /// Waiting for a worker (or for an earlier operation on the same stack).
+        Queued = "queued",
+        /// A worker holds its lease and runs it.
+        Running = "running",
+        /// Finished successfully.
+        Succeeded = "succeeded",
+        /// Finished with an error.
+        Failed = "failed",
+        /// Cancelled before or while running.
+        Cancelled = "cancelled",
+    }
 }
 
-/// The stack status the original API exposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StackStatus {
-    /// A deploy is queued.
-    Pending,
-    /// A deploy is running.
-    InProgress,
-    /// The last deploy succeeded.
-    Succeeded,
-    /// The last deploy or destroy failed.
-    Failed,
-    /// A destroy is queued or running.
-    Destroying,
-    /// Every resource was removed.
-    Destroyed,
-    /// Only previews ran: nothing was ever deployed.
-    NotDeployed,
+stored_enum! {
+    /// The stack status the original API exposes.
+    pub enum StackStatus ("stack status") {
+        /// A deploy is queued.
+        Pending = "pending",
+        /// A deploy is running.
+        InProgress = "in_progress",
+        /// The last deploy succeeded.
+        Succeeded = "succeeded",
+        /// The last deploy or destroy failed.
+        Failed = "failed",
+        /// A destroy is queued or running.
+        Destroying = "destroying",
+        /// Every resource was removed.
+        Destroyed = "destroyed",
+        /// Only previews ran: nothing was ever deployed.
+        NotDeployed = "not_deployed",
+    }
 }
 
-macro_rules! str_enum {
-    ($ty:ty { $($variant:ident => $s:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Stable lowercase name, as stored.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $s),+ }
-            }
-        }
-        impl std::str::FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($s => Ok(Self::$variant),)+
-                    other => Err(format!("unknown {} '{other}'", stringify!($ty))),
-                }
-            }
-        }
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
+/// One stack output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OutputValue {
+    /// The value; `null` when secret and redacted.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// Whether Pulumi marks it secret.
+    pub secret: bool,
 }
-
-str_enum!(OperationKind { Preview => "preview", Update => "update", Refresh => "refresh", Destroy => "destroy" });
-str_enum!(OperationStatus { Queued => "queued", Running => "running", Succeeded => "succeeded", Failed => "failed", Cancelled => "cancelled" });
-str_enum!(StackStatus { Pending => "pending", InProgress => "in_progress", Succeeded => "succeeded", Failed => "failed", Destroying => "destroying", Destroyed => "destroyed", NotDeployed => "not_deployed" });
 
 impl StackStatus {
     /// True when the stack may still hold cloud resources (blocks tenant/config deletion).
@@ -105,6 +88,12 @@ impl OperationKind {
             Self::Destroy => Some(StackStatus::Destroying),
             Self::Preview | Self::Refresh => None,
         }
+    }
+
+    /// Whether it needs a stack that may hold resources (nothing to destroy or refresh
+    /// otherwise).
+    pub fn needs_deployed_stack(self) -> bool {
+        matches!(self, Self::Destroy | Self::Refresh)
     }
 
     /// Stack status when it starts running.

@@ -1,56 +1,24 @@
 //! API token roles and what each may do.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use super::stored::stored_enum;
 
-/// The role an API token carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read-only access.
-    Viewer,
-    /// Tenants, configs and operations.
-    Operator,
-    /// Everything, including token management.
-    Admin,
+stored_enum! {
+    /// The role an API token carries.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role ("role") {
+        /// Read-only access.
+        Viewer = "viewer",
+        /// Tenants, configs and operations.
+        Operator = "operator",
+        /// Everything, including token management.
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    /// Stable lowercase name, as stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
     /// True when this role includes everything `required` may do.
     pub fn allows(self, required: Role) -> bool {
         self >= required
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A role name that is not one of `admin`, `operator`, `viewer`.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown role '{0}': expected admin, operator or viewer")]
-pub struct UnknownRole(String);
-
-impl std::str::FromStr for Role {
-    type Err = UnknownRole;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "operator" => Ok(Role::Operator),
-            "admin" => Ok(Role::Admin),
-            other => Err(UnknownRole(other.to_owned())),
-        }
     }
 }
 

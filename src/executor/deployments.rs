@@ -1,5 +1,5 @@
 //! The Pulumi Deployments executor: runs the same rendered program on Pulumi's hosted
-//! runners through the REST API (`pulumi-contract.md` §5). It ensures the stack exists,
+//! runners through the REST API (`docs/pulumi-contract.md` §5). It ensures the stack exists,
 //! creates one deployment with `inheritSettings: false` (tenant values only as secret
 //! variables, constant pre-run commands), records its id on the operation at once, follows it
 //! to the end and maps its status. A recovered operation follows the recorded deployment and
@@ -40,7 +40,7 @@ pub use follow::LOG_EVENT;
 
 use self::client::{Client, StackPath};
 use self::follow::Pace;
-use super::{EventSink, Executor, OperationJob, Outcome};
+use super::{EventSink, Executor, OperationJob, Outcome, RecoverError};
 use crate::program::{self, RenderInput};
 use crate::settings::Settings;
 
@@ -236,7 +236,7 @@ impl Executor for DeploymentsExecutor {
 
     /// Nothing to unlock: a deployment the dead worker followed keeps running on Pulumi's
     /// side, and the next attempt follows it through `job.external_ref`.
-    async fn recover(&self, _job: &OperationJob) -> Result<(), String> {
+    async fn recover(&self, _job: &OperationJob) -> Result<(), RecoverError> {
         Ok(())
     }
 }

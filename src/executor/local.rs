@@ -5,9 +5,12 @@
 //! touches the database; secrets go to the CLI through its environment or stdin only.
 //!
 //! Module map: `setup` (directories, passphrase, CLI probe), `prepare` (render, pre-flight,
-//! workspace and stack config), `operation` (the engine run, event forwarding, lock recovery),
-//! `outcome` (errors → [`Outcome`]), `protection` (destroy with EKS deletion protection on).
+//! workspace and stack config), `engine` (one engine command, event forwarding, a stale lock
+//! cleared once), `operation` (the run start to end), `protection` (destroy with EKS deletion
+//! protection on), `outcome` (errors → [`Outcome`]). `operation` and `protection` both use
+//! `engine`; neither uses the other's internals.
 
+mod engine;
 mod operation;
 mod outcome;
 mod prepare;
@@ -21,12 +24,13 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{EventSink, Executor, OperationJob, Outcome};
+use super::{EventSink, Executor, OperationJob, Outcome, RecoverError};
 use crate::cloud::PlatformAws;
 use crate::pulumi::{EnvSnapshot, PulumiError, RunControl, Runner, Workspace};
 use crate::settings::Settings;
 
-pub use operation::{LOCK_CLEARED_EVENT, OUTPUTS_UNAVAILABLE_EVENT, UNDECODABLE_EVENT};
+pub use engine::{LOCK_CLEARED_EVENT, UNDECODABLE_EVENT};
+pub use operation::OUTPUTS_UNAVAILABLE_EVENT;
 pub use outcome::LocalError;
 pub use protection::PROTECTION_OFF_EVENT;
 pub use setup::{LocalSetupError, PASSPHRASE_FILE};
@@ -127,12 +131,12 @@ impl Executor for LocalExecutor {
         .await
     }
 
-    async fn recover(&self, job: &OperationJob) -> Result<(), String> {
+    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError> {
         let span = tracing::info_span!("local_recover", operation.id = %job.operation_id, stack = %job.stack);
         async {
             // `cancel` only needs the project name to find the stack's lock directory.
             let project = format!("name: {}\nruntime: yaml\n", self.project);
-            let ws = Workspace::create(&self.workspace_dir, &project).map_err(|e| e.to_string())?;
+            let ws = Workspace::create(&self.workspace_dir, &project)?;
             let ctl = RunControl {
                 timeout: Some(RECOVER_TIMEOUT),
                 ..Default::default()
@@ -146,9 +150,7 @@ impl Executor for LocalExecutor {
                 Err(PulumiError::StackNotFound { .. } | PulumiError::NothingToCancel { .. }) => {
                     Ok(())
                 }
-                Err(e) => Err(format!(
-                    "clearing the stack lock with `pulumi cancel` failed: {e}"
-                )),
+                Err(e) => Err(e.into()),
             }
         }
         .instrument(span)

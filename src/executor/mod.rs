@@ -9,10 +9,8 @@ mod unavailable;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use utoipa::ToSchema;
 
 mod deployments;
 
@@ -123,15 +121,7 @@ impl EventSink {
 /// Resource change counts from the engine's summary (`create`, `update`, `delete`, `same`, …).
 pub type ChangeSummary = BTreeMap<String, u64>;
 
-/// One stack output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct OutputValue {
-    /// The value; `null` when secret and redacted.
-    #[schema(value_type = Object)]
-    pub value: serde_json::Value,
-    /// Whether Pulumi marks it secret.
-    pub secret: bool,
-}
+pub use crate::domain::OutputValue;
 
 /// How an operation ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,12 +166,21 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     }
 
     /// Runs `job` to the end. `cancel` is triggered by an API cancel, the timeout or a
-    /// shutdown: the executor then stops gracefully and answers `Outcome::Cancelled`.
+    /// shutdown: the executor then stops gracefully and answers `Outcome::Cancelled`. When the
+    /// run must stop at once (its lease was lost), the worker drops this future instead.
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome;
 
     /// Makes a stack usable again after a worker died while running `job` on it: clears the
     /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent.
-    async fn recover(&self, job: &OperationJob) -> Result<(), String>;
+    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError>;
+}
+
+/// Why a stack could not be made usable again after its worker died.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverError {
+    /// `pulumi cancel` (or the workspace it runs in) failed; the stack may still be locked.
+    #[error("clearing the stack lock with `pulumi cancel` failed: {0}")]
+    ClearLock(#[from] crate::pulumi::PulumiError),
 }
 
 /// The executor the settings ask for. Async: the local executor probes the CLI and loads the

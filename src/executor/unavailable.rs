@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::{EventSink, Executor, OperationJob, Outcome};
+use super::{EventSink, Executor, OperationJob, Outcome, RecoverError};
 
 /// Fails every operation with `reason`.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ impl Executor for UnavailableExecutor {
         }
     }
 
-    async fn recover(&self, _job: &OperationJob) -> Result<(), String> {
+    async fn recover(&self, _job: &OperationJob) -> Result<(), RecoverError> {
         Ok(())
     }
 }

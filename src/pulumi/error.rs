@@ -149,8 +149,8 @@ pub struct FailedRun<'a> {
 const TAIL_BYTES: usize = 4096;
 
 /// Classifies a failed run. The substrings are the ones the official SDKs test
-/// (pulumi-contract.md §3.1, §4.2); exit codes are not used because older CLIs return 255 for
-/// almost everything. Our own stop reasons (cancel, timeout) win over the text.
+/// (`docs/pulumi-contract.md` §3.1, §4.2); exit codes are not used because older CLIs return
+/// 255 for almost everything. Our own stop reasons (cancel, timeout) win over the text.
 pub fn classify(run: FailedRun<'_>) -> PulumiError {
     if let Some(after) = run.timed_out {
         return PulumiError::TimedOut { after };

@@ -1,5 +1,6 @@
-//! Typed engine events (`apitype.EngineEvent`, contract §2.2). Lossless: every event keeps its
-//! raw JSON, unknown payload kinds and `op` strings are kept as strings, unknown keys ignored.
+//! Typed engine events (`apitype.EngineEvent`, `docs/pulumi-contract.md` §2.2). Lossless:
+//! every event keeps its raw JSON, unknown payload kinds and `op` strings are kept as strings,
+//! unknown keys ignored.
 
 use std::collections::BTreeMap;
 

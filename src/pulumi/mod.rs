@@ -32,9 +32,7 @@ pub use events::{
 pub use ops::{DestroyResult, EventSink, OperationResult, PreviewResult, RefreshResult, UpResult};
 pub use options::{DestroyOptions, PreviewOptions, RefreshOptions, UpOptions};
 pub use progress::{ResourceProgress, RunDigest, StepStatus};
-pub use runner::{
-    CancelToken, Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason,
-};
+pub use runner::{Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason};
 pub use stack::{ConfigValue, OutputValue, UpdateRecord};
 pub use tail::{EventStream, TailHandle, tail_event_log};
 pub use version::{MIN_VERSION, Version, check_version, locate};

@@ -1,11 +1,11 @@
-//! preview / up / refresh / destroy: the argv of contract §1.5, the event log tailed while the
-//! CLI runs, and a typed result derived from the summary event.
+//! preview / up / refresh / destroy: the argv of `docs/pulumi-contract.md` §1.5, the event
+//! log tailed while the CLI runs, and a typed result derived from the summary event.
 
 use tokio::sync::mpsc;
 
 use super::decode::EventItem;
 use super::error::{FailedRun, PulumiError, classify};
-use super::events::{EngineEvent, EventError, UpdateSummary};
+use super::events::{EventError, UpdateSummary};
 use super::options::{DestroyOptions, PreviewOptions, RefreshOptions, UpOptions};
 use super::progress::{ResourceProgress, RunDigest};
 use super::runner::{Invocation, RunControl, Runner, StopReason};
@@ -18,10 +18,9 @@ use crate::domain::names::StackName;
 pub struct OperationResult {
     /// The engine's `summaryEvent`.
     pub summary: UpdateSummary,
-    /// Per-resource progress derived from the events.
+    /// Per-resource progress derived from the events (the events themselves go to the
+    /// caller's [`EventSink`] as they are read).
     pub resources: Vec<ResourceProgress>,
-    /// Every decoded event, raw JSON included.
-    pub events: Vec<EngineEvent>,
     /// Lines of the log that did not decode (kept, not fatal).
     pub decode_errors: Vec<EventError>,
     /// Bounded stdout.
@@ -140,27 +139,23 @@ impl Runner {
         };
         let collect = async {
             let mut digest = RunDigest::new();
-            let mut events = Vec::new();
             let mut errors = Vec::new();
             while let Some(item) = stream.next_item().await {
-                if let Some(sink) = sink {
-                    // A caller that stopped listening still gets the final result.
-                    let _ = sink.send(item.clone()).await;
-                }
-                match item {
-                    Ok(ev) => {
-                        digest.observe(&ev);
-                        events.push(ev);
-                    }
+                match &item {
+                    Ok(ev) => digest.observe(ev),
                     Err(e) => {
                         tracing::warn!(reason = %e.reason, "undecodable event-log entry");
-                        errors.push(e);
+                        errors.push(e.clone());
                     }
                 }
+                if let Some(sink) = sink {
+                    // A caller that stopped listening still gets the final result.
+                    let _ = sink.send(item).await;
+                }
             }
-            (digest, events, errors)
+            (digest, errors)
         };
-        let (out, (digest, events, decode_errors)) = tokio::join!(run, collect);
+        let (out, (digest, decode_errors)) = tokio::join!(run, collect);
         tail.join().await;
         let out = out?;
 
@@ -184,7 +179,6 @@ impl Runner {
         Ok(OperationResult {
             summary,
             resources: digest.resources().to_vec(),
-            events,
             decode_errors,
             stdout: out.stdout,
             stderr: out.stderr,

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
@@ -11,7 +10,8 @@ use nix::unistd::Pid;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::capture::{DEFAULT_CAPTURE_BYTES, OutputLine, Stream, capture};
@@ -19,40 +19,6 @@ use super::env::EnvSnapshot;
 use super::error::PulumiError;
 use super::version::{Version, check_version, locate};
 use crate::domain::names::StackName;
-
-/// A cancellation flag shared between the caller and a running command.
-#[derive(Debug, Clone)]
-pub struct CancelToken(Arc<watch::Sender<bool>>);
-
-impl Default for CancelToken {
-    fn default() -> Self {
-        Self(Arc::new(watch::Sender::new(false)))
-    }
-}
-
-impl CancelToken {
-    /// A fresh, not yet cancelled token.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Requests cancellation: the running command gets SIGINT, then escalation.
-    pub fn cancel(&self) {
-        self.0.send_replace(true);
-    }
-
-    /// Whether cancellation was requested.
-    pub fn is_cancelled(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Resolves once cancellation is requested.
-    pub async fn cancelled(&self) {
-        let mut rx = self.0.subscribe();
-        // The sender lives in `self`, so `wait_for` cannot fail while we borrow it.
-        let _ = rx.wait_for(|c| *c).await;
-    }
-}
 
 /// How the driver runs the CLI; built once by the app from `Settings`.
 #[derive(Debug, Clone)]
@@ -99,8 +65,9 @@ impl RunnerConfig {
 /// Per-run controls supplied by the caller.
 #[derive(Debug, Clone, Default)]
 pub struct RunControl {
-    /// Cancels the run (SIGINT, grace, SIGTERM, grace, SIGKILL).
-    pub cancel: Option<CancelToken>,
+    /// Cancels the run gracefully (SIGINT, grace, SIGTERM, grace, SIGKILL). To stop it at
+    /// once instead, drop the run: the whole process group is killed.
+    pub cancel: Option<CancellationToken>,
     /// Overrides [`RunnerConfig::timeout`].
     pub timeout: Option<Duration>,
     /// Receives each stdout/stderr line as it is printed. Drain it: a full channel
@@ -213,8 +180,9 @@ impl Runner {
 
     /// Spawns `pulumi --non-interactive <args…> [--stack s]` and waits for it. This is the
     /// only function in byoc that starts the CLI. Non-zero exits are returned, not raised.
-    /// Stop a run through [`RunControl::cancel`]: dropping this future SIGKILLs the child
-    /// (`kill_on_drop`), which leaves DIY lock files behind.
+    /// Stop a run gracefully through [`RunControl::cancel`]; dropping this future SIGKILLs the
+    /// child's whole process group at once (the CLI and its plugins), which leaves DIY lock
+    /// files behind — for when the run must stop *now* (its lease was lost).
     pub async fn run(&self, inv: Invocation<'_>) -> Result<RunOutput, PulumiError> {
         let command = inv.args.first().cloned().unwrap_or_default();
         let stack = inv.stack.map(|s| s.to_string()).unwrap_or_default();
@@ -226,7 +194,8 @@ impl Runner {
         let started = Instant::now();
         let mut argv: Vec<String> = Vec::with_capacity(inv.args.len() + 3);
         argv.push("--non-interactive".into());
-        // `--stack` goes after the flags but before a `--` positional tail (contract §1.1).
+        // `--stack` goes after the flags but before a `--` positional tail
+        // (`docs/pulumi-contract.md` §1.1).
         let tail_at = inv.args.iter().position(|a| a == "--");
         let (flags, positional) = inv.args.split_at(tail_at.unwrap_or(inv.args.len()));
         argv.extend(flags.iter().cloned());
@@ -273,6 +242,7 @@ impl Runner {
         let mut child = cmd
             .spawn()
             .map_err(|e| PulumiError::io(format!("spawning {}", self.bin.display()), e))?;
+        let mut group = GroupGuard(child.id().and_then(|p| i32::try_from(p).ok()));
 
         let cap = self.config.capture_bytes;
         let out_task = child
@@ -310,6 +280,8 @@ impl Runner {
             Some(_) => self.escalate(&mut child).await,
         }
         .map_err(|e| PulumiError::io("waiting for pulumi", e))?;
+        // Reaped: its pid (and group id) may be reused from now on.
+        group.disarm();
         let stop_reason = stopped;
         if let Some(task) = stdin_task {
             // The child is gone, so a write still pending can only fail; don't wait for it.
@@ -357,11 +329,30 @@ impl Runner {
     }
 }
 
+/// Kills the child's process group when a run is dropped before its child was reaped
+/// (`kill_on_drop` reaches only the CLI itself, not the plugins it started).
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // Already gone is fine: the point is that nothing of the run survives it.
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
 /// Waits for exit, cancellation or the deadline; returns why we must stop it, if we must.
 async fn wait_or_stop(
     child: &mut Child,
     timeout: Duration,
-    cancel: Option<&CancelToken>,
+    cancel: Option<&CancellationToken>,
 ) -> Option<StopReason> {
     let cancelled = async {
         match cancel {

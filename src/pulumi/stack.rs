@@ -181,7 +181,7 @@ impl Runner {
     }
 
     /// `stack output --json`, then `stack output --json --show-secrets`; a key is secret when
-    /// its first rendering contains `[secret]` (contract §1.3).
+    /// its first rendering contains `[secret]` (`docs/pulumi-contract.md` §1.3).
     pub async fn stack_outputs(
         &self,
         ws: &Workspace,

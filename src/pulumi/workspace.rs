@@ -23,7 +23,7 @@ pub struct Workspace {
 
 impl Workspace {
     /// Creates a workspace under `parent` holding `Pulumi.yaml` (project + program in one file,
-    /// contract §6.1).
+    /// `docs/pulumi-contract.md` §6.1).
     pub fn create(parent: &Path, program_yaml: &str) -> Result<Self, PulumiError> {
         fs::create_dir_all(parent).map_err(|e| {
             PulumiError::io(format!("creating workspace root {}", parent.display()), e)

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::environment_configs as ec;
-use super::{Conn, StoreError};
+use super::tenants::Tenant;
+use super::{Conn, Found, StoreError};
 
 /// One stored config version.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -48,13 +49,13 @@ pub fn insert_next(
         .map_err(Into::into)
 }
 
-/// The latest version, or version `version` when given.
-pub fn find(
+/// The latest version, or version `version` when given, if there is one.
+pub fn lookup(
     conn: &mut Conn,
     tenant_id: &str,
     environment: &str,
     version: Option<i32>,
-) -> Result<ConfigVersion, StoreError> {
+) -> Result<Option<ConfigVersion>, StoreError> {
     let mut q = ec::table
         .filter(ec::tenant_id.eq(tenant_id))
         .filter(ec::environment.eq(environment))
@@ -64,19 +65,41 @@ pub fn find(
     if let Some(v) = version {
         q = q.filter(ec::version.eq(v));
     }
-    q.first(conn).map_err(Into::into)
+    q.first(conn).optional().map_err(Into::into)
+}
+
+/// The latest version, or version `version`, of `tenant`'s `environment`; `NotFound` names
+/// it as `<slug>/<env>[ version N]`.
+pub fn find(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    environment: &str,
+    version: Option<i32>,
+) -> Result<ConfigVersion, StoreError> {
+    lookup(conn, &tenant.id, environment, version)
+        .found("environment config", || name(tenant, environment, version))
 }
 
 /// Deletes every version of an environment's config; `NotFound` when there was none.
-pub fn delete_all(conn: &mut Conn, tenant_id: &str, environment: &str) -> Result<(), StoreError> {
+pub fn delete_all(conn: &mut Conn, tenant: &Tenant, environment: &str) -> Result<(), StoreError> {
     let n = diesel::delete(
         ec::table
-            .filter(ec::tenant_id.eq(tenant_id))
+            .filter(ec::tenant_id.eq(&tenant.id))
             .filter(ec::environment.eq(environment)),
     )
     .execute(conn)?;
     if n == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::not_found(
+            "environment config",
+            name(tenant, environment, None),
+        ));
     }
     Ok(())
+}
+
+fn name(tenant: &Tenant, environment: &str, version: Option<i32>) -> String {
+    match version {
+        Some(v) => format!("{}/{environment} version {v}", tenant.slug),
+        None => format!("{}/{environment}", tenant.slug),
+    }
 }

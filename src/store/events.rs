@@ -1,4 +1,5 @@
-//! The `operation_events` table: each operation's engine events, in order, raw.
+//! The `operation_events` table: each operation's engine events, in order, raw. A running
+//! attempt appends through `store::queue::record_events`, which holds its lease.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -22,12 +23,38 @@ pub struct Event {
     pub payload: String,
 }
 
-/// Appends a batch (one statement).
-pub fn append(conn: &mut Conn, batch: &[Event]) -> Result<(), StoreError> {
+/// An event to append: its sequence number is given when it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Payload key or byoc kind.
+    pub kind: String,
+    /// The event JSON.
+    pub payload: serde_json::Value,
+}
+
+/// Appends `batch` after the operation's last event (one insert). Run it in a transaction
+/// that holds the operation's lease, so sequence numbers never collide.
+pub(super) fn append(
+    conn: &mut Conn,
+    operation_id: &str,
+    batch: &[NewEvent],
+) -> Result<(), StoreError> {
     if batch.is_empty() {
         return Ok(());
     }
-    diesel::insert_into(ev::table).values(batch).execute(conn)?;
+    let first = last_seq(conn, operation_id)? + 1;
+    let now = super::now();
+    let rows: Vec<Event> = (first..)
+        .zip(batch)
+        .map(|(seq, e)| Event {
+            operation_id: operation_id.to_owned(),
+            seq,
+            created_at: now,
+            kind: e.kind.clone(),
+            payload: e.payload.to_string(),
+        })
+        .collect();
+    diesel::insert_into(ev::table).values(&rows).execute(conn)?;
     Ok(())
 }
 

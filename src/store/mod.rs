@@ -1,10 +1,14 @@
 //! Persistence with diesel over SQLite: the pool, pragmas, embedded migrations, and one
-//! module per aggregate. Functions take `&mut Conn` so callers own the transaction.
+//! module per aggregate. Functions take `&mut Conn` so callers own the transaction — except
+//! the queue's transitions (`queue`), each of which is one transaction of its own.
 
 pub mod configs;
 mod error;
 pub mod events;
+mod mapping;
 pub mod operations;
+pub mod outputs;
+pub mod queue;
 pub mod schema;
 pub mod stacks;
 pub mod tenants;
@@ -20,7 +24,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use error::StoreError;
+pub use error::{Found, StoreError};
 
 /// One SQLite connection.
 pub type Conn = SqliteConnection;
@@ -78,6 +82,16 @@ pub fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| StoreError::Migration(e.to_string()))?;
     Ok(applied.len())
+}
+
+/// Runs `f` in one write transaction. On SQLite it begins `IMMEDIATE`: the write lock is
+/// taken first, so what `f` reads is what its writes are checked against, and two writers
+/// never deadlock upgrading a read lock.
+pub fn transaction<T, E>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.immediate_transaction(f)
 }
 
 /// The current UTC time as stored in the database.

@@ -62,6 +62,7 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         error -> Nullable<Text>,
         summary -> Nullable<Text>,
+        lease_token -> BigInt,
     }
 }
 

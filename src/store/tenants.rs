@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::tenants;
-use super::{Conn, StoreError};
+use super::{Conn, Found, StoreError};
 
 /// A tenant row as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -69,13 +69,14 @@ pub fn insert(conn: &mut Conn, new: &NewTenant<'_>) -> Result<Tenant, StoreError
         .map_err(Into::into)
 }
 
-/// The tenant with `slug`.
+/// The tenant with `slug`; `NotFound` names it.
 pub fn find_by_slug(conn: &mut Conn, slug: &str) -> Result<Tenant, StoreError> {
     tenants::table
         .filter(tenants::slug.eq(slug))
         .select(Tenant::as_select())
         .first(conn)
-        .map_err(Into::into)
+        .optional()
+        .found("tenant", || slug.to_owned())
 }
 
 /// Up to `limit` tenants ordered by slug, starting after `after` (keyset pagination).
@@ -92,10 +93,10 @@ pub fn list(conn: &mut Conn, after: Option<&str>, limit: i64) -> Result<Vec<Tena
 }
 
 /// Deletes a tenant; its configs and stack rows go with it (foreign-key cascade).
-pub fn delete(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
-    let n = diesel::delete(tenants::table.find(id)).execute(conn)?;
+pub fn delete(conn: &mut Conn, tenant: &Tenant) -> Result<(), StoreError> {
+    let n = diesel::delete(tenants::table.find(&tenant.id)).execute(conn)?;
     if n == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::not_found("tenant", &tenant.slug));
     }
     Ok(())
 }
@@ -129,7 +130,8 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Tenant, StoreError> {
         .find(id)
         .select(Tenant::as_select())
         .first(conn)
-        .map_err(Into::into)
+        .optional()
+        .found("tenant", || id.to_owned())
 }
 
 /// The validated identifiers of a stored tenant.

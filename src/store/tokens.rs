@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::schema::api_tokens;
-use super::{Conn, StoreError};
+use super::{Conn, Found, StoreError};
 use crate::domain::Role;
 
 /// A token row (never the token itself).
@@ -19,8 +19,8 @@ pub struct ApiToken {
     pub name: String,
     /// SHA-256 of the token, hex.
     pub token_hash: String,
-    /// admin | operator | viewer.
-    pub role: String,
+    /// The token's role.
+    pub role: Role,
     /// Optional tenant slug the token is limited to.
     pub tenant_scope: Option<String>,
     /// Creation time.
@@ -41,8 +41,8 @@ pub struct NewApiToken<'a> {
     pub name: &'a str,
     /// SHA-256 of the token, hex.
     pub token_hash: &'a str,
-    /// Role name.
-    pub role: &'a str,
+    /// Role.
+    pub role: Role,
     /// Optional tenant scope.
     pub tenant_scope: Option<&'a str>,
     /// Creation time.
@@ -76,7 +76,7 @@ pub fn insert_secret(
             id: &id,
             name,
             token_hash: &hash,
-            role: role.as_str(),
+            role,
             tenant_scope: None,
             created_at: super::now(),
         },
@@ -92,30 +92,32 @@ pub fn insert(conn: &mut Conn, new: &NewApiToken<'_>) -> Result<ApiToken, StoreE
         .map_err(Into::into)
 }
 
-/// The live (not revoked) token with this hash.
-pub fn find_active_by_hash(conn: &mut Conn, hash: &str) -> Result<ApiToken, StoreError> {
+/// The live (not revoked) token with this hash, if any.
+pub fn find_active_by_hash(conn: &mut Conn, hash: &str) -> Result<Option<ApiToken>, StoreError> {
     api_tokens::table
         .filter(api_tokens::token_hash.eq(hash))
         .filter(api_tokens::revoked_at.is_null())
         .select(ApiToken::as_select())
         .first(conn)
+        .optional()
         .map_err(Into::into)
 }
 
-/// The live token with this id.
+/// The live token with this id; `NotFound` names it as an active token.
 pub fn find_active(conn: &mut Conn, id: &str) -> Result<ApiToken, StoreError> {
     api_tokens::table
         .find(id)
         .filter(api_tokens::revoked_at.is_null())
         .select(ApiToken::as_select())
         .first(conn)
-        .map_err(Into::into)
+        .optional()
+        .found("active token", || id.to_owned())
 }
 
 /// How many admin tokens are not revoked.
 pub fn count_active_admins(conn: &mut Conn) -> Result<i64, StoreError> {
     api_tokens::table
-        .filter(api_tokens::role.eq(Role::Admin.as_str()))
+        .filter(api_tokens::role.eq(Role::Admin))
         .filter(api_tokens::revoked_at.is_null())
         .count()
         .get_result(conn)
@@ -149,7 +151,7 @@ pub fn revoke(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
     .set(api_tokens::revoked_at.eq(Some(super::now())))
     .execute(conn)?;
     if n == 0 {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::not_found("active token", id));
     }
     Ok(())
 }

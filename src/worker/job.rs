@@ -1,35 +1,26 @@
-//! Running one claimed operation: build the job, run the executor while renewing the lease,
-//! store events in batches as they arrive, and record the outcome.
-
-use std::collections::BTreeMap;
+//! One claimed operation, start to end: build the executor's job, run it under the lease
+//! keeper with the event writer beside it, decide what becomes of the operation and record
+//! that through the queue.
 
 use secrecy::SecretString;
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::Worker;
+use super::lease::Signals;
+use super::{Disposition, PrepareError, Stop, Verdict, Worker, decide};
 use crate::domain::config::EnvironmentConfig;
-use crate::domain::{EnvName, OperationKind, OperationStatus, StackName};
-use crate::executor::{EventSink, OperationJob, Outcome, SinkMessage};
-use crate::store::events::Event;
-use crate::store::operations::{Heartbeat, Operation};
-use crate::store::{self, StoreError};
-
-/// Events are written in batches of at most this many (and at least every heartbeat).
-const BATCH: usize = 64;
-
-/// Why the worker cancelled a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopReason {
-    Requested,
-    Timeout,
-    Shutdown,
-    LeaseLost,
-}
+use crate::domain::{EnvName, StackName};
+use crate::executor::{EventSink, OperationJob};
+use crate::store;
+use crate::store::events::NewEvent;
+use crate::store::operations::Operation;
+use crate::store::queue::{self, Claimed, Ending, Lease, QueueError};
 
 impl Worker {
     /// Runs one claimed operation to its end.
-    pub(super) async fn process(&self, op: Operation, shutdown: CancellationToken) {
+    pub(super) async fn process(&self, claimed: Claimed, shutdown: CancellationToken) {
+        let Claimed { op, lease } = claimed;
         let span = tracing::info_span!(
             "operation",
             operation.id = %op.id,
@@ -38,15 +29,13 @@ impl Worker {
             attempt = op.attempt
         );
         async {
-            match self.prepare(&op, true).await {
-                Ok(job) => self.execute(op, job, shutdown).await,
-                Err(message) => {
-                    let outcome = Outcome::Failed {
-                        message,
-                        summary: BTreeMap::new(),
-                        retryable: false,
-                    };
-                    self.finish(&op, outcome, None).await;
+            // The stack shows the operation running now.
+            self.inner.hub.changed(&op.id);
+            match self.prepare(&op).await {
+                Ok(job) => self.execute(&op, lease, job, shutdown).await,
+                Err(e) => {
+                    self.finish(&op, &lease, Verdict::failed(e.to_string()))
+                        .await
                 }
             }
         }
@@ -54,23 +43,21 @@ impl Worker {
         .await
     }
 
-    /// Loads what the executor needs; with `mark_running`, also shows the stack as running.
-    pub(super) async fn prepare(
-        &self,
-        op: &Operation,
-        mark_running: bool,
-    ) -> Result<OperationJob, String> {
+    /// Loads what the executor needs to run (or recover) `op`.
+    pub(super) async fn prepare(&self, op: &Operation) -> Result<OperationJob, PrepareError> {
         let inner = self.inner.clone();
         let op = op.clone();
         let timeout = self.inner.settings.operation_timeout;
         self.blocking(move |conn| {
-            let kind = op.kind()?;
             let stack = store::stacks::find(conn, &op.stack_name)?;
             let tenant = store::tenants::find(conn, &stack.tenant_id)?;
             let version =
-                store::configs::find(conn, &tenant.id, &stack.environment, op.config_version)?;
-            let config: EnvironmentConfig = serde_json::from_str(&version.config)
-                .map_err(|e| StoreError::Corrupt(format!("config v{}: {e}", version.version)))?;
+                store::configs::find(conn, &tenant, &stack.environment, op.config_version)?;
+            let config: EnvironmentConfig =
+                serde_json::from_str(&version.config).map_err(|source| PrepareError::Config {
+                    version: version.version,
+                    source,
+                })?;
             // Only a remote run that is followed again replays events already stored.
             let resume_after_sequence = match op.external_ref {
                 Some(_) => store::events::max_engine_sequence(conn, &op.id)?,
@@ -79,16 +66,16 @@ impl Worker {
             let external_id: SecretString = inner
                 .key
                 .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                .map_err(PrepareError::ExternalId)?;
             let ids = tenant.ids()?;
-            let corrupt = |e: crate::domain::names::NameError| StoreError::Corrupt(e.to_string());
-            let job = OperationJob {
+            let name = |what| move |source| PrepareError::Name { what, source };
+            Ok(OperationJob {
                 operation_id: op.id.clone(),
-                kind,
+                kind: op.kind,
                 attempt: op.attempt,
-                stack: StackName::parse(&stack.stack_name).map_err(corrupt)?,
+                stack: StackName::parse(&stack.stack_name).map_err(name("stack name"))?,
                 slug: ids.slug,
-                env: EnvName::parse(&stack.environment).map_err(corrupt)?,
+                env: EnvName::parse(&stack.environment).map_err(name("environment"))?,
                 account: ids.account,
                 region: ids.region,
                 role_arn: ids.role_arn,
@@ -97,322 +84,141 @@ impl Worker {
                 external_ref: op.external_ref.clone(),
                 resume_after_sequence,
                 timeout,
-            };
-            if mark_running {
-                store::stacks::set_status(
-                    conn,
-                    &stack.stack_name,
-                    kind.status_when_running(),
-                    Some(&op.id),
-                )?;
-            }
-            Ok(job)
+            })
         })
         .await
-        .map_err(|e| format!("cannot prepare the operation: {e}"))
     }
 
-    async fn execute(&self, op: Operation, job: OperationJob, shutdown: CancellationToken) {
-        self.inner.hub.changed();
+    async fn execute(
+        &self,
+        op: &Operation,
+        lease: Lease,
+        job: OperationJob,
+        shutdown: CancellationToken,
+    ) {
+        let (sink, rx) = EventSink::channel(256);
+        let lost = CancellationToken::new();
+        let writer = tokio::spawn(self.clone().write_events(lease.clone(), rx, lost.clone()));
         let cancel = CancellationToken::new();
-        let (sink, mut rx) = EventSink::channel(256);
-        let mut writer = match self.event_writer(&op.id).await {
-            Ok(w) => w,
-            Err(e) => {
-                let message = format!("cannot read the event log: {e}");
-                let outcome = Outcome::Failed {
-                    message,
-                    summary: BTreeMap::new(),
-                    retryable: true,
-                };
-                return self.finish(&op, outcome, None).await;
-            }
-        };
         let executor = self.inner.executor.clone();
         let run_cancel = cancel.clone();
         // Its own task: a panicking executor fails this operation, not the worker.
-        let mut task = tokio::spawn(async move { executor.run(job, sink, run_cancel).await });
-        let mut beat = tokio::time::interval(self.inner.settings.lease / 3);
-        beat.tick().await;
-        let deadline = tokio::time::sleep(self.inner.settings.operation_timeout);
-        tokio::pin!(deadline);
-        let mut stop: Option<StopReason> = None;
-        let outcome = loop {
-            tokio::select! {
-                biased;
-                done = &mut task => break done.unwrap_or_else(|e| Outcome::Failed {
-                    message: format!("the executor crashed: {e}"),
-                    summary: BTreeMap::new(),
-                    retryable: false,
-                }),
-                Some(msg) = rx.recv() => {
-                    match msg {
-                        SinkMessage::Event(e) => {
-                            writer.push(e.kind, e.payload);
-                            if writer.pending.len() >= BATCH {
-                                self.flush(&mut writer).await;
-                            }
-                        }
-                        SinkMessage::ExternalRef(r) => self.record_external_ref(&op.id, r).await,
-                    }
-                }
-                _ = beat.tick() => {
-                    self.flush(&mut writer).await;
-                    match self.heartbeat(&op.id).await {
-                        Ok(Heartbeat::Renewed { cancel_requested: true }) if stop.is_none() => {
-                            stop = Some(StopReason::Requested);
-                            cancel.cancel();
-                        }
-                        Ok(Heartbeat::Lost) if stop.is_none() => {
-                            tracing::warn!("lease lost: another worker recovered this operation");
-                            stop = Some(StopReason::LeaseLost);
-                            cancel.cancel();
-                        }
-                        Ok(_) => {}
-                        // A missed heartbeat is not fatal: the lease covers three of them.
-                        Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
-                    }
-                }
-                _ = &mut deadline, if stop.is_none() => {
-                    stop = Some(StopReason::Timeout);
-                    cancel.cancel();
-                }
-                _ = shutdown.cancelled(), if stop.is_none() => {
-                    stop = Some(StopReason::Shutdown);
-                    if self.inner.executor.runs_remotely() {
-                        // The remote run goes on without us; the next worker follows it.
-                        task.abort();
-                        break Outcome::Cancelled { reason: "worker shut down".into(), summary: BTreeMap::new() };
-                    }
-                    cancel.cancel();
-                }
-            }
+        let run = tokio::spawn(async move { executor.run(job, sink, run_cancel).await });
+        let signals = Signals {
+            cancel: &cancel,
+            lost: &lost,
+            shutdown: &shutdown,
         };
-        while let Ok(msg) = rx.try_recv() {
-            match msg {
-                SinkMessage::Event(e) => writer.push(e.kind, e.payload),
-                SinkMessage::ExternalRef(r) => self.record_external_ref(&op.id, r).await,
-            }
+        let watched = self.keep_lease(&lease, run, signals).await;
+        if watched.stop == Some(Stop::LeaseLost) {
+            writer.abort();
+        } else if let Err(e) = writer.await {
+            tracing::error!(error = %e, "the event writer failed");
         }
-        self.flush(&mut writer).await;
-        match (stop, &outcome) {
-            (Some(StopReason::LeaseLost), _) => {}
-            (Some(StopReason::Shutdown), Outcome::Cancelled { .. }) => {
-                self.requeue(&op, "operation stopped for shutdown and queued again")
+        // The writer's last batch may also have found the lease gone.
+        let stop = match lost.is_cancelled() {
+            true => Some(Stop::LeaseLost),
+            false => watched.stop,
+        };
+        let max = self.inner.settings.max_attempts;
+        match decide(stop, watched.outcome, lease.attempt(), max) {
+            Disposition::Finish(verdict) => self.finish(op, &lease, verdict).await,
+            Disposition::Retry { message } => {
+                let note = NewEvent {
+                    kind: "byoc.retry".into(),
+                    payload: json!({"byoc.retry": {"message": message, "attempt": lease.attempt()}}),
+                };
+                if self.record(&lease, vec![note]).await.is_ok() {
+                    self.requeue(&lease, "transient failure; operation queued again")
+                        .await;
+                }
+            }
+            Disposition::Requeue => {
+                self.requeue(&lease, "operation stopped for shutdown and queued again")
                     .await
             }
-            // A transient failure (AWS unreachable, a lock still held…) is run again, up to the
-            // attempt limit; the event log says why.
-            (
-                None,
-                Outcome::Failed {
-                    retryable: true,
-                    message,
-                    ..
-                },
-            ) if op.attempt < self.inner.settings.max_attempts => {
-                writer.push(
-                    "byoc.retry".to_owned(),
-                    serde_json::json!({"byoc.retry": {"message": message, "attempt": op.attempt}}),
-                );
-                self.flush(&mut writer).await;
-                self.requeue(&op, "transient failure; operation queued again")
-                    .await
-            }
-            (reason, _) => {
-                self.finish(&op, outcome, reason_text(reason, &self.inner.settings))
-                    .await
+            Disposition::Abandon => {
+                tracing::warn!(
+                    "lease lost: the operation belongs to its new holder; nothing recorded"
+                )
             }
         }
     }
 
-    async fn heartbeat(&self, id: &str) -> Result<Heartbeat, StoreError> {
-        let inner = self.inner.clone();
-        let id = id.to_owned();
-        self.blocking(move |conn| {
-            store::operations::heartbeat(conn, &id, &inner.id, inner.lease_until())
-        })
-        .await
-    }
-
-    async fn record_external_ref(&self, id: &str, reference: String) {
-        let id = id.to_owned();
-        if let Err(e) = self
-            .blocking(move |conn| store::operations::set_external_ref(conn, &id, &reference))
-            .await
-        {
-            tracing::error!(error = %e, "cannot record the executor reference");
-        }
-    }
-
-    /// Puts a stopped operation back in the queue (it keeps its place) and shows the stack as
-    /// queued again.
-    async fn requeue(&self, op: &Operation, why: &'static str) {
-        let id = op.id.clone();
-        let stack = op.stack_name.clone();
-        let before = op.kind().ok().and_then(OperationKind::status_when_queued);
-        let res = self
-            .blocking(move |conn| {
-                conn.immediate_transaction(|conn| {
-                    store::operations::requeue(conn, &id)?;
-                    store::stacks::set_status(conn, &stack, before, None)
-                })
-            })
-            .await;
-        match res {
+    /// Puts a stopped operation back in the queue (it keeps its place).
+    pub(super) async fn requeue(&self, lease: &Lease, why: &'static str) {
+        let held = lease.clone();
+        match self.blocking(move |conn| queue::requeue(conn, &held)).await {
             Ok(()) => {
                 tracing::info!("{why}");
                 self.inner.hub.operation_queued();
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot re-queue the operation; its lease will expire and recovery takes over")
+            Err(QueueError::LeaseLost(_)) => {
+                tracing::warn!(
+                    "lease lost before the operation could be re-queued; its new holder decides"
+                )
             }
+            Err(e) => tracing::error!(
+                error = %e,
+                "cannot re-queue the operation; its lease will expire and recovery takes over"
+            ),
         }
-        self.inner.hub.changed();
+        self.inner.hub.changed(lease.operation_id());
     }
 
-    /// Records how an operation ended, on the operation and its stack, in one transaction.
-    pub(super) async fn finish(
-        &self,
-        op: &Operation,
-        outcome: Outcome,
-        stop_reason: Option<String>,
-    ) {
-        let kind = op.kind().unwrap_or(OperationKind::Preview);
-        let (status, error, summary, outputs) = match outcome {
-            Outcome::Succeeded { summary, outputs } => {
-                let outputs = match (kind, outputs) {
-                    (OperationKind::Destroy, _) => Some(None),
-                    (_, Some(o)) => Some(Some(super::seal_outputs(
-                        &self.inner.key,
-                        &op.stack_name,
-                        &o,
-                    ))),
-                    (_, None) => None,
-                };
-                (OperationStatus::Succeeded, None, summary, outputs)
-            }
-            Outcome::Failed {
-                message, summary, ..
-            } => (OperationStatus::Failed, Some(message), summary, None),
-            Outcome::Cancelled { reason, summary } => (
-                OperationStatus::Cancelled,
-                Some(stop_reason.unwrap_or(reason)),
-                summary,
-                None,
-            ),
-        };
-        let summary_json = serde_json::to_string(&summary).ok();
-        let id = op.id.clone();
-        let stack = op.stack_name.clone();
+    /// Records how an operation ended, on the operation and its stack.
+    pub(super) async fn finish(&self, op: &Operation, lease: &Lease, verdict: Verdict) {
+        let outputs = verdict
+            .outputs
+            .as_ref()
+            .map(|o| store::outputs::seal(&self.inner.key, &op.stack_name, o));
+        let summary = serde_json::to_string(&verdict.summary).ok();
+        let status = verdict.status;
+        let held = lease.clone();
         let res = self
             .blocking(move |conn| {
-                conn.immediate_transaction(|conn| {
-                    store::operations::finish(
-                        conn,
-                        &id,
-                        status,
-                        error.as_deref(),
-                        summary_json.as_deref(),
-                    )?;
-                    store::stacks::record_result(
-                        conn,
-                        &stack,
-                        kind.status_after(status, None),
-                        &id,
-                        outputs.as_ref().map(|o| o.as_deref()),
-                        error.as_deref(),
-                    )
-                })
+                let ending = Ending {
+                    status,
+                    error: verdict.error.as_deref(),
+                    summary: summary.as_deref(),
+                    outputs: outputs.as_deref(),
+                };
+                queue::finish(conn, &held, &ending)
             })
             .await;
-        let labels = crate::metrics::OperationLabels {
-            kind: kind.as_str().to_owned(),
-            status: status.as_str().to_owned(),
-        };
-        self.inner
-            .metrics
-            .operations_finished
-            .get_or_create(&labels)
-            .inc();
-        if let Some(started) = op.started_at {
-            let secs = (store::now() - started).num_milliseconds().max(0) as f64 / 1000.0;
-            self.inner
-                .metrics
-                .operation_duration
-                .get_or_create(&crate::metrics::KindLabels {
-                    kind: kind.as_str().to_owned(),
-                })
-                .observe(secs);
-        }
         match res {
-            Ok(()) => tracing::info!(operation.status = %status, "operation finished"),
+            Ok(()) => {
+                tracing::info!(operation.status = %status, "operation finished");
+                self.count_finished(op, status);
+            }
+            Err(QueueError::LeaseLost(_)) => {
+                tracing::warn!(
+                    "lease lost before the result could be recorded; its new holder decides"
+                )
+            }
             Err(e) => tracing::error!(error = %e, "cannot record the operation result"),
         }
-        self.inner.hub.changed();
+        self.inner.hub.changed(&op.id);
+        // The stack is free: the next operation on it can start.
         self.inner.hub.operation_queued();
     }
-}
 
-fn reason_text(reason: Option<StopReason>, settings: &super::WorkerSettings) -> Option<String> {
-    reason.map(|r| match r {
-        StopReason::Requested => "cancelled on request".to_owned(),
-        StopReason::Timeout => format!(
-            "timed out after {} s (BYOC_OPERATION_TIMEOUT_SECONDS)",
-            settings.operation_timeout.as_secs()
-        ),
-        StopReason::Shutdown => "stopped because the worker shut down".to_owned(),
-        StopReason::LeaseLost => "the worker lost its lease".to_owned(),
-    })
-}
-
-/// Buffers events with their sequence numbers until the next flush.
-pub(super) struct EventWriter {
-    operation_id: String,
-    next_seq: i32,
-    pub(super) pending: Vec<Event>,
-}
-
-impl EventWriter {
-    pub(super) fn push(&mut self, kind: String, payload: serde_json::Value) {
-        self.pending.push(Event {
-            operation_id: self.operation_id.clone(),
-            seq: self.next_seq,
-            created_at: store::now(),
-            kind,
-            payload: payload.to_string(),
-        });
-        self.next_seq += 1;
-    }
-}
-
-impl Worker {
-    /// A writer continuing the operation's stream (a retried run appends after the last).
-    pub(super) async fn event_writer(&self, operation_id: &str) -> Result<EventWriter, StoreError> {
-        let id = operation_id.to_owned();
-        let last = self
-            .blocking(move |conn| store::events::last_seq(conn, &id))
-            .await?;
-        Ok(EventWriter {
-            operation_id: operation_id.to_owned(),
-            next_seq: last + 1,
-            pending: Vec::new(),
-        })
-    }
-
-    /// Writes buffered events in one statement and wakes live subscribers.
-    pub(super) async fn flush(&self, writer: &mut EventWriter) {
-        if writer.pending.is_empty() {
-            return;
-        }
-        let batch = std::mem::take(&mut writer.pending);
-        let n = batch.len();
-        match self
-            .blocking(move |conn| store::events::append(conn, &batch))
-            .await
-        {
-            Ok(()) => self.inner.hub.changed(),
-            Err(e) => tracing::error!(error = %e, events = n, "cannot store events"),
+    fn count_finished(&self, op: &Operation, status: crate::domain::OperationStatus) {
+        let metrics = &self.inner.metrics;
+        let labels = crate::metrics::OperationLabels {
+            kind: op.kind.as_str().to_owned(),
+            status: status.as_str().to_owned(),
+        };
+        metrics.operations_finished.get_or_create(&labels).inc();
+        if let Some(started) = op.started_at {
+            let secs = (store::now() - started).num_milliseconds().max(0) as f64 / 1000.0;
+            let kind = crate::metrics::KindLabels {
+                kind: op.kind.as_str().to_owned(),
+            };
+            metrics
+                .operation_duration
+                .get_or_create(&kind)
+                .observe(secs);
         }
     }
 }

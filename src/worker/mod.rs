@@ -1,11 +1,15 @@
-//! Claims queued operations with a lease, heartbeats while they run, recovers operations
-//! whose worker died (expired lease), runs executors and records events and results.
+//! Runs queued operations: claims them with a lease (`store::queue`), keeps the lease while the
+//! executor runs (`lease`), stores events as they arrive (`events`), decides what becomes of
+//! the operation (`decide`) and records it; recovers operations whose worker died
+//! (`recovery`).
 //!
 //! Runs inside `byoc serve` and as `byoc worker` processes sharing one database.
 
-mod hub;
+mod decide;
+mod error;
+mod events;
 mod job;
-mod outputs;
+mod lease;
 mod recovery;
 
 use std::sync::Arc;
@@ -15,50 +19,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use hub::Hub;
-pub use outputs::{open as open_outputs, seal as seal_outputs};
+pub use decide::{Disposition, Stop, Verdict, decide};
+pub use error::{PrepareError, RecoveryError};
 
 use crate::crypto::MasterKey;
 use crate::executor::Executor;
 use crate::metrics::Metrics;
+use crate::notify::Hub;
+use crate::settings::WorkerSettings;
+use crate::store::queue::{self, Claimed};
 use crate::store::{self, DbPool, StoreError};
-
-/// Worker tuning. `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60),
-/// `BYOC_MAX_ATTEMPTS` (3), `BYOC_OPERATION_TIMEOUT_SECONDS` (7200),
-/// `BYOC_SHUTDOWN_GRACE_SECONDS` (60), `BYOC_POLL_MILLIS` (1000), `BYOC_WORKER_HEALTH_BIND`
-/// (unset).
-#[derive(Debug, Clone)]
-pub struct WorkerSettings {
-    /// Operations run at once by this process.
-    pub concurrency: usize,
-    /// Lease length; renewed every third of it.
-    pub lease: Duration,
-    /// Runs of one operation before a lost lease fails it.
-    pub max_attempts: i32,
-    /// Per-operation timeout.
-    pub operation_timeout: Duration,
-    /// How long a shutdown waits for running operations to stop gracefully.
-    pub shutdown_grace: Duration,
-    /// How often to look for work queued by other processes and for expired leases.
-    pub poll: Duration,
-    /// Where `byoc worker` serves `/health`, `/ready` and `/metrics` (`BYOC_WORKER_HEALTH_BIND`);
-    /// `None`: no listener.
-    pub health_bind: Option<std::net::SocketAddr>,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            concurrency: 4,
-            lease: Duration::from_secs(60),
-            max_attempts: 3,
-            operation_timeout: Duration::from_secs(2 * 3600),
-            shutdown_grace: Duration::from_secs(60),
-            poll: Duration::from_millis(1000),
-            health_bind: None,
-        }
-    }
-}
 
 /// A pool of operation runners in one process.
 #[derive(Debug, Clone)]
@@ -131,19 +101,22 @@ impl Worker {
                 _ = shutdown.cancelled() => break,
             };
             let Ok(permit) = permit else { break };
+            // Armed before looking for work: a wake-up between the claim and the wait below
+            // is kept, not lost.
+            let wake = self.inner.hub.queued();
             match self.claim().await {
-                Ok(Some(op)) => {
+                Ok(Some(claimed)) => {
                     let worker = self.clone();
                     let shutdown = shutdown.clone();
                     tasks.spawn(async move {
                         let _permit = permit;
-                        worker.process(op, shutdown).await;
+                        worker.process(claimed, shutdown).await;
                     });
                 }
                 Ok(None) => {
                     drop(permit);
                     tokio::select! {
-                        _ = self.inner.hub.wait_queued() => {}
+                        _ = wake => {}
                         _ = tokio::time::sleep(self.inner.settings.poll) => {}
                         _ = shutdown.cancelled() => break,
                     }
@@ -175,8 +148,8 @@ impl Worker {
         loop {
             self.recover_expired().await;
             match self.claim().await {
-                Ok(Some(op)) => {
-                    self.process(op, CancellationToken::new()).await;
+                Ok(Some(claimed)) => {
+                    self.process(claimed, CancellationToken::new()).await;
                     ran += 1;
                 }
                 Ok(None) => return ran,
@@ -188,22 +161,26 @@ impl Worker {
         }
     }
 
-    async fn claim(&self) -> Result<Option<store::operations::Operation>, StoreError> {
+    async fn claim(&self) -> Result<Option<Claimed>, StoreError> {
         let inner = self.inner.clone();
         self.blocking(move |conn| {
-            store::operations::claim_next(conn, &inner.id, inner.lease_until())
+            queue::claim(conn, &inner.id, inner.executor.name(), inner.lease_until())
         })
         .await
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
-    async fn blocking<T: Send + 'static>(
+    async fn blocking<T, E>(
         &self,
-        f: impl FnOnce(&mut store::Conn) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
+        f: impl FnOnce(&mut store::Conn) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let db = self.inner.db.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.get()?;
+            let mut conn = db.get().map_err(StoreError::from)?;
             f(&mut conn)
         })
         .await

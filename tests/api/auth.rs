@@ -1,7 +1,10 @@
+//! Bearer tokens and the role matrix.
+
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{ADMIN_TOKEN, spawn_app};
+use crate::app::{ADMIN_TOKEN, spawn_app};
+use crate::routes::Token;
 
 #[actix_web::test]
 async fn missing_or_malformed_authorization_is_401_problem() {
@@ -39,12 +42,8 @@ async fn unknown_token_is_401() {
 #[actix_web::test]
 async fn revoked_token_stops_working_at_once() {
     let app = spawn_app().await;
-    let resp = app
-        .post("/api/v1/tokens", json!({"name": "ci", "role": "viewer"}))
-        .await;
-    let created: serde_json::Value = resp.json().await.unwrap();
-    let token = created["token"].as_str().unwrap();
-    let id = created["id"].as_str().unwrap();
+    let created = app.create_token("viewer").await;
+    let (token, id) = (created.token.as_str(), created.id.as_str());
     let ok = app
         .request(Method::GET, "/api/v1/tenants", Some(token), None)
         .await;
@@ -127,12 +126,11 @@ async fn tokens_are_stored_only_as_hashes_and_listed_without_secret() {
             .iter()
             .all(|t| t.get("token").is_none())
     );
-    for (file, bytes) in app.data_files() {
-        assert!(
-            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-            "token found in {file}"
-        );
-    }
+    assert_eq!(
+        app.data_files_contain(token.as_bytes()),
+        None,
+        "token on disk"
+    );
     app.stop().await;
 }
 
@@ -155,8 +153,8 @@ async fn token_requests_are_validated() {
 #[actix_web::test]
 async fn the_last_admin_token_cannot_be_revoked() {
     let app = spawn_app().await;
-    let list: serde_json::Value = app.get("/api/v1/tokens").await.json().await.unwrap();
-    let bootstrap = list[0]["id"].as_str().unwrap().to_owned();
+    let list: Vec<Token> = app.get_json("/api/v1/tokens").await;
+    let bootstrap = list[0].id.clone();
     let refused = app.delete(&format!("/api/v1/tokens/{bootstrap}")).await;
     assert_eq!(refused.status(), 409);
     let body: serde_json::Value = refused.json().await.unwrap();

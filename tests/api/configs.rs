@@ -1,6 +1,10 @@
+//! Versioned environment configs.
+
+use byoc::domain::StackStatus;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::app::{ADMIN_TOKEN, spawn_app};
+use crate::routes::Problem;
 
 const SPEC_MINIMAL: &str = r#"{"eks_mode":"managed","node_group_config":{"desired_size":2}}"#;
 
@@ -90,14 +94,8 @@ async fn invalid_configs_are_422_listing_every_field() {
             }),
         )
         .await;
-    assert_eq!(resp.status(), 422);
-    let body: Value = resp.json().await.unwrap();
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let problem = Problem::of(resp, 422).await;
+    let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
     assert!(
         fields
             .iter()
@@ -144,15 +142,12 @@ async fn invalid_configs_are_422_listing_every_field() {
 async fn unknown_tenant_bad_env_and_malformed_json_are_reported() {
     let app = spawn_app().await;
     let no_tenant = app.save_config("nobody", "prod", json!({})).await;
-    assert_eq!(no_tenant.status(), 404);
-    let body: Value = no_tenant.json().await.unwrap();
-    assert!(body["detail"].as_str().unwrap().contains("tenant 'nobody'"));
+    let problem = Problem::of(no_tenant, 404).await;
+    assert!(problem.detail.contains("tenant 'nobody'"), "{problem:?}");
 
     app.create_tenant("acme").await;
     let bad_env = app.save_config("acme", "Prod_1", json!({})).await;
-    assert_eq!(bad_env.status(), 422);
-    let body: Value = bad_env.json().await.unwrap();
-    assert_eq!(body["errors"][0]["field"], "env");
+    assert_eq!(Problem::of(bad_env, 422).await.errors[0].field, "env");
 
     let malformed = app
         .client
@@ -160,7 +155,7 @@ async fn unknown_tenant_bad_env_and_malformed_json_are_reported() {
             "{}/api/v1/tenants/acme/environments/prod/config",
             app.base
         ))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .bearer_auth(ADMIN_TOKEN)
         .body("{\"eks_mode\":")
         .send()
         .await
@@ -169,30 +164,26 @@ async fn unknown_tenant_bad_env_and_malformed_json_are_reported() {
     let missing_env = app
         .get("/api/v1/tenants/acme/environments/dev/config")
         .await;
-    assert_eq!(missing_env.status(), 404);
-    let body: Value = missing_env.json().await.unwrap();
-    assert!(body["detail"].as_str().unwrap().contains("acme/dev"));
+    let problem = Problem::of(missing_env, 404).await;
+    assert!(problem.detail.contains("acme/dev"), "{problem:?}");
     app.stop().await;
 }
 
 #[actix_web::test]
 async fn delete_config_is_refused_while_its_stack_is_not_destroyed() {
     let app = spawn_app().await;
-    let created = app.create_tenant("acme").await;
-    let tenant_id = created["tenant"]["id"].as_str().unwrap().to_owned();
+    let tenant_id = app.create_tenant("acme").await.tenant.id;
     assert_eq!(
         app.save_config("acme", "prod", json!({})).await.status(),
         201
     );
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "failed")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Failed);
     let refused = app
         .delete("/api/v1/tenants/acme/environments/prod/config")
         .await;
     assert_eq!(refused.status(), 409);
 
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "destroyed")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Destroyed);
     let ok = app
         .delete("/api/v1/tenants/acme/environments/prod/config")
         .await;

@@ -2,44 +2,28 @@
 //! metrics the engine exposes (scripted executor standing in for pulumi).
 
 use reqwest::Method;
-use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, Script, spawn_app, spawn_app_with};
-use crate::operations::{start, with_config};
+use crate::app::{ADMIN_TOKEN, TestApp, spawn_app};
+use crate::routes::{Action, EventPage, PROD};
+use crate::scripted::Script;
 
 #[actix_web::test]
 async fn events_are_stored_in_order_and_paged_by_sequence() {
     let app = spawn_app().await;
-    with_config(&app).await;
-    let op = start(&app, "deploy").await;
-    app.run_pending_operations().await;
-    let id = op["id"].as_str().unwrap();
-    let page: Value = app
-        .get(&format!("/api/v1/operations/{id}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let events = page["events"].as_array().unwrap();
-    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
-    assert_eq!(events.first().unwrap()["kind"], "preludeEvent");
-    assert_eq!(events.last().unwrap()["kind"], "cancelEvent");
-    assert_eq!(page["operation_status"], "succeeded");
-    let rest: Value = app
-        .get(&format!("/api/v1/operations/{id}/events?after=3&limit=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let rest_seqs: Vec<i64> = rest["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
+    app.with_config(PROD).await;
+    let op = app.run(PROD, Action::Deploy).await;
+    let page: EventPage = app
+        .get_json(&format!("/api/v1/operations/{}/events", op.id))
+        .await;
+    let seqs: Vec<i64> = page.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=page.events.len() as i64).collect::<Vec<_>>());
+    assert_eq!(page.events.first().unwrap().kind, "preludeEvent");
+    assert_eq!(page.events.last().unwrap().kind, "cancelEvent");
+    assert_eq!(page.operation_status, "succeeded");
+    let rest = app.events_page(&op.id, 3, 2).await;
+    let rest_seqs: Vec<i64> = rest.events.iter().map(|e| e.seq).collect();
     assert_eq!(rest_seqs, [4, 5]);
-    assert_eq!(rest["next_after"], 5);
+    assert_eq!(rest.next_after, 5);
     app.stop().await;
 }
 
@@ -64,19 +48,15 @@ fn parse_sse(text: &str) -> Vec<(Option<i64>, String)> {
 
 #[actix_web::test]
 async fn sse_streams_every_event_in_order_and_resumes_from_last_event_id() {
-    let app = spawn_app_with(|s| s.worker.concurrency = 1).await;
-    with_config(&app).await;
-    app.executor.script(
-        "acme-prod",
-        Script {
-            fail: None,
-            block: true,
-            ..Script::default()
-        },
-    );
-    let op = start(&app, "deploy").await;
-    let id = op["id"].as_str().unwrap().to_owned();
-    app.wait_for_operation(&id, |s| s == "running").await;
+    let app = TestApp::builder().workers(1).spawn().await;
+    app.with_config(PROD).await;
+    let blocked = Script {
+        block: true,
+        ..Script::default()
+    };
+    app.executor.script(&PROD.stack(), blocked);
+    let id = app.start(PROD, Action::Deploy).await.id;
+    app.wait_for(&id, "running").await;
 
     // A live client connects while the operation runs, and reads until it ends.
     let url = format!("{}/api/v1/operations/{id}/events", app.base);
@@ -126,9 +106,8 @@ async fn sse_streams_every_event_in_order_and_resumes_from_last_event_id() {
 #[actix_web::test]
 async fn metrics_count_operations_and_requests() {
     let app = spawn_app().await;
-    with_config(&app).await;
-    start(&app, "deploy").await;
-    app.run_pending_operations().await;
+    app.with_config(PROD).await;
+    app.run(PROD, Action::Deploy).await;
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
         text.contains(r#"byoc_operations_finished_total{kind="update",status="succeeded"} 1"#),

@@ -1,19 +1,22 @@
-//! API integration tests: one binary, one module per resource.
+//! API integration tests: one binary, one module per resource (operations by concern).
 
+#[path = "../support/app.rs"]
+mod app;
 mod auth;
 mod configs;
 mod events;
 #[path = "../support/files.rs"]
-#[expect(
-    dead_code,
-    reason = "this binary scans files but polls with its own helpers"
-)]
 mod files;
-mod helpers;
 #[path = "../support/moto.rs"]
 mod moto;
 mod onboarding;
 mod operations;
+#[path = "../support/poll.rs"]
+mod poll;
+mod queue;
+mod recovery;
+#[path = "../support/routes.rs"]
+mod routes;
 #[path = "../support/scripted_executor.rs"]
 mod scripted;
 mod system;

@@ -7,8 +7,9 @@ use byoc::domain::AwsRegion;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, spawn_app_full};
+use crate::app::{TestApp, spawn_app};
 use crate::moto::MotoServer;
+use crate::routes::Problem;
 
 const TEMPLATE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -20,14 +21,14 @@ const STACK: &str = "byoc-platform-role";
 async fn create_returns_the_onboarding_block_and_later_reads_hide_the_external_id() {
     let app = spawn_app_with_principal().await;
     let created = app.create_tenant("acme").await;
-    let external_id = created["external_id"].as_str().unwrap();
-    let block = &created["onboarding"];
+    let external_id = created.external_id.as_str();
+    let block = &created.onboarding;
     assert_eq!(
         block["role_arn"],
         "arn:aws:iam::123456789012:role/BYOCPlatformRole"
     );
     assert_eq!(block["external_id_included"], true);
-    let command = block["cli_command"].as_str().unwrap();
+    let command = block["cli_command"].as_str().expect("a command");
     assert!(command.starts_with("aws cloudformation create-stack"));
     assert!(command.contains(external_id));
     assert!(command.contains("arn:aws:iam::111122223333:role/byoc-worker"));
@@ -44,11 +45,13 @@ async fn create_returns_the_onboarding_block_and_later_reads_hide_the_external_i
     app.stop().await;
 }
 
-async fn spawn_app_with_principal() -> crate::helpers::TestApp {
-    crate::helpers::spawn_app_with(|s| {
-        s.aws.trusted_principal_arn = Some("arn:aws:iam::111122223333:role/byoc-worker".into());
-    })
-    .await
+async fn spawn_app_with_principal() -> TestApp {
+    TestApp::builder()
+        .settings(|s| {
+            s.aws.trusted_principal_arn = Some("arn:aws:iam::111122223333:role/byoc-worker".into());
+        })
+        .spawn()
+        .await
 }
 
 #[actix_web::test]
@@ -66,8 +69,7 @@ async fn the_template_is_served_and_never_outputs_the_external_id() {
 #[actix_web::test]
 async fn rotation_is_admin_only_and_shows_the_new_id_once() {
     let app = spawn_app().await;
-    let created = app.create_tenant("acme").await;
-    let old = created["external_id"].as_str().unwrap().to_owned();
+    let old = app.create_tenant("acme").await.external_id;
     let operator = app.token("operator").await;
     let denied = app
         .request(
@@ -78,21 +80,14 @@ async fn rotation_is_admin_only_and_shows_the_new_id_once() {
         )
         .await;
     assert_eq!(denied.status(), 403);
-    let rotated: Value = app
-        .post("/api/v1/tenants/acme/external-id/rotate", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let new = rotated["external_id"].as_str().unwrap();
+    let rotated = app.rotate_external_id("acme").await;
+    let new = rotated.external_id.as_str();
     assert_eq!(new.len(), 43);
     assert_ne!(new, old);
-    assert!(
-        rotated["onboarding"]["cli_command"]
-            .as_str()
-            .unwrap()
-            .contains(new)
-    );
+    let command = rotated.onboarding["cli_command"]
+        .as_str()
+        .expect("a command");
+    assert!(command.contains(new));
     let tenant: Value = app.get("/api/v1/tenants/acme").await.json().await.unwrap();
     assert!(!tenant.to_string().contains(new));
     app.stop().await;
@@ -100,7 +95,7 @@ async fn rotation_is_admin_only_and_shows_the_new_id_once() {
 
 #[actix_web::test]
 async fn verify_checks_the_role_and_follows_a_rotation() {
-    let Some(moto) = MotoServer::start() else {
+    let Some(moto) = MotoServer::start().await else {
         return;
     };
     // The tenant's stack is first created with an ID byoc did not issue.
@@ -108,7 +103,7 @@ async fn verify_checks_the_role_and_follows_a_rotation() {
         .cfn_script("setup", &[TEMPLATE, STACK, "not-the-issued-id-0123"])
         .await;
     moto.enable_iam_auth().await;
-    let s = |v: &Value| v.as_str().unwrap().to_owned();
+    let s = |v: &Value| v.as_str().expect("a string").to_owned();
     let (worker_arn, admin_key, admin_secret) = (
         s(&setup["worker"]["arn"]),
         s(&setup["admin"]["key"]),
@@ -126,18 +121,13 @@ async fn verify_checks_the_role_and_follows_a_rotation() {
         "moto-worker",
     );
     let aws = PlatformAws::with_credentials(options, creds).await;
-    let app = spawn_app_full(|_| {}, Some(aws)).await;
-    let created = app.create_tenant("acme").await;
-    let issued = s(&created["external_id"]);
+    let app = TestApp::builder().aws(aws).spawn().await;
+    let issued = app.create_tenant("acme").await.external_id;
 
     let denied = app.post("/api/v1/tenants/acme/verify", json!({})).await;
-    assert_eq!(denied.status(), 422);
-    let problem: Value = denied.json().await.unwrap();
-    assert_eq!(problem["type"], "/problems/role-check-failed");
-    assert!(
-        problem["detail"].as_str().unwrap().contains("ExternalId"),
-        "{problem}"
-    );
+    let problem = Problem::of(denied, 422).await;
+    assert_eq!(problem.kind, "/problems/role-check-failed");
+    assert!(problem.detail.contains("ExternalId"), "{problem:?}");
 
     let update = |id: String| {
         let args = [
@@ -161,8 +151,7 @@ async fn verify_checks_the_role_and_follows_a_rotation() {
     let report: Value = ok.json().await.unwrap();
     assert_eq!(report["account_id"], "123456789012");
     assert_eq!(report["session_name"], "byoc-verify-acme");
-    let tenant: Value = app.get("/api/v1/tenants/acme").await.json().await.unwrap();
-    assert!(tenant["role_verified_at"].is_string());
+    assert!(app.tenant("acme").await.role_verified_at.is_some());
     // moto saw the issued external ID, sent by the server.
     let sent: Vec<String> = moto
         .assumed_roles()
@@ -173,15 +162,9 @@ async fn verify_checks_the_role_and_follows_a_rotation() {
     assert!(sent.contains(&issued));
 
     // After a rotation the old ID is no longer used: verify fails until the stack is updated.
-    let rotated: Value = app
-        .post("/api/v1/tenants/acme/external-id/rotate", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let tenant: Value = app.get("/api/v1/tenants/acme").await.json().await.unwrap();
+    let rotated = app.rotate_external_id("acme").await;
     assert!(
-        tenant["role_verified_at"].is_null(),
+        app.tenant("acme").await.role_verified_at.is_none(),
         "rotation clears the verification"
     );
     assert_eq!(
@@ -190,7 +173,7 @@ async fn verify_checks_the_role_and_follows_a_rotation() {
             .status(),
         422
     );
-    update(s(&rotated["external_id"])).await;
+    update(rotated.external_id).await;
     assert_eq!(
         app.post("/api/v1/tenants/acme/verify", json!({}))
             .await

@@ -1,4 +1,6 @@
-use crate::helpers::spawn_app;
+//! Probes, request ids, the OpenAPI document and the shape of problem documents.
+
+use crate::app::spawn_app;
 
 #[actix_web::test]
 async fn probes_and_docs_need_no_token() {

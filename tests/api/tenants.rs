@@ -1,13 +1,17 @@
+//! Tenants: register, read, list, remove.
+
+use byoc::domain::StackStatus;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::app::{ADMIN_TOKEN, spawn_app};
+use crate::routes::{Problem, TenantPage};
 
 #[actix_web::test]
 async fn create_returns_the_external_id_once_with_the_role_to_expect() {
     let app = spawn_app().await;
     let created = app.create_tenant("acme").await;
-    let external_id = created["external_id"].as_str().unwrap();
+    let external_id = created.external_id.as_str();
     assert_eq!(external_id.len(), 43);
     assert!(
         external_id
@@ -15,10 +19,10 @@ async fn create_returns_the_external_id_once_with_the_role_to_expect() {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     );
     assert_eq!(
-        created["tenant"]["role_arn"],
+        created.tenant.role_arn,
         "arn:aws:iam::123456789012:role/BYOCPlatformRole"
     );
-    assert_eq!(created["tenant"]["aws_region"], "us-east-1");
+    assert_eq!(created.tenant.aws_region, "us-east-1");
 
     let get: Value = app.get("/api/v1/tenants/acme").await.json().await.unwrap();
     let list: Value = app.get("/api/v1/tenants").await.json().await.unwrap();
@@ -35,18 +39,13 @@ async fn external_id_is_never_stored_in_plaintext() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for slug in ["acme", "globex", "initech"] {
-        let created = app.create_tenant(slug).await;
-        ids.push(created["external_id"].as_str().unwrap().to_owned());
+        ids.push(app.create_tenant(slug).await.external_id);
     }
     let files = app.data_files();
     assert!(files.iter().any(|(f, _)| f.ends_with("byoc.db")));
-    for (file, bytes) in &files {
-        for id in &ids {
-            assert!(
-                !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
-                "external id found in plaintext in {file}"
-            );
-        }
+    for id in &ids {
+        let found = app.data_files_contain(id.as_bytes());
+        assert_eq!(found, None, "external id in plaintext");
     }
     app.stop().await;
 }
@@ -148,7 +147,7 @@ async fn invalid_tenant_fields_are_all_reported_with_their_pointer() {
     let malformed = app
         .client
         .post(format!("{}/api/v1/tenants", app.base))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .bearer_auth(ADMIN_TOKEN)
         .body("{not json")
         .send()
         .await
@@ -170,12 +169,11 @@ async fn list_is_paginated_with_an_opaque_cursor() {
             Some(c) => format!("/api/v1/tenants?limit=2&cursor={c}"),
             None => "/api/v1/tenants?limit=2".to_owned(),
         };
-        let page: Value = app.get(&path).await.json().await.unwrap();
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 2);
-        seen.extend(items.iter().map(|t| t["slug"].as_str().unwrap().to_owned()));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
+        let page: TenantPage = app.get_json(&path).await;
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.into_iter().map(|t| t.slug));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
             None => break,
         }
     }
@@ -189,10 +187,8 @@ async fn list_is_paginated_with_an_opaque_cursor() {
 #[actix_web::test]
 async fn unknown_tenant_is_404_naming_it() {
     let app = spawn_app().await;
-    let resp = app.get("/api/v1/tenants/nobody").await;
-    assert_eq!(resp.status(), 404);
-    let body: Value = resp.json().await.unwrap();
-    assert!(body["detail"].as_str().unwrap().contains("tenant 'nobody'"));
+    let problem = Problem::of(app.get("/api/v1/tenants/nobody").await, 404).await;
+    assert!(problem.detail.contains("tenant 'nobody'"), "{problem:?}");
     assert_eq!(app.delete("/api/v1/tenants/nobody").await.status(), 404);
     assert_eq!(app.get("/api/v1/tenants/NOT_A_SLUG").await.status(), 422);
     app.stop().await;
@@ -201,18 +197,13 @@ async fn unknown_tenant_is_404_naming_it() {
 #[actix_web::test]
 async fn delete_is_refused_while_a_stack_is_not_destroyed() {
     let app = spawn_app().await;
-    let created = app.create_tenant("acme").await;
-    let tenant_id = created["tenant"]["id"].as_str().unwrap().to_owned();
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "succeeded")
-        .unwrap();
-    let refused = app.delete("/api/v1/tenants/acme").await;
-    assert_eq!(refused.status(), 409);
-    let body: Value = refused.json().await.unwrap();
-    assert_eq!(body["type"], "/problems/stack-not-destroyed");
-    assert!(body["detail"].as_str().unwrap().contains("acme-prod"));
+    let tenant_id = app.create_tenant("acme").await.tenant.id;
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Succeeded);
+    let refused = Problem::of(app.delete("/api/v1/tenants/acme").await, 409).await;
+    assert_eq!(refused.kind, "/problems/stack-not-destroyed");
+    assert!(refused.detail.contains("acme-prod"), "{refused:?}");
 
-    byoc::store::stacks::upsert_status(&mut app.db(), "acme-prod", &tenant_id, "prod", "destroyed")
-        .unwrap();
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Destroyed);
     assert_eq!(app.delete("/api/v1/tenants/acme").await.status(), 204);
     assert_eq!(app.get("/api/v1/tenants/acme").await.status(), 404);
     // The slug is free again.

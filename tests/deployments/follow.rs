@@ -1,7 +1,7 @@
 //! Following a deployment: status mapping, outputs, engine events, retries, cancel, destroy,
 //! and resuming after a worker crash.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use byoc::domain::OperationKind;
 use byoc::executor::{LOG_EVENT, Outcome, OutputValue};
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::double::{Scenario, sample_events};
 use super::{ACME, double, executor, job, run, run_with};
+use crate::poll::wait_until;
 
 #[actix_web::test]
 async fn deploy_succeeds_with_summary_and_redacted_secret_outputs() {
@@ -193,11 +194,12 @@ async fn cancel_goes_through_the_api_and_ends_cancelled() {
     let cancel = CancellationToken::new();
     let run = run_with(&exec, job(&ACME, OperationKind::Update), cancel.clone());
     let trigger = async {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while double.requests_to("GET", "/deployments/dep-1").is_empty() {
-            assert!(Instant::now() < deadline, "the deployment was never polled");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        wait_until(
+            "the deployment to be polled",
+            Duration::from_secs(10),
+            || !double.requests_to("GET", "/deployments/dep-1").is_empty(),
+        )
+        .await;
         cancel.cancel();
     };
     let ((outcome, _), ()) = tokio::join!(run, trigger);

@@ -5,12 +5,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use reqwest::Client;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::harness::{Aws, PASSPHRASE, Pulumi, eventually};
-use crate::helpers::ADMIN_TOKEN;
+use crate::app::ADMIN_TOKEN;
+use crate::harness::{Aws, PASSPHRASE, Pulumi};
+use crate::poll::eventually;
+use crate::routes::{EnvStatus, EventPage, Operation};
+
+/// How long real processes get to do what a test waits for.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A child process killed (SIGKILL) when dropped.
 struct Proc(Child);
@@ -88,7 +95,7 @@ impl Cluster {
             .unwrap()
     }
 
-    async fn get(&self, path: &str) -> Value {
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
@@ -104,20 +111,16 @@ impl Cluster {
             .post("/api/v1/tenants/acme/environments/prod/deploy", json!({}))
             .await;
         assert_eq!(resp.status(), 202);
-        resp.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        resp.json::<Operation>().await.unwrap().id
     }
 
-    async fn finished(&self, id: &str) -> Value {
-        eventually("the operation to finish", async || {
-            let op = self.get(&format!("/api/v1/operations/{id}")).await;
-            matches!(
-                op["status"].as_str(),
-                Some("succeeded" | "failed" | "cancelled")
-            )
-            .then_some(op)
+    async fn operation(&self, id: &str) -> Operation {
+        self.get(&format!("/api/v1/operations/{id}")).await
+    }
+
+    async fn finished(&self, id: &str) -> Operation {
+        eventually("the operation to finish", PATIENCE, async || {
+            Some(self.operation(id).await).filter(Operation::is_final)
         })
         .await
     }
@@ -151,7 +154,7 @@ async fn api_with_a_slow_stack(aws: &Aws, pulumi: &Pulumi) -> (Cluster, Proc, Pa
     ]);
     let cluster = Cluster::new(aws, pulumi);
     let api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
-    eventually("the API to be ready", async || {
+    eventually("the API to be ready", PATIENCE, async || {
         let r = cluster
             .client
             .get(format!("{}/ready", cluster.base))
@@ -189,14 +192,14 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         "worker-a.log",
     );
     let id = cluster.deploy().await;
-    eventually("the update to hold the stack lock", async || {
+    eventually("the update to hold the stack lock", PATIENCE, async || {
         exists(&started)
     })
     .await;
     // SIGKILL: no graceful shutdown, the stand-in dies with it and leaves its lock behind.
     first.0.kill().unwrap();
     first.0.wait().unwrap();
-    eventually("the orphaned lock file", async || {
+    eventually("the orphaned lock file", PATIENCE, async || {
         (!cluster.locks().is_empty()).then_some(())
     })
     .await;
@@ -213,9 +216,9 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
     );
     let op = cluster.finished(&id).await;
     assert_eq!(
-        op["status"],
+        op.status,
         "succeeded",
-        "{op}\n{}",
+        "{op:?}\n{}",
         cluster.log("worker-b.log")
     );
     // The recovering worker's own metrics count the expired lease and the recovery.
@@ -238,21 +241,19 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         .await
         .unwrap();
     assert_eq!(probe.status(), 200);
-    assert_eq!(op["attempt"], 2);
-    let events = cluster
+    assert_eq!(op.attempt, 2);
+    let page: EventPage = cluster
         .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
         .await;
-    assert!(
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "byoc.recovery")
-    );
+    assert!(page.events.iter().any(|e| e.kind == "byoc.recovery"));
     let cancels = pulumi
         .invocations()
         .iter()
-        .filter(|i| i["argv"].as_array().unwrap().iter().any(|a| a == "cancel"))
+        .filter(|i| {
+            i["argv"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a == "cancel"))
+        })
         .count();
     assert!(cancels >= 1, "the lock was cleared with `pulumi cancel`");
     assert!(
@@ -260,14 +261,14 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         "no lock left: {:?}",
         cluster.locks()
     );
-    let st = cluster
+    let st: EnvStatus = cluster
         .get("/api/v1/tenants/acme/environments/prod/status")
         .await;
-    assert_eq!(st["status"], "succeeded");
+    assert_eq!(st.status, "succeeded");
 
     // The next deploy just works, without manual action.
     let next = cluster.deploy().await;
-    assert_eq!(cluster.finished(&next).await["status"], "succeeded");
+    assert_eq!(cluster.finished(&next).await.status, "succeeded");
     assert!(cluster.locks().is_empty());
 }
 
@@ -284,7 +285,7 @@ async fn sigterm_stops_a_worker_gracefully_and_its_operation_resumes_elsewhere()
         "worker-a.log",
     );
     let id = cluster.deploy().await;
-    eventually("the update to hold the stack lock", async || {
+    eventually("the update to hold the stack lock", PATIENCE, async || {
         exists(&started)
     })
     .await;
@@ -292,14 +293,17 @@ async fn sigterm_stops_a_worker_gracefully_and_its_operation_resumes_elsewhere()
     let pid = nix::unistd::Pid::from_raw(first.0.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     // The worker interrupts the engine (SIGINT), waits for it, re-queues the operation, exits.
-    let status = eventually("the worker to exit", async || first.0.try_wait().unwrap()).await;
+    let status = eventually("the worker to exit", PATIENCE, async || {
+        first.0.try_wait().unwrap()
+    })
+    .await;
     assert!(
         status.success(),
         "{status:?}\n{}",
         cluster.log("worker-a.log")
     );
-    let op = cluster.get(&format!("/api/v1/operations/{id}")).await;
-    assert_eq!(op["status"], "queued", "{op}");
+    let op = cluster.operation(&id).await;
+    assert_eq!(op.status, "queued", "{op:?}");
     assert!(
         cluster.locks().is_empty(),
         "a graceful stop releases the lock"
@@ -312,5 +316,5 @@ async fn sigterm_stops_a_worker_gracefully_and_its_operation_resumes_elsewhere()
         "worker-b.log",
     );
     let op = cluster.finished(&id).await;
-    assert_eq!(op["status"], "succeeded", "{op}");
+    assert_eq!(op.status, "succeeded", "{op:?}");
 }

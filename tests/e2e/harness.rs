@@ -1,19 +1,16 @@
-//! Shared pieces: a moto "tenant account" with the role from our template, a knob-file
-//! wrapper around the pulumi stand-in, and API helpers for the operation lifecycle.
+//! Shared pieces: a moto "tenant account" with the role from our template, and a knob-file
+//! wrapper around the pulumi stand-in. Route helpers are `tests/support/routes.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use byoc::cloud::{AwsClientOptions, PlatformAws};
 use byoc::domain::AwsRegion;
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp};
+use crate::app::TestApp;
 use crate::moto::MotoServer;
 
-pub const ENV: &str = "/api/v1/tenants/acme/environments/prod";
 pub const PASSPHRASE: &str = "e2e-passphrase-not-a-secret-elsewhere";
 const TEMPLATE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -32,14 +29,14 @@ pub struct Aws {
 impl Aws {
     /// `None` when moto is not installed (the test prints SKIPPED).
     pub async fn start() -> Option<Self> {
-        let moto = MotoServer::start()?;
+        let moto = MotoServer::start().await?;
         let setup = moto
             .cfn_script(
                 "setup",
                 &[TEMPLATE, "byoc-platform-role", "e2e-ext-id-0123456"],
             )
             .await;
-        let s = |v: &Value| v.as_str().unwrap().to_owned();
+        let s = |v: &Value| v.as_str().expect("a string").to_owned();
         Some(Self {
             key: s(&setup["worker"]["key"]),
             secret: s(&setup["worker"]["secret"]),
@@ -117,78 +114,17 @@ impl Pulumi {
         std::fs::read_to_string(self.dir.path().join("record.jsonl"))
             .unwrap_or_default()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|l| serde_json::from_str(l).expect("a JSON record"))
             .collect()
     }
 }
 
-/// Creates tenant `acme` (account = moto's) and saves `config` for `prod`.
+/// Creates tenant `acme` (account = moto's) and saves `config` for `prod`; returns the
+/// external ID.
 pub async fn onboard(app: &TestApp, config: Value) -> String {
     let created = app.create_tenant("acme").await;
     assert_eq!(app.save_config("acme", "prod", config).await.status(), 201);
-    created["external_id"].as_str().unwrap().to_owned()
-}
-
-/// Starts an operation (`deploy`, `preview`, `refresh` or `destroy`) and returns its id.
-pub async fn start(app: &TestApp, action: &str) -> String {
-    let resp = if action == "destroy" {
-        app.request(
-            Method::DELETE,
-            &format!("{ENV}?confirm=true"),
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await
-    } else {
-        app.post(&format!("{ENV}/{action}"), json!({})).await
-    };
-    assert_eq!(resp.status(), 202, "{action}");
-    let op: Value = resp.json().await.unwrap();
-    op["id"].as_str().unwrap().to_owned()
-}
-
-/// Runs one operation to its end with the app's worker and returns it.
-pub async fn run(app: &TestApp, action: &str) -> Value {
-    let id = start(app, action).await;
-    app.run_pending_operations().await;
-    app.get(&format!("/api/v1/operations/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-pub async fn status(app: &TestApp) -> Value {
-    app.get(&format!("{ENV}/status"))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
-pub async fn events(app: &TestApp, id: &str) -> Vec<Value> {
-    let page: Value = app
-        .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    page["events"].as_array().unwrap().clone()
-}
-
-/// Polls `cond` against a deadline (for real child processes).
-pub async fn eventually<T>(what: &str, mut cond: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = cond().await {
-            return v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    created.external_id
 }
 
 pub type SharedExecutor = Arc<dyn byoc::executor::Executor>;

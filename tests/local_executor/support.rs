@@ -96,7 +96,7 @@ impl World {
     /// Like [`World::start`], with stand-in knobs on every CLI call.
     pub async fn with_knobs(knobs: &[(&str, &str)]) -> Option<Self> {
         logs();
-        let moto = MotoServer::start()?;
+        let moto = MotoServer::start().await?;
         let setup = moto
             .cfn_script("setup", &[TEMPLATE, "byoc-platform-role", EXTERNAL_ID])
             .await;
@@ -316,7 +316,8 @@ pub fn step_ops(events: &[EngineEventRecord]) -> Vec<String> {
         .collect()
 }
 
-pub use crate::files::{files_under, wait_until};
+pub use crate::files::files_under;
+pub use crate::poll::wait_until;
 
 pub fn changes(outcome: &Outcome) -> &std::collections::BTreeMap<String, u64> {
     match outcome {

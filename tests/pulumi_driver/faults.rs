@@ -4,11 +4,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use byoc::pulumi::{
-    CancelToken, EnvSnapshot, PulumiError, RunControl, Runner, RunnerConfig, UpOptions,
-};
+use byoc::pulumi::{EnvSnapshot, PulumiError, RunControl, Runner, RunnerConfig, UpOptions};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tokio_util::sync::CancellationToken;
 
 use super::support::{Harness, program, stack, wait_until};
 
@@ -173,7 +172,7 @@ async fn sigint_cancellation_ends_with_the_engines_summary() {
         .select_or_create_stack(&ws, &s, "passphrase", &RunControl::default())
         .await
         .unwrap();
-    let token = CancelToken::new();
+    let token = CancellationToken::new();
     let started_s = started.display().to_string();
     let mut ctl = h.knobs(&[
         ("PULUMI_STANDIN_SLEEP_MS", "400"),

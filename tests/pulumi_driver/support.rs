@@ -124,4 +124,5 @@ impl Harness {
     }
 }
 
-pub use crate::files::{files_under, wait_until};
+pub use crate::files::files_under;
+pub use crate::poll::wait_until;

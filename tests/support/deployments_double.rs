@@ -1,5 +1,5 @@
 //! A local HTTP double of the Pulumi Cloud routes the Deployments executor calls
-//! (`pulumi-contract.md` §5): documented shapes, token check, every request recorded, and
+//! (`docs/pulumi-contract.md` §5): documented shapes, token check, every request recorded, and
 //! scripted scenarios (success with events and outputs, failure with a runner message,
 //! `skipped`, 429 with `Retry-After`, 5xx, cancel). Start one per test with [`Double::start`].
 
@@ -216,8 +216,20 @@ impl Double {
     /// Points byoc settings at this double (`BYOC_EXECUTOR=deployments`, fast polling), for
     /// end-to-end API tests.
     pub fn configure(&self, settings: &mut byoc::settings::Settings) {
+        (self.configurer())(settings)
+    }
+
+    /// [`Double::configure`] as a closure that outlives the double's borrow.
+    pub fn configurer(&self) -> impl FnOnce(&mut byoc::settings::Settings) + 'static {
+        let url = self.url.clone();
+        move |settings| configure(&url, settings)
+    }
+}
+
+fn configure(url: &str, settings: &mut byoc::settings::Settings) {
+    {
         settings.pulumi.executor = byoc::settings::ExecutorKind::Deployments;
-        settings.deployments.api_url = self.url.clone();
+        settings.deployments.api_url = url.to_owned();
         settings.deployments.token = Some(TOKEN.to_owned().into());
         settings.deployments.org = Some("acme-org".into());
         settings.deployments.oidc_role_arn =
@@ -225,7 +237,9 @@ impl Double {
         settings.deployments.poll = std::time::Duration::from_millis(5);
         settings.deployments.max_poll = std::time::Duration::from_millis(20);
     }
+}
 
+impl Double {
     /// Stops the server.
     pub async fn stop(self) {
         self.handle.stop(false).await;

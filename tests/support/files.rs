@@ -1,17 +1,7 @@
-//! Small helpers shared by several test binaries: walking a directory tree (to scan every file
-//! byoc or the stand-in left behind) and polling a condition against a deadline.
+//! Walks a directory tree, so tests can scan every file byoc or the stand-in left behind
+//! (secrets must never be in any of them).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// Polls `cond` every 20 ms until it holds; fails the test after `deadline`.
-pub async fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Every file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {

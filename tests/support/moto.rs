@@ -4,9 +4,11 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::poll::wait_until;
 
 /// Whether CI demands the oracle tools (a missing tool then fails instead of skipping).
 pub fn oracles_required() -> bool {
@@ -30,7 +32,7 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts moto, or returns `None` after printing `SKIPPED: …` when moto or boto3 is missing
     /// (panics instead when `BYOC_REQUIRE_ORACLES=1`).
-    pub fn start() -> Option<Self> {
+    pub async fn start() -> Option<Self> {
         let Some(bin) = find_on_path("moto_server") else {
             return skip("moto_server not found");
         };
@@ -48,14 +50,10 @@ impl MotoServer {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("moto_server to listen", Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .await;
         Some(server)
     }
 

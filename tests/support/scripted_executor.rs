@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use byoc::executor::{EventSink, Executor, OperationJob, Outcome, OutputValue};
+use byoc::executor::{EventSink, Executor, OperationJob, Outcome, OutputValue, RecoverError};
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +37,8 @@ pub enum Call {
     Ended(String, String),
     /// `recover` was called for the operation.
     Recovered(String),
+    /// The run was dropped before it ended (the worker stopped it at once).
+    Dropped(String),
 }
 
 /// The scripted executor.
@@ -83,7 +85,7 @@ impl ScriptedExecutor {
                 Call::Started(id, stack, _) => {
                     open.insert(id, stack);
                 }
-                Call::Ended(id, _) => {
+                Call::Ended(id, _) | Call::Dropped(id) => {
                     open.remove(&id);
                 }
                 Call::Recovered(_) => {}
@@ -99,6 +101,20 @@ impl ScriptedExecutor {
             .entry(stack.to_owned())
             .or_default()
             .clone()
+    }
+}
+
+/// Records `Dropped` when a run is dropped before it ended.
+struct DropGuard<'a> {
+    calls: &'a Mutex<Vec<Call>>,
+    id: Option<String>,
+}
+
+impl Drop for DropGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.calls.lock().unwrap().push(Call::Dropped(id));
+        }
     }
 }
 
@@ -129,6 +145,10 @@ impl Executor for ScriptedExecutor {
             stack.clone(),
             kind.clone(),
         ));
+        let mut dropped = DropGuard {
+            calls: &self.calls,
+            id: Some(job.operation_id.clone()),
+        };
         let script = self
             .scripts
             .lock()
@@ -231,6 +251,7 @@ impl Executor for ScriptedExecutor {
         seq += 1;
         sink.event("cancelEvent", event(seq, "cancelEvent", json!({})))
             .await;
+        dropped.id = None;
         self.calls
             .lock()
             .unwrap()
@@ -238,7 +259,7 @@ impl Executor for ScriptedExecutor {
         outcome
     }
 
-    async fn recover(&self, job: &OperationJob) -> Result<(), String> {
+    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError> {
         self.calls
             .lock()
             .unwrap()

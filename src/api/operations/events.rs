@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::load_operation;
-use crate::api::{ApiError, AppState, Caller, Problem};
-use crate::domain::{OperationStatus, Role, ValidationErrors};
+use crate::api::problems::{Invalid, NotFound, Unauthorized};
+use crate::api::{ApiResult, AppState, OperationPath, Viewer};
+use crate::domain::{OperationStatus, ValidationErrors};
+use crate::notify::Subscription;
 use crate::store;
 
 /// One stored engine event.
@@ -48,7 +49,8 @@ pub struct EventPage {
     /// Pass as `after` to get the next page.
     pub next_after: i32,
     /// The operation's status when this page was read.
-    pub operation_status: String,
+    #[schema(value_type = String)]
+    pub operation_status: OperationStatus,
 }
 
 /// Query of `list_operation_events`.
@@ -66,25 +68,22 @@ const SSE_POLL: Duration = Duration::from_millis(1000);
 /// The operation's events (JSON), or a live stream (SSE).
 #[utoipa::path(
     tag = "operations",
-    params(("id" = String, Path, description = "Operation id"), EventsQuery),
+    params(OperationPath, EventsQuery),
     responses(
         (status = 200, body = EventPage, description = "JSON page; with `Accept: text/event-stream` an SSE stream whose event ids are sequence numbers"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, NotFound, Invalid
     ),
     security(("bearer" = []))
 )]
 #[get("/api/v1/operations/{id}/events")]
 pub async fn list_operation_events(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
+    _: Viewer,
+    path: OperationPath,
     query: web::Query<EventsQuery>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let id = path.into_inner();
+) -> ApiResult {
+    let id = path.id;
     let last_event_id = req
         .headers()
         .get("Last-Event-ID")
@@ -103,18 +102,16 @@ pub async fn list_operation_events(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
-    let db = state.db.clone();
-    let (op_id, page) = {
-        let id = id.clone();
-        web::block(move || {
-            let mut conn = db.get()?;
-            let op = load_operation(&mut conn, &id)?;
-            let events = store::events::list_after(&mut conn, &op.id, after, i64::from(limit))?;
-            Ok::<_, ApiError>((op.id, (op.status, events)))
+    // Subscribed before the first read: a change between the read and the wait is kept.
+    let changes = wants_sse.then(|| state.hub.subscribe(&id));
+    let (op_id, page) = state
+        .db(move |conn| {
+            let op = store::operations::find(conn, &id)?;
+            let events = store::events::list_after(conn, &op.id, after, i64::from(limit))?;
+            Ok::<_, store::StoreError>((op.id, (op.status, events)))
         })
-        .await??
-    };
-    if !wants_sse {
+        .await?;
+    let Some(changes) = changes else {
         let (status, events) = page;
         let next_after = events.last().map_or(after, |e| e.seq);
         return Ok(HttpResponse::Ok().json(EventPage {
@@ -122,19 +119,19 @@ pub async fn list_operation_events(
             next_after,
             operation_status: status,
         }));
-    }
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(sse_stream(state.into_inner(), op_id, after)))
+        .streaming(sse_stream(state.into_inner(), op_id, after, changes)))
 }
 
 struct SseState {
     state: std::sync::Arc<AppState>,
     op_id: String,
     after: i32,
-    changes: tokio::sync::watch::Receiver<u64>,
+    changes: Subscription,
     done: bool,
 }
 
@@ -144,8 +141,8 @@ fn sse_stream(
     state: std::sync::Arc<AppState>,
     op_id: String,
     after: i32,
+    changes: Subscription,
 ) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
-    let changes = state.hub.subscribe();
     let init = SseState {
         state,
         op_id,
@@ -160,17 +157,17 @@ fn sse_stream(
         loop {
             // Read the status before the events: if it is final, no event can follow the
             // ones read next, so ending after sending them loses nothing.
-            let db = s.state.db.clone();
             let (op_id, after) = (s.op_id.clone(), s.after);
-            let read = web::block(move || {
-                let mut conn = db.get().map_err(store::StoreError::from)?;
-                let op = store::operations::find(&mut conn, &op_id)?;
-                let events = store::events::list_after(&mut conn, &op_id, after, 500)?;
-                Ok::<_, store::StoreError>((op.status, events))
-            })
-            .await;
+            let read = s
+                .state
+                .db(move |conn| {
+                    let op = store::operations::find(conn, &op_id)?;
+                    let events = store::events::list_after(conn, &op_id, after, 500)?;
+                    Ok::<_, store::StoreError>((op.status, events))
+                })
+                .await;
             let (status, events) = match read {
-                Ok(Ok(r)) => r,
+                Ok(r) => r,
                 _ => {
                     s.done = true;
                     return Some((
@@ -192,10 +189,7 @@ fn sse_stream(
                 s.after = events.last().map_or(s.after, |e| e.seq);
                 return Some((Ok(web::Bytes::from(frame)), s));
             }
-            let finished = status
-                .parse::<OperationStatus>()
-                .is_ok_and(OperationStatus::is_final);
-            if finished {
+            if status.is_final() {
                 s.done = true;
                 let end = format!("event: end\ndata: {{\"status\":\"{status}\"}}\n\n");
                 return Some((Ok(web::Bytes::from(end)), s));

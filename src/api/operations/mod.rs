@@ -17,7 +17,7 @@ pub use events::*;
 pub use read::*;
 pub use start::*;
 
-use super::ApiError;
+use crate::domain::{OperationKind, OperationStatus};
 use crate::store::operations::Operation;
 
 /// An operation as the API shows it.
@@ -28,13 +28,16 @@ pub struct OperationView {
     /// Stack `<slug>-<env>`.
     pub stack_name: String,
     /// preview | update | refresh | destroy.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: OperationKind,
     /// queued | running | succeeded | failed | cancelled.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OperationStatus,
     /// Config version it applies.
     pub config_version: Option<i32>,
-    /// `local` or `deployments`.
-    pub executor: String,
+    /// The executor of the worker that claimed it (`local`, `deployments`); `null` until a
+    /// worker claims it.
+    pub executor: Option<String>,
     /// Runs so far (more than 1 after a recovery).
     pub attempt: i32,
     /// A cancel was requested while it ran.
@@ -60,12 +63,12 @@ impl From<Operation> for OperationView {
                 .summary
                 .as_deref()
                 .and_then(|s| serde_json::from_str(s).ok()),
+            executor: o.executor().map(str::to_owned),
             id: o.id,
             stack_name: o.stack_name,
             kind: o.kind,
             status: o.status,
             config_version: o.config_version,
-            executor: o.executor,
             attempt: o.attempt,
             cancel_requested: o.cancel_requested,
             requested_by: o.requested_by,
@@ -75,12 +78,4 @@ impl From<Operation> for OperationView {
             error: o.error,
         }
     }
-}
-
-/// Loads an operation by id, or a 404 naming it.
-fn load_operation(conn: &mut crate::store::Conn, id: &str) -> Result<Operation, ApiError> {
-    crate::store::operations::find(conn, id).map_err(|e| match e {
-        crate::store::StoreError::NotFound => ApiError::not_found("operation", id),
-        other => other.into(),
-    })
 }

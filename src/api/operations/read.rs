@@ -6,12 +6,10 @@ use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{OperationView, load_operation};
-use crate::api::configs::{EnvPath, parse_env};
-use crate::api::tenants::{load_tenant, parse_slug};
-use crate::api::{ApiError, AppState, Caller, Problem};
-use crate::domain::{Role, StackName, ValidationErrors};
-use crate::executor::OutputValue;
+use super::OperationView;
+use crate::api::problems::{Forbidden, Invalid, NotFound, Unauthorized};
+use crate::api::{ApiError, ApiResult, AppState, Caller, EnvPath, OperationPath, Viewer};
+use crate::domain::{OutputValue, Role, StackStatus, ValidationErrors};
 use crate::store;
 
 /// The spec's deployment record, plus the current and last operation.
@@ -26,7 +24,8 @@ pub struct EnvironmentStatus {
     /// Tenant region.
     pub aws_region: String,
     /// pending | in_progress | succeeded | failed | destroying | destroyed | not_deployed.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: StackStatus,
     /// Last known outputs (secret values redacted to `null`).
     pub outputs: BTreeMap<String, OutputValue>,
     /// Last error message.
@@ -37,70 +36,56 @@ pub struct EnvironmentStatus {
     pub last_operation: Option<OperationView>,
 }
 
-fn stack_outputs(
-    state: &AppState,
-    stack: &store::stacks::Stack,
-    reveal: bool,
-) -> Result<BTreeMap<String, OutputValue>, ApiError> {
-    match &stack.outputs {
-        None => Ok(BTreeMap::new()),
-        Some(stored) => crate::worker::open_outputs(&state.key, &stack.stack_name, stored, reveal)
-            .map_err(ApiError::internal),
-    }
+/// The environment's stack row; `NotFound` names it.
+fn load_stack(
+    conn: &mut store::Conn,
+    path: &EnvPath,
+) -> Result<(store::tenants::Tenant, store::stacks::Stack), store::StoreError> {
+    let tenant = path.load_tenant(conn)?;
+    let stack_name = path.stack_name();
+    let stack =
+        store::stacks::find_for_env(conn, &tenant.id, path.env.as_str(), stack_name.as_str())?;
+    Ok((tenant, stack))
 }
 
 /// The environment's deployment status.
 #[utoipa::path(
     tag = "operations",
-    params(
-        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
-        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$")
-    ),
-    responses(
-        (status = 200, body = EnvironmentStatus),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+    params(EnvPath),
+    responses((status = 200, body = EnvironmentStatus), Unauthorized, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants/{slug}/environments/{env}/status")]
 pub async fn get_environment_status(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<EnvPath>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let slug = parse_slug(&path.slug)?;
-    let env = parse_env(&path.env)?;
-    let status = web::block(move || {
-        let mut conn = state.db.get()?;
-        let tenant = load_tenant(&mut conn, &slug)?;
-        let stack_name = StackName::new(&slug, &env);
-        let Some(stack) = store::stacks::find_for_env(&mut conn, &tenant.id, env.as_str())? else {
-            return Err(ApiError::not_found("stack", stack_name.as_str()));
-        };
-        let op = |id: &Option<String>,
-                  conn: &mut store::Conn|
-         -> Result<Option<OperationView>, ApiError> {
-            match id {
-                Some(id) => Ok(store::operations::find(conn, id).ok().map(Into::into)),
-                None => Ok(None),
-            }
-        };
-        Ok::<_, ApiError>(EnvironmentStatus {
-            outputs: stack_outputs(&state, &stack, false)?,
-            current_operation: op(&stack.current_operation_id, &mut conn)?,
-            last_operation: op(&stack.last_operation_id, &mut conn)?,
-            tenant_slug: tenant.slug,
-            environment: stack.environment,
-            stack_name: stack.stack_name,
-            aws_region: tenant.aws_region,
-            status: stack.status,
-            error: stack.error,
+    _: Viewer,
+    path: EnvPath,
+) -> ApiResult {
+    let key = state.key.clone();
+    let status = state
+        .db(move |conn| {
+            let (tenant, stack) = load_stack(conn, &path)?;
+            let mut op = |id: &Option<String>| -> Result<Option<OperationView>, ApiError> {
+                let found = match id {
+                    Some(id) => store::operations::lookup(conn, id)?,
+                    None => None,
+                };
+                Ok(found.map(Into::into))
+            };
+            Ok::<_, ApiError>(EnvironmentStatus {
+                current_operation: op(&stack.current_operation_id)?,
+                last_operation: op(&stack.last_operation_id)?,
+                outputs: store::outputs::of_stack(&key, &stack, false)
+                    .map_err(ApiError::internal)?,
+                tenant_slug: tenant.slug,
+                environment: stack.environment,
+                stack_name: stack.stack_name,
+                aws_region: tenant.aws_region,
+                status: stack.status,
+                error: stack.error,
+            })
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(status))
 }
 
@@ -115,44 +100,28 @@ pub struct HistoryQuery {
 /// The environment's operation history, newest first.
 #[utoipa::path(
     tag = "operations",
-    params(
-        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
-        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$"),
-        HistoryQuery
-    ),
-    responses(
-        (status = 200, body = Vec<OperationView>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+    params(EnvPath, HistoryQuery),
+    responses((status = 200, body = Vec<OperationView>), Unauthorized, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants/{slug}/environments/{env}/operations")]
 pub async fn list_environment_operations(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<EnvPath>,
+    _: Viewer,
+    path: EnvPath,
     query: web::Query<HistoryQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let slug = parse_slug(&path.slug)?;
-    let env = parse_env(&path.env)?;
+) -> ApiResult {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
     }
-    let ops = web::block(move || {
-        let mut conn = state.db.get()?;
-        load_tenant(&mut conn, &slug)?;
-        let stack = StackName::new(&slug, &env);
-        Ok::<_, ApiError>(store::operations::list_for_stack(
-            &mut conn,
-            stack.as_str(),
-            i64::from(limit),
-        )?)
-    })
-    .await??;
+    let ops = state
+        .db(move |conn| {
+            path.load_tenant(conn)?;
+            let stack = path.stack_name();
+            store::operations::list_for_stack(conn, stack.as_str(), i64::from(limit))
+        })
+        .await?;
     let views: Vec<OperationView> = ops.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -160,26 +129,19 @@ pub async fn list_environment_operations(
 /// One operation.
 #[utoipa::path(
     tag = "operations",
-    params(("id" = String, Path, description = "Operation id")),
-    responses(
-        (status = 200, body = OperationView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ),
+    params(OperationPath),
+    responses((status = 200, body = OperationView), Unauthorized, NotFound),
     security(("bearer" = []))
 )]
 #[get("/api/v1/operations/{id}")]
 pub async fn get_operation(
     state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let op = web::block(move || {
-        let mut conn = state.db.get()?;
-        load_operation(&mut conn, &path)
-    })
-    .await??;
+    _: Viewer,
+    path: OperationPath,
+) -> ApiResult {
+    let op = state
+        .db(move |conn| store::operations::find(conn, &path.id))
+        .await?;
     Ok(HttpResponse::Ok().json(OperationView::from(op)))
 }
 
@@ -194,17 +156,10 @@ pub struct OutputsQuery {
 /// The stack's outputs; secret ones are `null` unless an admin asks with `show_secrets=true`.
 #[utoipa::path(
     tag = "operations",
-    params(
-        ("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"),
-        ("env" = String, Path, description = "Environment name", pattern = r"^[a-z][a-z0-9-]{0,19}$"),
-        OutputsQuery
-    ),
+    params(EnvPath, OutputsQuery),
     responses(
         (status = 200, body = BTreeMap<String, OutputValue>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Invalid
     ),
     security(("bearer" = []))
 )]
@@ -212,25 +167,18 @@ pub struct OutputsQuery {
 pub async fn get_environment_outputs(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<EnvPath>,
+    path: EnvPath,
     query: web::Query<OutputsQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> ApiResult {
     let reveal = query.show_secrets.unwrap_or(false);
     caller.require(if reveal { Role::Admin } else { Role::Viewer })?;
-    let slug = parse_slug(&path.slug)?;
-    let env = parse_env(&path.env)?;
-    let outputs = web::block(move || {
-        let mut conn = state.db.get()?;
-        let tenant = load_tenant(&mut conn, &slug)?;
-        let Some(stack) = store::stacks::find_for_env(&mut conn, &tenant.id, env.as_str())? else {
-            return Err(ApiError::not_found(
-                "stack",
-                StackName::new(&slug, &env).as_str(),
-            ));
-        };
-        stack_outputs(&state, &stack, reveal)
-    })
-    .await??;
+    let key = state.key.clone();
+    let outputs = state
+        .db(move |conn| {
+            let (_, stack) = load_stack(conn, &path)?;
+            store::outputs::of_stack(&key, &stack, reveal).map_err(ApiError::internal)
+        })
+        .await?;
     if reveal {
         tracing::info!(token.name = %caller.token_name, "secret outputs revealed");
     }

@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 
 use super::TenantView;
 use crate::api::body::parse_json;
-use crate::api::{ApiError, AppState, Caller, Problem};
+use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, Unauthorized};
+use crate::api::{ApiError, ApiResult, AppState, Operator};
 use crate::crypto::generate_external_id;
-use crate::domain::{AwsAccountId, AwsRegion, Role, RoleArn, RoleName, Slug, ValidationErrors};
+use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Slug, ValidationErrors};
 use crate::store::{self, StoreError};
 
 /// Request body of `create_tenant`.
@@ -109,22 +110,13 @@ pub struct TenantCreated {
     request_body = CreateTenant,
     responses(
         (status = 201, body = TenantCreated),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Malformed, Unauthorized, Forbidden, Conflict, Invalid
     ),
     security(("bearer" = []))
 )]
 #[post("/api/v1/tenants")]
 #[tracing::instrument(skip_all, fields(tenant.slug))]
-pub async fn create_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
+pub async fn create_tenant(state: web::Data<AppState>, _: Operator, body: web::Bytes) -> ApiResult {
     let body: CreateTenant = parse_json(&body)?;
     let new = NewTenantRequest::try_from(body)?;
     tracing::Span::current().record("tenant.slug", new.slug.as_str());
@@ -134,34 +126,33 @@ pub async fn create_tenant(
     let sealed = state.key.seal_secret(&external_id, id.as_bytes());
     let role_arn = RoleArn::new(&new.account, &new.region, &new.role_name);
     let slug = new.slug.clone();
-    let db = state.db.clone();
-    let tenant = web::block(move || {
-        let mut conn = db.get()?;
-        let now = store::now();
-        store::tenants::insert(
-            &mut conn,
-            &store::tenants::NewTenant {
-                id: &id,
-                slug: new.slug.as_str(),
-                name: &new.name,
-                aws_account_id: new.account.as_str(),
-                aws_region: new.region.as_str(),
-                role_name: new.role_name.as_str(),
-                role_arn: role_arn.as_str(),
-                external_id_sealed: &sealed,
-                created_at: now,
-                updated_at: now,
-            },
-        )
-    })
-    .await?
-    .map_err(|e| match e {
-        StoreError::Conflict => ApiError::Conflict {
-            slug: "tenant-exists",
-            detail: format!("a tenant with slug '{slug}' already exists"),
-        },
-        other => other.into(),
-    })?;
+    let tenant = state
+        .db(move |conn| {
+            let now = store::now();
+            store::tenants::insert(
+                conn,
+                &store::tenants::NewTenant {
+                    id: &id,
+                    slug: new.slug.as_str(),
+                    name: &new.name,
+                    aws_account_id: new.account.as_str(),
+                    aws_region: new.region.as_str(),
+                    role_name: new.role_name.as_str(),
+                    role_arn: role_arn.as_str(),
+                    external_id_sealed: &sealed,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+            .map_err(|e| match e {
+                StoreError::Conflict => ApiError::Conflict {
+                    slug: "tenant-exists",
+                    detail: format!("a tenant with slug '{slug}' already exists"),
+                },
+                other => other.into(),
+            })
+        })
+        .await?;
     tracing::info!("tenant registered");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/tenants/{}", tenant.slug)))

@@ -10,9 +10,7 @@ use utoipa::ToSchema;
 pub use create::*;
 pub use read::*;
 
-use super::ApiError;
-use crate::domain::{Slug, ValidationErrors};
-use crate::store::{self, Conn, StoreError};
+use crate::store;
 
 /// A tenant as the API shows it. Never carries the external ID.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,20 +52,4 @@ impl From<store::tenants::Tenant> for TenantView {
             updated_at: t.updated_at.and_utc(),
         }
     }
-}
-
-/// Parses the `{slug}` path parameter.
-pub(crate) fn parse_slug(raw: &str) -> Result<Slug, ApiError> {
-    Slug::parse(raw).map_err(|e| ValidationErrors::single("slug", e.to_string()).into())
-}
-
-/// Loads the tenant `slug`, or a 404 naming it.
-pub(crate) fn load_tenant(
-    conn: &mut Conn,
-    slug: &Slug,
-) -> Result<store::tenants::Tenant, ApiError> {
-    store::tenants::find_by_slug(conn, slug.as_str()).map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("tenant", slug.as_str()),
-        other => other.into(),
-    })
 }

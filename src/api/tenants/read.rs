@@ -6,9 +6,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{TenantView, load_tenant, parse_slug};
-use crate::api::{ApiError, AppState, Caller, Problem};
-use crate::domain::{Role, ValidationErrors};
+use super::TenantView;
+use crate::api::problems::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::api::{ApiError, ApiResult, AppState, Operator, TenantPath, Viewer};
+use crate::domain::ValidationErrors;
 use crate::store;
 
 /// Query of `list_tenants`.
@@ -37,20 +38,15 @@ const MAX_LIMIT: u32 = 200;
 #[utoipa::path(
     tag = "tenants",
     params(ListTenantsQuery),
-    responses(
-        (status = 200, body = TenantPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, body = TenantPage), Unauthorized, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants")]
 pub async fn list_tenants(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Viewer,
     query: web::Query<ListTenantsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
+) -> ApiResult {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
@@ -68,11 +64,9 @@ pub async fn list_tenants(
         ),
     };
     // Fetch one extra row to learn whether another page exists.
-    let mut rows = web::block(move || {
-        let mut conn = state.db.get()?;
-        store::tenants::list(&mut conn, after.as_deref(), i64::from(limit) + 1)
-    })
-    .await??;
+    let mut rows = state
+        .db(move |conn| store::tenants::list(conn, after.as_deref(), i64::from(limit) + 1))
+        .await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last().map(|t| URL_SAFE_NO_PAD.encode(&t.slug))
@@ -88,59 +82,35 @@ pub async fn list_tenants(
 /// Reads one tenant (without its external ID).
 #[utoipa::path(
     tag = "tenants",
-    params(("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
-    responses(
-        (status = 200, body = TenantView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ),
+    params(TenantPath),
+    responses((status = 200, body = TenantView), Unauthorized, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants/{slug}")]
-pub async fn get_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Viewer)?;
-    let slug = parse_slug(&path)?;
-    let tenant = web::block(move || {
-        let mut conn = state.db.get()?;
-        load_tenant(&mut conn, &slug)
-    })
-    .await??;
+pub async fn get_tenant(state: web::Data<AppState>, _: Viewer, path: TenantPath) -> ApiResult {
+    let tenant = state.db(move |conn| path.load_tenant(conn)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 
 /// Removes a tenant and its configs; refused while any of its stacks is not destroyed.
 #[utoipa::path(
     tag = "tenants",
-    params(("slug" = String, Path, description = "Tenant slug", pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")),
+    params(TenantPath),
     responses(
         (status = 204, description = "Tenant removed"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
     security(("bearer" = []))
 )]
 #[delete("/api/v1/tenants/{slug}")]
-#[tracing::instrument(skip_all, fields(tenant.slug = %path))]
-pub async fn delete_tenant(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Operator)?;
-    let slug = parse_slug(&path)?;
-    web::block(move || {
-        let mut conn = state.db.get()?;
-        // Check and delete in one immediate transaction: no operation can start in between.
-        conn.immediate_transaction(|conn| {
-            let tenant = load_tenant(conn, &slug)?;
+#[tracing::instrument(skip_all, fields(tenant.slug = %path.slug))]
+pub async fn delete_tenant(state: web::Data<AppState>, _: Operator, path: TenantPath) -> ApiResult {
+    state
+        .db(move |conn| {
+        // Check and delete in one write transaction: no operation can start in between.
+        store::transaction(conn, |conn| {
+            let tenant = path.load_tenant(conn)?;
+            let slug = &path.slug;
             let live = store::stacks::live_for_tenant(conn, &tenant.id)?;
             if !live.is_empty() {
                 let names: Vec<_> = live
@@ -155,11 +125,11 @@ pub async fn delete_tenant(
                     ),
                 });
             }
-            store::tenants::delete(conn, &tenant.id)?;
-            Ok(())
+            store::tenants::delete(conn, &tenant)?;
+            Ok::<_, ApiError>(())
         })
     })
-    .await??;
+    .await?;
     tracing::info!("tenant removed");
     Ok(HttpResponse::NoContent().finish())
 }

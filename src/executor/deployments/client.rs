@@ -1,4 +1,4 @@
-//! The Pulumi Cloud REST calls the executor makes (`pulumi-contract.md` §5): documented
+//! The Pulumi Cloud REST calls the executor makes (`docs/pulumi-contract.md` §5): documented
 //! headers, typed answers, and retries the way the CLI's own client does them (429 waits
 //! `Retry-After`; 5xx is retried for GETs and for cancel only, so a create is never sent twice
 //! after it may have been accepted).

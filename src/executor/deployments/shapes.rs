@@ -1,5 +1,5 @@
 //! The documented JSON shapes of the Pulumi Cloud answers the executor reads
-//! (`pulumi-contract.md` §2 and §5); unknown fields are ignored.
+//! (`docs/pulumi-contract.md` §2 and §5); unknown fields are ignored.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};

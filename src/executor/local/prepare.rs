@@ -16,7 +16,9 @@ use crate::executor::OperationJob;
 use crate::program::{
     CONFIG_EXTERNAL_ID, CONFIG_SESSION_NAME, Program, RenderInput, check, render,
 };
-use crate::pulumi::{CancelToken, ConfigValue, RunControl, Workspace};
+use tokio_util::sync::CancellationToken;
+
+use crate::pulumi::{ConfigValue, RunControl, Workspace};
 
 /// Name of the AWS shared-config file inside the workspace (`AWS_CONFIG_FILE`).
 pub(super) const AWS_CONFIG_NAME: &str = "aws-config";
@@ -25,7 +27,7 @@ pub(super) const AWS_CONFIG_NAME: &str = "aws-config";
 /// and the workspace's environment (`AWS_CONFIG_FILE`).
 #[derive(Debug, Clone)]
 pub(super) struct Control {
-    pub cancel: CancelToken,
+    pub cancel: CancellationToken,
     pub deadline: Instant,
     pub extra_env: Vec<(String, String)>,
 }
@@ -101,7 +103,7 @@ pub(super) async fn open_stack(
     exec: &LocalExecutor,
     job: &OperationJob,
     program: &Program,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     deadline: Instant,
 ) -> Result<OpenStack, LocalError> {
     let ws = Workspace::create(&exec.workspace_dir, program.yaml())?;

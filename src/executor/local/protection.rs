@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use tokio_util::sync::CancellationToken;
+
 use super::LocalExecutor;
-use super::operation::{EngineOp, engine_clearing_stale_lock};
+use super::engine::{Engine, EngineOp};
 use super::outcome::LocalError;
 use super::prepare;
 use crate::executor::{EventSink, OperationJob};
-use crate::pulumi::{CancelToken, OpType, UpOptions};
+use crate::pulumi::{OpType, UpOptions};
 
 /// The resource type whose `deletionProtection` blocks a destroy.
 const CLUSTER_TYPE: &str = "aws:eks/cluster:Cluster";
@@ -24,7 +26,7 @@ pub(super) async fn turn_off(
     exec: &LocalExecutor,
     job: &OperationJob,
     sink: &EventSink,
-    cancel: &CancelToken,
+    cancel: &CancellationToken,
     deadline: Instant,
 ) -> Result<(), LocalError> {
     let mut config = job.config.clone();
@@ -32,15 +34,14 @@ pub(super) async fn turn_off(
     let program = prepare::render_program(exec, job, &config)?;
     let open = prepare::open_stack(exec, job, &program, cancel, deadline).await?;
     // The preview is an internal check: its events are not part of the operation's log.
-    let preview = engine_clearing_stale_lock(
+    let check = Engine {
         exec,
-        &open.ws,
-        &job.stack,
-        &EngineOp::Preview,
-        None,
-        &open.control,
-    )
-    .await?;
+        ws: &open.ws,
+        stack: &job.stack,
+        sink: None,
+        control: &open.control,
+    };
+    let preview = check.run_clearing_stale_lock(&EngineOp::Preview).await?;
     let targets: Vec<String> = preview
         .resources
         .iter()
@@ -59,6 +60,10 @@ pub(super) async fn turn_off(
         target: targets,
         ..UpOptions::default()
     });
-    engine_clearing_stale_lock(exec, &open.ws, &job.stack, &up, Some(sink), &open.control).await?;
+    let engine = Engine {
+        sink: Some(sink),
+        ..check
+    };
+    engine.run_clearing_stale_lock(&up).await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Stack outputs at rest: plain values as JSON, secret values sealed with the master key
 //! (bound to the stack name), so `GET …/outputs` can redact them or, for an admin, reveal them.
+//! The worker seals what a run produced; `queue::finish` stores it on the stack.
 
 use std::collections::BTreeMap;
 
@@ -7,8 +8,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use super::stacks::Stack;
 use crate::crypto::{CryptoError, MasterKey};
-use crate::executor::OutputValue;
+use crate::domain::OutputValue;
 
 /// Serializes outputs for storage, sealing secret values.
 pub fn seal(key: &MasterKey, stack: &str, outputs: &BTreeMap<String, OutputValue>) -> String {
@@ -53,6 +55,18 @@ pub fn open(
         out.insert(name, OutputValue { value, secret });
     }
     Ok(out)
+}
+
+/// The outputs recorded on `stack` (none yet: empty); secret values `null` unless `reveal`.
+pub fn of_stack(
+    key: &MasterKey,
+    stack: &Stack,
+    reveal: bool,
+) -> Result<BTreeMap<String, OutputValue>, CryptoError> {
+    match &stack.outputs {
+        None => Ok(BTreeMap::new()),
+        Some(stored) => open(key, &stack.stack_name, stored, reveal),
+    }
 }
 
 #[cfg(test)]

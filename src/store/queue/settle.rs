@@ -1,0 +1,157 @@
+//! How a run's writes land and how operations end: events and the external reference while
+//! running, `requeue` (retry, shutdown, recovery), `finish`, and `cancel` from the API.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Lease, QueueError, hold, others_active};
+use crate::domain::{OperationKind, OperationStatus};
+use crate::store::events::{self, NewEvent};
+use crate::store::operations::{self, Operation};
+use crate::store::schema::operations as ops;
+use crate::store::stacks::{self, StackChange};
+use crate::store::{Conn, transaction};
+
+/// Appends a batch of the running attempt's events (numbered after the last stored one).
+pub fn record_events(conn: &mut Conn, lease: &Lease, batch: &[NewEvent]) -> Result<(), QueueError> {
+    transaction(conn, |conn| {
+        hold(conn, lease)?;
+        Ok(events::append(conn, &lease.operation_id, batch)?)
+    })
+}
+
+/// Records the executor-side reference of the running attempt (e.g. a Deployments id), so a
+/// recovered operation follows the same remote run.
+pub fn record_external_ref(
+    conn: &mut Conn,
+    lease: &Lease,
+    external_ref: &str,
+) -> Result<(), QueueError> {
+    transaction(conn, |conn| {
+        let op = hold(conn, lease)?;
+        diesel::update(ops::table.filter(ops::id.eq(&op.id)))
+            .set(ops::external_ref.eq(Some(external_ref)))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Puts a running operation back in the queue (a transient failure, a shutdown, a recovered
+/// crash). Its `seq` keeps it first for its stack; the stack shows it as queued again
+/// (`pending`, `destroying`, or unchanged for previews and refreshes) with nothing running.
+pub fn requeue(conn: &mut Conn, lease: &Lease) -> Result<(), QueueError> {
+    transaction(conn, |conn| {
+        let op = hold(conn, lease)?;
+        diesel::update(ops::table.filter(ops::id.eq(&op.id)))
+            .set((
+                ops::status.eq(OperationStatus::Queued),
+                ops::worker_id.eq(None::<String>),
+                ops::lease_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        let change = StackChange {
+            status: op.kind.status_when_queued(),
+            current_operation_id: Some(None),
+            ..StackChange::default()
+        };
+        stacks::update(conn, &op.stack_name, &change)?;
+        Ok(())
+    })
+}
+
+/// How a run ended, as the worker records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ending<'a> {
+    /// `succeeded`, `failed` or `cancelled`.
+    pub status: OperationStatus,
+    /// The engine's (or byoc's) message, for failures and cancellations.
+    pub error: Option<&'a str>,
+    /// Change summary JSON.
+    pub summary: Option<&'a str>,
+    /// Outputs the run produced, sealed (`store::outputs::seal`).
+    pub outputs: Option<&'a str>,
+}
+
+/// Records the end of a running operation, on the operation and its stack: the stack's
+/// status follows the kind and the outcome (`OperationKind::status_after`), its error is the
+/// operation's, a successful update replaces its outputs and a successful destroy clears
+/// them; nothing runs on the stack any more.
+pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(), QueueError> {
+    transaction(conn, |conn| {
+        let op = hold(conn, lease)?;
+        close(conn, &op, ending.status, ending.error, ending.summary)?;
+        let outputs = match (op.kind, ending.status, ending.outputs) {
+            (OperationKind::Destroy, OperationStatus::Succeeded, _) => Some(None),
+            (_, OperationStatus::Succeeded, Some(sealed)) => Some(Some(sealed)),
+            _ => None,
+        };
+        let change = StackChange {
+            status: op.kind.status_after(ending.status, None),
+            outputs,
+            error: Some(ending.error),
+            last_operation_id: Some(Some(&op.id)),
+            current_operation_id: Some(None),
+        };
+        stacks::update(conn, &op.stack_name, &change)?;
+        Ok(())
+    })
+}
+
+/// Cancels an operation: a queued one ends at once (`cancelled`) and, if it set the stack's
+/// status while queued and nothing else is active on the stack, the stack goes back to the
+/// status it had before; a running one is flagged and its worker interrupts the run at its
+/// next heartbeat. An operation that has ended is [`QueueError::Finished`].
+pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
+    transaction(conn, |conn| {
+        let op = operations::find(conn, id)?;
+        match op.status {
+            OperationStatus::Queued => {
+                close(
+                    conn,
+                    &op,
+                    OperationStatus::Cancelled,
+                    Some("cancelled before it started"),
+                    None,
+                )?;
+                if op.kind.status_when_queued().is_some()
+                    && !others_active(conn, &op.stack_name, &op.id)?
+                {
+                    let change = StackChange {
+                        status: op.stack_status_before,
+                        ..StackChange::default()
+                    };
+                    stacks::update(conn, &op.stack_name, &change)?;
+                }
+            }
+            OperationStatus::Running => {
+                diesel::update(ops::table.filter(ops::id.eq(&op.id)))
+                    .set(ops::cancel_requested.eq(true))
+                    .execute(conn)?;
+            }
+            status => {
+                return Err(QueueError::Finished { id: op.id, status });
+            }
+        }
+        Ok(operations::find(conn, id)?)
+    })
+}
+
+/// Ends the operation row itself.
+fn close(
+    conn: &mut Conn,
+    op: &Operation,
+    status: OperationStatus,
+    error: Option<&str>,
+    summary: Option<&str>,
+) -> Result<(), QueueError> {
+    diesel::update(ops::table.filter(ops::id.eq(&op.id)))
+        .set((
+            ops::status.eq(status),
+            ops::error.eq(error),
+            ops::summary.eq(summary),
+            ops::finished_at.eq(Some(crate::store::now())),
+            ops::lease_expires_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,417 @@
+//! One test per rule of the queue, on a real SQLite database in a temp dir (no HTTP).
+
+use chrono::Duration;
+
+use super::*;
+use crate::domain::{EnvName, OperationKind as Kind, OperationStatus as Status, Slug, StackStatus};
+use crate::store::events::NewEvent;
+use crate::store::{self, PooledConn, operations, stacks};
+
+struct Db {
+    _dir: tempfile::TempDir,
+    conn: PooledConn,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = store::connect(&dir.path().join("byoc.db"), 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    store::migrate(&mut conn).unwrap();
+    let now = store::now();
+    store::tenants::insert(
+        &mut conn,
+        &store::tenants::NewTenant {
+            id: "t1",
+            slug: "acme",
+            name: "Acme",
+            aws_account_id: "123456789012",
+            aws_region: "us-east-1",
+            role_name: "BYOCPlatformRole",
+            role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
+            external_id_sealed: b"sealed",
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .unwrap();
+    Db { _dir: dir, conn }
+}
+
+fn queue(db: &mut Db, env: &str, kind: Kind) -> Result<Operation, QueueError> {
+    let (slug, env) = (Slug::parse("acme").unwrap(), EnvName::parse(env).unwrap());
+    enqueue(
+        &mut db.conn,
+        &Enqueue {
+            slug: &slug,
+            env: &env,
+            kind,
+            config_version: 1,
+            requested_by: "test",
+        },
+    )
+}
+
+fn claim_next(db: &mut Db, worker: &str) -> Option<Claimed> {
+    claim(
+        &mut db.conn,
+        worker,
+        "local",
+        store::now() + Duration::seconds(60),
+    )
+    .unwrap()
+}
+
+fn stack(db: &mut Db, env: &str) -> stacks::Stack {
+    stacks::find(&mut db.conn, &format!("acme-{env}")).unwrap()
+}
+
+fn op(db: &mut Db, id: &str) -> Operation {
+    operations::find(&mut db.conn, id).unwrap()
+}
+
+fn ending(status: Status) -> Ending<'static> {
+    Ending {
+        status,
+        error: None,
+        summary: None,
+        outputs: None,
+    }
+}
+
+/// Makes the lease of `id` look expired, as when its worker stopped heartbeating.
+fn expire(db: &mut Db, id: &str) {
+    use crate::store::schema::operations as ops;
+    diesel::update(ops::table.filter(ops::id.eq(id)))
+        .set(ops::lease_expires_at.eq(Some(store::now() - Duration::seconds(30))))
+        .execute(&mut db.conn)
+        .unwrap();
+}
+
+/// The old attempt's lease after another worker took the operation over.
+fn taken_over(db: &mut Db) -> (Lease, Lease) {
+    queue(db, "prod", Kind::Update).unwrap();
+    let old = claim_next(db, "w1").unwrap();
+    expire(db, &old.op.id);
+    let seen = op(db, &old.op.id);
+    let new = take_over(
+        &mut db.conn,
+        &seen,
+        "w2",
+        store::now() + Duration::seconds(60),
+    )
+    .unwrap()
+    .expect("the expired lease is taken over");
+    (old.lease, new)
+}
+
+#[test]
+fn enqueue_shows_a_deploy_as_pending_and_remembers_the_status_before() {
+    let mut db = db();
+    let op = queue(&mut db, "prod", Kind::Update).unwrap();
+    assert_eq!(op.status, Status::Queued);
+    assert_eq!(op.stack_status_before, Some(StackStatus::NotDeployed));
+    assert_eq!(op.executor(), None, "no executor until a worker claims it");
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::Pending);
+}
+
+#[test]
+fn enqueue_of_a_preview_keeps_the_stack_status() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Preview).unwrap();
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::NotDeployed);
+}
+
+#[test]
+fn enqueue_behind_active_work_keeps_showing_that_work() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    claim_next(&mut db, "w1").unwrap();
+    queue(&mut db, "prod", Kind::Destroy).unwrap();
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::InProgress);
+}
+
+#[test]
+fn enqueue_refuses_to_destroy_or_refresh_a_stack_that_holds_nothing() {
+    let mut db = db();
+    for kind in [Kind::Destroy, Kind::Refresh] {
+        let err = queue(&mut db, "prod", kind).unwrap_err();
+        assert!(matches!(err, QueueError::NotDeployed { .. }), "{err:?}");
+    }
+}
+
+#[test]
+fn enqueue_for_an_unknown_tenant_is_not_found_naming_it() {
+    let mut db = db();
+    let tenant = store::tenants::find_by_slug(&mut db.conn, "acme").unwrap();
+    store::tenants::delete(&mut db.conn, &tenant).unwrap();
+    let err = queue(&mut db, "prod", Kind::Update).unwrap_err();
+    assert!(
+        matches!(&err, QueueError::Store(StoreError::NotFound { kind: "tenant", name }) if name == "acme"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn claim_takes_the_oldest_operation_of_a_stack_with_nothing_running() {
+    let mut db = db();
+    let first = queue(&mut db, "prod", Kind::Update).unwrap();
+    let second = queue(&mut db, "prod", Kind::Update).unwrap();
+    let other = queue(&mut db, "stage", Kind::Update).unwrap();
+    let a = claim_next(&mut db, "w1").unwrap();
+    assert_eq!(a.op.id, first.id);
+    // prod is busy: the next claim skips its second operation and takes stage's.
+    let b = claim_next(&mut db, "w2").unwrap();
+    assert_eq!(b.op.id, other.id);
+    assert!(claim_next(&mut db, "w3").is_none(), "{:?}", second.id);
+    finish(&mut db.conn, &a.lease, &ending(Status::Succeeded)).unwrap();
+    assert_eq!(claim_next(&mut db, "w3").unwrap().op.id, second.id);
+}
+
+#[test]
+fn claim_records_the_executor_the_attempt_and_shows_the_stack_running() {
+    let mut db = db();
+    let queued = queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    assert_eq!(c.op.status, Status::Running);
+    assert_eq!(c.op.executor(), Some("local"));
+    assert_eq!(c.op.attempt, 1);
+    assert_eq!(c.lease.attempt(), 1);
+    assert!(c.op.started_at.is_some());
+    let s = stack(&mut db, "prod");
+    assert_eq!(s.status, StackStatus::InProgress);
+    assert_eq!(s.current_operation_id.as_deref(), Some(queued.id.as_str()));
+}
+
+#[test]
+fn heartbeat_renews_the_lease_and_reports_a_cancel_request() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let until = store::now() + Duration::seconds(600);
+    let beat = heartbeat(&mut db.conn, &c.lease, until).unwrap();
+    assert!(!beat.cancel_requested);
+    assert_eq!(op(&mut db, &c.op.id).lease_expires_at, Some(until));
+    cancel(&mut db.conn, &c.op.id).unwrap();
+    assert!(
+        heartbeat(&mut db.conn, &c.lease, until)
+            .unwrap()
+            .cancel_requested
+    );
+}
+
+#[test]
+fn cancelling_a_queued_operation_ends_it_and_restores_the_stack_status() {
+    let mut db = db();
+    let op = queue(&mut db, "prod", Kind::Update).unwrap();
+    let done = cancel(&mut db.conn, &op.id).unwrap();
+    assert_eq!(done.status, Status::Cancelled);
+    assert_eq!(done.error.as_deref(), Some("cancelled before it started"));
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::NotDeployed);
+    assert!(claim_next(&mut db, "w1").is_none());
+}
+
+#[test]
+fn cancelling_queued_work_behind_a_run_keeps_the_runs_status() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    claim_next(&mut db, "w1").unwrap();
+    let destroy = queue(&mut db, "prod", Kind::Destroy).unwrap();
+    cancel(&mut db.conn, &destroy.id).unwrap();
+    let s = stack(&mut db, "prod");
+    assert_eq!(s.status, StackStatus::InProgress);
+    assert!(s.current_operation_id.is_some(), "the run is still current");
+}
+
+#[test]
+fn cancelling_a_running_operation_flags_it_and_a_finished_one_is_refused() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let flagged = cancel(&mut db.conn, &c.op.id).unwrap();
+    assert_eq!(flagged.status, Status::Running);
+    assert!(flagged.cancel_requested);
+    finish(&mut db.conn, &c.lease, &ending(Status::Cancelled)).unwrap();
+    let err = cancel(&mut db.conn, &c.op.id).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            QueueError::Finished {
+                status: Status::Cancelled,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn requeue_puts_the_operation_first_again_and_shows_the_stack_queued() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    requeue(&mut db.conn, &c.lease).unwrap();
+    let s = stack(&mut db, "prod");
+    assert_eq!(s.status, StackStatus::Pending);
+    assert_eq!(s.current_operation_id, None);
+    let again = claim_next(&mut db, "w2").unwrap();
+    assert_eq!(again.op.id, c.op.id, "it keeps its place");
+    assert_eq!(again.op.attempt, 2);
+}
+
+#[test]
+fn finishing_an_update_records_status_outputs_and_last_operation() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let end = Ending {
+        outputs: Some(r#"{"vpcId":{"secret":false,"value":"vpc-1"}}"#),
+        summary: Some(r#"{"create":3}"#),
+        ..ending(Status::Succeeded)
+    };
+    finish(&mut db.conn, &c.lease, &end).unwrap();
+    let done = op(&mut db, &c.op.id);
+    assert_eq!(done.status, Status::Succeeded);
+    assert!(done.finished_at.is_some() && done.lease_expires_at.is_none());
+    let s = stack(&mut db, "prod");
+    assert_eq!(s.status, StackStatus::Succeeded);
+    assert_eq!(s.outputs.as_deref(), end.outputs);
+    assert_eq!(s.last_operation_id.as_deref(), Some(c.op.id.as_str()));
+    assert_eq!(s.current_operation_id, None);
+}
+
+#[test]
+fn a_failed_deploy_marks_the_stack_failed_and_a_destroy_clears_outputs() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let end = Ending {
+        outputs: Some("{}"),
+        ..ending(Status::Succeeded)
+    };
+    finish(&mut db.conn, &c.lease, &end).unwrap();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let failed = Ending {
+        error: Some("boom"),
+        ..ending(Status::Failed)
+    };
+    finish(&mut db.conn, &c.lease, &failed).unwrap();
+    let s = stack(&mut db, "prod");
+    assert_eq!(
+        (s.status, s.error.as_deref()),
+        (StackStatus::Failed, Some("boom"))
+    );
+    assert_eq!(
+        s.outputs.as_deref(),
+        Some("{}"),
+        "a failure keeps the outputs"
+    );
+    queue(&mut db, "prod", Kind::Destroy).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::Destroying);
+    finish(&mut db.conn, &c.lease, &ending(Status::Succeeded)).unwrap();
+    let s = stack(&mut db, "prod");
+    assert_eq!(
+        (s.status, s.outputs, s.error),
+        (StackStatus::Destroyed, None, None)
+    );
+}
+
+#[test]
+fn only_one_reaper_takes_over_an_expired_lease() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    assert!(expired(&mut db.conn, store::now()).unwrap().is_empty());
+    expire(&mut db, &c.op.id);
+    let seen = expired(&mut db.conn, store::now()).unwrap();
+    assert_eq!(seen.len(), 1);
+    let until = store::now() + Duration::seconds(60);
+    assert!(
+        take_over(&mut db.conn, &seen[0], "w2", until)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        take_over(&mut db.conn, &seen[0], "w3", until)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn requeue_after_recovery_shows_the_stack_queued_again() {
+    let mut db = db();
+    let (_, recovery) = taken_over(&mut db);
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::InProgress);
+    requeue(&mut db.conn, &recovery).unwrap();
+    let s = stack(&mut db, "prod");
+    assert_eq!(s.status, StackStatus::Pending);
+    assert_eq!(s.current_operation_id, None);
+}
+
+#[test]
+fn an_attempt_whose_lease_was_taken_over_can_write_nothing() {
+    let mut db = db();
+    let (old, recovery) = taken_over(&mut db);
+    let id = old.operation_id().to_owned();
+    let lost = |r: Result<(), QueueError>| matches!(r, Err(QueueError::LeaseLost(_)));
+    let event = NewEvent {
+        kind: "diagnosticEvent".into(),
+        payload: serde_json::json!({"late": true}),
+    };
+    assert!(lost(record_events(
+        &mut db.conn,
+        &old,
+        std::slice::from_ref(&event)
+    )));
+    assert!(lost(record_external_ref(&mut db.conn, &old, "dep-1")));
+    assert!(lost(
+        heartbeat(&mut db.conn, &old, store::now()).map(|_| ())
+    ));
+    assert!(lost(requeue(&mut db.conn, &old)));
+    assert!(lost(finish(&mut db.conn, &old, &ending(Status::Succeeded))));
+    assert_eq!(store::events::last_seq(&mut db.conn, &id).unwrap(), 0);
+    let row = op(&mut db, &id);
+    assert_eq!((row.status, row.external_ref), (Status::Running, None));
+    // The recovering worker's lease still writes.
+    record_events(&mut db.conn, &recovery, &[event]).unwrap();
+    assert_eq!(store::events::last_seq(&mut db.conn, &id).unwrap(), 1);
+}
+
+#[test]
+fn events_are_numbered_after_the_last_stored_one() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let batch = |n: usize| -> Vec<NewEvent> {
+        (0..n)
+            .map(|i| NewEvent {
+                kind: "stdoutEvent".into(),
+                payload: serde_json::json!({ "i": i }),
+            })
+            .collect()
+    };
+    record_events(&mut db.conn, &c.lease, &batch(2)).unwrap();
+    record_events(&mut db.conn, &c.lease, &batch(3)).unwrap();
+    let stored = store::events::list_after(&mut db.conn, &c.op.id, 0, 10).unwrap();
+    let seqs: Vec<i32> = stored.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn the_database_refuses_two_running_operations_on_one_stack() {
+    use crate::store::schema::operations as ops;
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let second = queue(&mut db, "prod", Kind::Update).unwrap();
+    claim_next(&mut db, "w1").unwrap();
+    let forced = diesel::update(ops::table.filter(ops::id.eq(&second.id)))
+        .set(ops::status.eq(Status::Running))
+        .execute(&mut db.conn);
+    assert!(
+        forced.is_err(),
+        "the unique index must refuse a second running operation"
+    );
+}

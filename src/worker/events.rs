@@ -1,0 +1,102 @@
+//! Stores a run's events as they arrive: whatever is waiting (up to a batch) goes in one
+//! insert, under the attempt's lease, and wakes the operation's live streams; an executor
+//! reference is recorded at once, after the events before it.
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Worker;
+use crate::executor::SinkMessage;
+use crate::store::events::NewEvent;
+use crate::store::queue::{self, Lease, QueueError};
+
+/// Events are written in batches of at most this many.
+const BATCH: usize = 64;
+
+impl Worker {
+    /// Drains `rx` until the executor drops its sink. When a write finds the lease lost, it
+    /// cancels `lost` and stops: nothing more of this attempt is stored.
+    pub(super) async fn write_events(
+        self,
+        lease: Lease,
+        mut rx: mpsc::Receiver<SinkMessage>,
+        lost: CancellationToken,
+    ) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(first) = rx.recv().await {
+            let mut next = Some(first);
+            while let Some(message) = next.take() {
+                match message {
+                    SinkMessage::Event(e) => batch.push(NewEvent {
+                        kind: e.kind,
+                        payload: e.payload,
+                    }),
+                    SinkMessage::ExternalRef(reference) => {
+                        let stored = self.record(&lease, std::mem::take(&mut batch)).await;
+                        if stored.is_ok() {
+                            self.record_external_ref(&lease, reference, &lost).await;
+                        } else {
+                            note_lost(stored, &lost);
+                        }
+                    }
+                }
+                if lost.is_cancelled() {
+                    return;
+                }
+                if batch.len() < BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            let stored = self.record(&lease, std::mem::take(&mut batch)).await;
+            note_lost(stored, &lost);
+            if lost.is_cancelled() {
+                return;
+            }
+        }
+    }
+
+    /// Appends `events` under `lease` and wakes the operation's live streams.
+    pub(super) async fn record(
+        &self,
+        lease: &Lease,
+        events: Vec<NewEvent>,
+    ) -> Result<(), QueueError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let n = events.len();
+        let held = lease.clone();
+        let res = self
+            .blocking(move |conn| queue::record_events(conn, &held, &events))
+            .await;
+        match &res {
+            Ok(()) => self.inner.hub.changed(lease.operation_id()),
+            Err(QueueError::LeaseLost(_)) => {}
+            Err(e) => tracing::error!(error = %e, events = n, "cannot store events"),
+        }
+        res
+    }
+
+    async fn record_external_ref(
+        &self,
+        lease: &Lease,
+        reference: String,
+        lost: &CancellationToken,
+    ) {
+        let held = lease.clone();
+        let res = self
+            .blocking(move |conn| queue::record_external_ref(conn, &held, &reference))
+            .await;
+        if let Err(QueueError::Store(e)) = &res {
+            tracing::error!(error = %e, "cannot record the executor reference");
+        }
+        note_lost(res, lost);
+    }
+}
+
+/// A write that found the lease gone ends the attempt's writing.
+fn note_lost(res: Result<(), QueueError>, lost: &CancellationToken) {
+    if let Err(QueueError::LeaseLost(_)) = res {
+        lost.cancel();
+    }
+}

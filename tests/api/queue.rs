@@ -1,0 +1,151 @@
+//! The queue through the HTTP API: one operation per stack at a time in queue order, stacks
+//! in parallel up to the concurrency setting, cancellation, and what the stack shows while
+//! work waits.
+
+use std::time::Duration;
+
+use crate::app::{TestApp, spawn_app};
+use crate::poll::wait_until;
+use crate::routes::{Action, Env, PROD};
+use crate::scripted::{Call, Script};
+
+const STAGE: Env = Env {
+    slug: "acme",
+    env: "stage",
+};
+
+/// Makes every run on `env` block after its first event until released or cancelled.
+fn block(app: &TestApp, env: Env) {
+    let script = Script {
+        block: true,
+        ..Script::default()
+    };
+    app.executor.script(&env.stack(), script);
+}
+
+/// Waits until exactly `stacks` are inside the executor (an operation shows `running` when
+/// it is claimed, a moment before the executor starts it).
+async fn wait_until_running(app: &TestApp, stacks: &[&str]) {
+    let what = format!("exactly {stacks:?} to run");
+    wait_until(&what, Duration::from_secs(20), || {
+        let mut running = app.executor.running();
+        running.sort();
+        running == stacks
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn cancelling_a_queued_operation_is_immediate_and_restores_the_status() {
+    let app = spawn_app().await;
+    app.with_config(PROD).await;
+    let op = app.start(PROD, Action::Deploy).await;
+    let resp = app.cancel(&op.id).await;
+    assert_eq!(resp.status(), 202);
+    let cancelled: crate::routes::Operation = resp.json().await.unwrap();
+    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(app.status(PROD).await.status, "not_deployed");
+    assert_eq!(app.run_pending_operations().await, 0);
+    assert!(app.executor.calls().is_empty(), "nothing ran");
+    assert_eq!(app.cancel(&op.id).await.status(), 409);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn cancelling_a_running_operation_interrupts_it() {
+    let app = TestApp::builder().workers(2).spawn().await;
+    app.with_config(PROD).await;
+    block(&app, PROD);
+    let op = app.start(PROD, Action::Deploy).await;
+    app.wait_for(&op.id, "running").await;
+    assert_eq!(app.cancel(&op.id).await.status(), 202);
+    let done = app.wait_for(&op.id, "cancelled").await;
+    assert_eq!(done.error(), "cancelled on request");
+    assert_eq!(app.status(PROD).await.status, "failed");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn one_stack_runs_one_operation_at_a_time_while_stacks_run_in_parallel() {
+    let app = TestApp::builder().workers(4).spawn().await;
+    app.with_config(PROD).await;
+    app.with_config_of(STAGE).await;
+    block(&app, PROD);
+    block(&app, STAGE);
+    let first = app.start(PROD, Action::Deploy).await;
+    let second = app.start(PROD, Action::Deploy).await;
+    let other = app.start(STAGE, Action::Deploy).await;
+    app.wait_for(&first.id, "running").await;
+    app.wait_for(&other.id, "running").await;
+    // Two stacks run at once; the second deploy of acme-prod waits its turn.
+    wait_until_running(&app, &["acme-prod", "acme-stage"]).await;
+    assert_eq!(app.operation(&second.id).await.status, "queued");
+
+    app.executor.release("acme-prod");
+    app.wait_for(&first.id, "succeeded").await;
+    app.wait_for(&second.id, "running").await;
+    app.executor.release("acme-prod");
+    app.executor.release("acme-stage");
+    app.wait_for(&second.id, "succeeded").await;
+    app.wait_for(&other.id, "succeeded").await;
+    // Runs of one stack never overlapped, and ran in queue order.
+    let prod: Vec<_> = app
+        .executor
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Started(_, s, _) | Call::Ended(_, s) if s == "acme-prod"))
+        .collect();
+    let (a, b) = (&first.id, &second.id);
+    assert!(
+        matches!(&prod[..], [Call::Started(w, ..), Call::Ended(x, _), Call::Started(y, ..), Call::Ended(z, _)]
+        if w == a && x == a && y == b && z == b),
+        "{prod:?}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn parallel_stacks_are_limited_by_the_concurrency_setting() {
+    let app = TestApp::builder().workers(1).spawn().await;
+    app.with_config(PROD).await;
+    app.with_config_of(STAGE).await;
+    block(&app, PROD);
+    block(&app, STAGE);
+    let prod = app.start(PROD, Action::Deploy).await;
+    let stage = app.start(STAGE, Action::Deploy).await;
+    app.wait_for(&prod.id, "running").await;
+    // One slot: the other stack waits although nothing else blocks it.
+    wait_until_running(&app, &["acme-prod"]).await;
+    assert_eq!(app.operation(&stage.id).await.status, "queued");
+    app.executor.release("acme-prod");
+    app.wait_for(&stage.id, "running").await;
+    wait_until_running(&app, &["acme-stage"]).await;
+    app.executor.release("acme-stage");
+    app.wait_for(&stage.id, "succeeded").await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn work_queued_behind_a_running_deploy_does_not_change_the_status_until_it_starts() {
+    let app = TestApp::builder().workers(1).spawn().await;
+    app.with_config(PROD).await;
+    let first = app.start(PROD, Action::Deploy).await;
+    app.wait_for(&first.id, "succeeded").await;
+    block(&app, PROD);
+    let update = app.start(PROD, Action::Deploy).await;
+    app.wait_for(&update.id, "running").await;
+    assert_eq!(app.status(PROD).await.status, "in_progress");
+
+    let destroy = app.start(PROD, Action::Destroy).await;
+    let st = app.status(PROD).await;
+    assert_eq!(st.status, "in_progress", "the deploy is still running");
+    assert_eq!(app.cancel(&destroy.id).await.status(), 202);
+    let st = app.status(PROD).await;
+    assert_eq!(st.status, "in_progress", "nothing to restore yet");
+    assert_eq!(st.current_operation.map(|o| o.id), Some(update.id.clone()));
+
+    app.executor.release("acme-prod");
+    app.wait_for(&update.id, "succeeded").await;
+    assert_eq!(app.status(PROD).await.status, "succeeded");
+    app.stop().await;
+}
