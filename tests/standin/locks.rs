@@ -111,6 +111,10 @@ fn a_second_engine_let_in_by_cancel_is_recorded_as_a_violation() {
     w.run(&["preview", "--stack", "dev"]).ok();
     w.run(&["cancel", "--yes", "--stack", "dev"]).ok();
     let second = hold_lock(&w, &[]);
+    // The engine registers right after taking its lock.
+    wait_until("the violation record", Duration::from_secs(20), || {
+        violations.exists()
+    });
 
     let text = std::fs::read_to_string(&violations).unwrap();
     let lines: Vec<Value> = text

@@ -118,8 +118,8 @@ fn passphrase_errors_are_the_cli_texts() {
     let out = w.up("none.jsonl", &[]);
     assert_eq!(
         out.stderr,
-        "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or \
-         PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n"
+        "error: getting stack configuration: get stack secrets manager: passphrase must be set \
+         with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables\n"
     );
     let file = w.path("pp.txt");
     std::fs::write(&file, format!("{PASSPHRASE}\n")).unwrap();

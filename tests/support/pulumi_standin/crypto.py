@@ -173,4 +173,7 @@ def from_snapshot(secrets_providers):
             return Passphrase.open(state.get("salt", ""))
         except IncorrectPassphrase:
             return Locked(sp)
+        except CliError as e:
+            # NewPromptingPassphraseSecretsManagerFromState wraps other errors this way.
+            raise CliError("constructing secrets manager: %s" % e)
     return None

@@ -73,7 +73,7 @@ class Run:
         self.kind, self.flags, self.project, self.stack = kind, flags, project, stack
         self.backend, self.manager, self.settings = backend, manager, settings_doc
         self.dry = kind == "preview" or bool(flags.get("preview-only"))
-        self.log = EventLog(flags.get("event-log"))
+        self.log = EventLog(None)
         self.cloud = Cloud(backend.bucket)
         old = crypto.from_snapshot((cp["checkpoint"].get("latest") or {}).get("secrets_providers"))
         self.snap = snapshot.Snapshot(backend, project["name"], stack, cp, manager, old)
@@ -86,6 +86,11 @@ class Run:
         self.label = "preview" if self.dry else "update"
 
     # -- events ------------------------------------------------------------------------------
+
+    def open_log(self):
+        """The event log starts with the engine, after the lock (display.go startEventLogger):
+        a run refused earlier leaves the file absent."""
+        self.log = EventLog(self.flags.get("event-log"))
 
     def pre(self, step, op=None):
         meta = metadata(op or step.op, step.urn, step.rtype, step.old, step.new, step.diffs, step.detailed)

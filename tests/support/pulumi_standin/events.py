@@ -56,7 +56,11 @@ def mask(value):
 def _state(res):
     if res is None:
         return None
-    return dict(res, inputs=mask(res.get("inputs", {})), outputs=mask(res.get("outputs", {})))
+    # StepEventStateMetadata always has `id` (empty before a create) and `parent`/`provider`.
+    out = {"id": "", "parent": "", "provider": ""}
+    out.update(res)
+    out.update(inputs=mask(res.get("inputs", {})), outputs=mask(res.get("outputs", {})))
+    return out
 
 
 def metadata(op, urn, rtype, old, new, diffs=None, detailed=None):

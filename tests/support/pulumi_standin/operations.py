@@ -29,7 +29,7 @@ def cmd_engine(kind, flags, positional, project):
     backend = Diy(os.environ.get("PULUMI_BACKEND_URL"))
     cp = backend.load(project["name"], stack)
     doc = settings.load(stack)
-    manager, changed = settings.for_stack(doc, cp)
+    manager, changed = settings.for_stack(doc, cp, settings.ENGINE_WRAP)
     if changed:
         settings.save(stack, doc)
     if kind == "refresh":
@@ -53,6 +53,7 @@ def cmd_engine(kind, flags, positional, project):
         print("%s (%s):" % ("Previewing %s" % {"up": "update", "preview": "update"}.get(kind, kind)
                              if dry else LABELS[kind], stack), flush=True)
         snapshot.check_readable(cp["checkpoint"].get("latest") or {}, run.snap.old_manager)
+        run.open_log()
         run.cloud.apply_drift_knob(stack)
         start = time.time()
         run.log.emit("preludeEvent", {"config": _masked_config(doc)})

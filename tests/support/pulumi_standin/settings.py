@@ -60,8 +60,23 @@ def for_new_stack(provider):
     return crypto.Cloud.new(provider)
 
 
-def for_stack(settings, checkpoint):
+# How the engine commands wrap a secrets-manager error (operations/up.go "getting stack
+# configuration: %w", config/io.go getAndSaveSecretsManager "get stack secrets manager: %w");
+# `config set` returns it unwrapped (config/config.go).
+ENGINE_WRAP = "getting stack configuration: get stack secrets manager: "
+
+
+def for_stack(settings, checkpoint, wrap=""):
     """(manager, settings_changed) for a command on an existing stack."""
+    try:
+        return _for_stack(settings, checkpoint)
+    except crypto.IncorrectPassphrase:
+        raise CliError(wrap + "incorrect passphrase")
+    except CliError as e:
+        raise CliError(wrap + str(e), e.kind)
+
+
+def _for_stack(settings, checkpoint):
     before = {k: settings.get(k) for k in ("secretsprovider", "encryptedkey", "encryptionsalt")}
     provider = settings.get("secretsprovider")
     if _is_cloud(provider):
@@ -70,19 +85,14 @@ def for_stack(settings, checkpoint):
         else:
             manager = crypto.Cloud.new(provider)
     elif settings.get("encryptionsalt"):
-        try:
-            manager = crypto.Passphrase.open(settings["encryptionsalt"])
-        except crypto.IncorrectPassphrase:
-            # getAndSaveSecretsManager wraps "get stack secrets manager: %w"; the command
-            # adds "getting stack configuration: %w" (operations/up.go and friends).
-            raise CliError("getting stack configuration: get stack secrets manager: incorrect passphrase")
+        manager = crypto.Passphrase.open(settings["encryptionsalt"])
     else:
         fallback = None
         if os.environ.get("PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER", "").lower() in ("1", "true"):
             latest = (checkpoint or {}).get("checkpoint", {}).get("latest") or {}
             fallback = crypto.from_snapshot(latest.get("secrets_providers"))
             if isinstance(fallback, crypto.Locked):
-                raise CliError("getting stack configuration: get stack secrets manager: incorrect passphrase")
+                raise crypto.IncorrectPassphrase()
         manager = fallback or crypto.Passphrase.new()
     _apply(settings, manager)
     after = {k: settings.get(k) for k in ("secretsprovider", "encryptedkey", "encryptionsalt")}
