@@ -232,18 +232,58 @@ pub fn summary(events: &[Value]) -> Value {
     s[0].clone()
 }
 
-/// The recorded real event logs (the shared fixtures beside the repository).
-pub fn fixture(rel: &str) -> Vec<Value> {
+/// The shared pulumi fixtures beside the repository (real event logs, state schemas).
+pub fn fixtures_dir() -> PathBuf {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut dir = repo.join("../shared/fixtures/pulumi");
-    if !dir.is_dir() {
-        dir = PathBuf::from("/work/shared/fixtures/pulumi");
+    let dir = repo.join("../shared/fixtures/pulumi");
+    if dir.is_dir() {
+        dir
+    } else {
+        PathBuf::from("/work/shared/fixtures/pulumi")
     }
-    std::fs::read_to_string(dir.join(rel))
+}
+
+/// A recorded real event log.
+pub fn fixture(rel: &str) -> Vec<Value> {
+    std::fs::read_to_string(fixtures_dir().join(rel))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Errors of `doc` against pulumi's state JSON Schemas (`tests/support/pulumi_schema.py`),
+/// or `None` (after printing SKIPPED) when python's jsonschema is missing.
+pub fn schema_errors(doc: &str) -> Option<String> {
+    use std::io::Write;
+    let python = std::env::var("BYOC_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let probe = Command::new(&python)
+        .args(["-c", "import jsonschema, referencing"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            !crate::moto::oracles_required(),
+            "python jsonschema not found and BYOC_REQUIRE_ORACLES=1: pip install jsonschema"
+        );
+        println!("SKIPPED: python jsonschema not found");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pulumi_schema.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .arg(fixtures_dir().join("schema"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Removes the `<{%…%}>` color directives of a raw-color message.

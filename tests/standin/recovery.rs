@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::harness::{World, diagnostics, summary};
+use super::harness::{World, diagnostics, schema_errors, summary};
 use super::pending::{ROLE_URN, kill_during_first_create, role_and_bucket};
 
 fn crashed_world() -> World {
@@ -119,6 +119,10 @@ fn stack_export_shows_pending_operations_and_stack_import_drops_them_with_a_warn
     }
     assert_eq!(dep["pending_operations"][0]["type"], "creating");
     assert_eq!(dep["pending_operations"][0]["resource"]["urn"], ROLE_URN);
+    // The document is a valid deployment by pulumi's own JSON Schema.
+    if let Some(errors) = schema_errors(&out.stdout) {
+        assert_eq!(errors, "", "{}", out.stdout);
+    }
 
     let file = w.path("export.json");
     std::fs::write(&file, &out.stdout).unwrap();

@@ -24,6 +24,14 @@ def walk_secrets(value, fn):
     return value
 
 
+# apitype.ResourceV3 (sdk/go/common/apitype/core.go): these fields are `omitempty`.
+OMIT_EMPTY = ("id", "inputs", "outputs", "parent", "provider", "delete", "protect", "dependencies")
+
+
+def serialize(res):
+    return {k: v for k, v in res.items() if not (k in OMIT_EMPTY and v in ("", {}, [], False, None))}
+
+
 def has_secrets(latest):
     found = []
     walk_secrets([latest.get("resources") or [], latest.get("pending_operations") or []],
@@ -89,9 +97,9 @@ class Snapshot:
             "manifest": {"time": timefmt.rfc3339nano(), "magic": hashlib.sha256(version.encode()).hexdigest(),
                          "version": version},
             "secrets_providers": self.manager.state(),
-            "resources": [self.resources[u] for u in self.order if u in self.resources],
+            "resources": [serialize(self.resources[u]) for u in self.order if u in self.resources],
         }
-        pending = self.inflight + self.carried
+        pending = [dict(op, resource=serialize(op["resource"])) for op in self.inflight + self.carried]
         if pending:
             latest["pending_operations"] = pending
         self.cp["checkpoint"]["latest"] = latest
