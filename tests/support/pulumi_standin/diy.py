@@ -60,8 +60,9 @@ class Diy:
         return json.loads(data)
 
     def save(self, project, stack, checkpoint):
+        # Compact JSON without HTML escaping (state.go compactJSONMarshaler).
         self.bucket.write(self.stack_key(project, stack),
-                          json.dumps(checkpoint, indent=4).encode())
+                          json.dumps(checkpoint, separators=(",", ":"), ensure_ascii=False).encode())
 
     def remove(self, project, stack):
         self.bucket.delete(self.stack_key(project, stack))

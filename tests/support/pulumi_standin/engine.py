@@ -177,7 +177,7 @@ class Run:
         if step.op == "same":
             return True
         if step.op == "create":
-            op = snap.begin("creating", dict(step.new))
+            op = snap.begin("creating", dict(step.new), write=bool(self.sleep_s))
             if physical.is_cloud_resource(step.rtype):
                 ident = physical.identity(step.rtype, step.new["inputs"], _resolver(self.project))
                 record, err = self.cloud.create(_scope(self.project, step), step.rtype, step.name, ident,
@@ -194,12 +194,12 @@ class Run:
             step.new = dict(step.new, id=rid, outputs=dict(step.new["inputs"], id=rid),
                             created=timefmt.rfc3339nano(), modified=timefmt.rfc3339nano())
         elif step.op == "update":
-            op = snap.begin("updating", dict(step.new))
+            op = snap.begin("updating", dict(step.new), write=bool(self.sleep_s))
             if physical.is_cloud_resource(step.rtype):
                 self.cloud.update(step.rtype, step.old.get("id", ""), step.new["inputs"])
             step.new = dict(step.new, modified=timefmt.rfc3339nano())
         else:  # delete
-            op = snap.begin("deleting", dict(step.old))
+            op = snap.begin("deleting", dict(step.old), write=bool(self.sleep_s))
             if physical.is_cloud_resource(step.rtype):
                 self.cloud.delete(step.rtype, step.old.get("id", ""))
         if not self._wait(step.op):
@@ -209,7 +209,8 @@ class Run:
             snap.remove(step.urn)
         else:
             snap.set(step.urn, step.new)
-        snap.save()
+        if self.sleep_s:
+            snap.save()
         return True
 
 

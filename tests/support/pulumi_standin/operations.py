@@ -199,6 +199,8 @@ def finish(run, kind, flags, doc, start, plan_steps):
     elif run.failed and not run.terminated:
         log.diag("error", "%s failed\n" % run.label)
     ok = not (run.failed or run.cancelled or run.terminated)
+    if not run.dry:
+        run.snap.flush()
     log.emit("summaryEvent", {"maybeCorrupt": False, "durationSeconds": int(time.time() - start),
                               "resourceChanges": dict(run.counts), "PolicyPacks": {},
                               "isPreview": run.dry, "result": "succeeded" if ok else "failed"})

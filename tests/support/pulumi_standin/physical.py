@@ -123,10 +123,12 @@ def identity(rtype, props, resolve):
 
 
 def new_id(rtype, name, ident):
-    """A provider-like ID: the name for named resources, AWS-style ids for EC2, else the
-    auto-name `<name>-<7 hex>`."""
+    """A provider-like ID: for named resources the name parts joined as the providers do
+    (`cluster:nodegroup` for EKS, `namespace/name` for Kubernetes; APPROXIMATE for pod identity
+    associations and SQS queues, whose real IDs are an association ID and the queue URL),
+    AWS-style IDs for EC2, else the auto-name `<name>-<7 hex>`."""
     if ident and rtype in RULES and rtype not in ID_PREFIX:
-        return ":".join(ident)
+        return ("/" if rtype.startswith("kubernetes:") else ":").join(ident)
     if rtype in ID_PREFIX:
         return ID_PREFIX[rtype] + uuid.uuid4().hex[:17]
     if rtype == "aws:kms/key:Key":

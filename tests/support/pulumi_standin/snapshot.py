@@ -51,6 +51,7 @@ class Snapshot:
         self.base_pending = list(base)
         self.carried = [op for op in base if op.get("type") == "creating"]
         self.inflight = []
+        self.dirty = False
         self.manager, self.old_manager = manager, old_manager
 
     def reseal(self, value):
@@ -65,16 +66,28 @@ class Snapshot:
             return dict(secret, ciphertext=self.manager.encrypt(plain))
         return walk_secrets(value, fn)
 
-    def begin(self, rtype, resource):
+    def begin(self, rtype, resource, write=True):
+        """Records an operation in flight. `write=False` when the step will not wait: no
+        process can then observe the checkpoint before the step ends, so the write is merged
+        into a later one (the stand-in's only departure from one write per mutation)."""
         op = {"resource": resource, "type": rtype}
         self.inflight.append(op)
-        self.save()
+        if write:
+            self.save()
+        else:
+            self.dirty = True
         return op
 
     def end(self, op):
         self.inflight.remove(op)
+        self.dirty = True
+
+    def flush(self):
+        if self.dirty:
+            self.save()
 
     def set(self, urn, res, first=False):
+        self.dirty = True
         if urn not in self.resources:
             if first:
                 self.order.insert(0, urn)
@@ -84,6 +97,7 @@ class Snapshot:
 
     def remove(self, urn):
         self.resources.pop(urn, None)
+        self.dirty = True
 
     def save(self):
         if self.old_manager is not None and self.old_manager is not self.manager:
@@ -104,6 +118,7 @@ class Snapshot:
             latest["pending_operations"] = pending
         self.cp["checkpoint"]["latest"] = latest
         self.backend.save(self.project, self.stack, self.cp)
+        self.dirty = False
 
 
 def check_readable(latest, old_manager):
