@@ -3,6 +3,7 @@
 import json
 import os
 import pwd
+import signal
 import sys
 
 from . import argv as argv_mod
@@ -55,6 +56,9 @@ DISPATCH = {
 
 
 def main(argv):
+    # Until an engine run installs its cancellation scope, SIGINT ends the process at once, as
+    # for any Go program (no KeyboardInterrupt unwinding that would release a lock).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if argv[:1] == ["__standin"]:
         return testctl.main(argv[1:])
     stdin_value = None
