@@ -184,9 +184,27 @@ async fn passphrase_problems_are_typed() {
     let good = Harness::new().await;
     let s = stack("acme-dev");
     let ctl = RunControl::default();
-    let ws = good.workspace(&program(&[], ""));
+    // The state must hold a secret for a wrong passphrase to matter: the real CLI decrypts
+    // the snapshot's secrets when it loads it (pkg/resource/stack/deployment.go), and a fresh
+    // workspace without a settings file otherwise just starts a new salt.
+    let ws = good.workspace(&program(&[], "  echoed: ${externalId}\n"));
     good.runner
         .select_or_create_stack(&ws, &s, "passphrase", &ctl)
+        .await
+        .unwrap();
+    good.runner
+        .set_config(
+            &ws,
+            &s,
+            "externalId",
+            &ConfigValue::Secret("a-secret-value".to_owned().into()),
+            false,
+            &ctl,
+        )
+        .await
+        .unwrap();
+    good.runner
+        .up(&ws, &s, &UpOptions::default(), &ctl, None)
         .await
         .unwrap();
     let state = good.root.path().join("state");

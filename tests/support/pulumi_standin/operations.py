@@ -42,14 +42,18 @@ def cmd_engine(kind, flags, positional, project):
         backend.lock(project["name"], stack)
         registration = engines.Registration(backend.url, project["name"], stack, kind)
     try:
+        # Signal handling is in place before tests are told the engine started, so a SIGINT
+        # sent as soon as the flag appears is a graceful cancel, not a Python traceback.
+        hang = os.environ.get("PULUMI_STANDIN_HANG") == "1"
+        if hang:
+            signals.ignore_all()
+        else:
+            signals.install()
         started = os.environ.get("PULUMI_STANDIN_STARTED")
         if started:
             open(started, "w").close()
-        if os.environ.get("PULUMI_STANDIN_HANG") == "1":
-            signals.ignore_all()
-            while True:
-                time.sleep(3600)
-        signals.install()
+        while hang:
+            time.sleep(3600)
         print("%s (%s):" % ("Previewing %s" % {"up": "update", "preview": "update"}.get(kind, kind)
                              if dry else LABELS[kind], stack), flush=True)
         snapshot.check_readable(cp["checkpoint"].get("latest") or {}, run.snap.old_manager)
