@@ -20,5 +20,7 @@ mod failures;
 mod lifecycle;
 #[path = "local_executor/locks.rs"]
 mod locks;
+#[path = "local_executor/pending.rs"]
+mod pending;
 #[path = "local_executor/secrets.rs"]
 mod secrets;

@@ -102,13 +102,14 @@ async fn run_engine(
     }
 }
 
-/// The engine did not stop on its own terms: a cancel or deadline it did not answer within
-/// the grace period (no closing summary), so it was terminated or killed, leaving its lock
-/// and maybe pending operations.
+/// The engine was stopped by a cancel or the deadline. Whether it stopped gracefully is not
+/// known from here: after a second signal the CLI still writes a summary but leaves its
+/// in-flight steps pending (`cancellation_scope.go`), and after SIGKILL it leaves its lock too.
+/// So every stop is followed by the repair; after a graceful one it finds nothing to do.
 fn stopped_by_force(e: &PulumiError) -> bool {
     matches!(
         e,
-        PulumiError::Cancelled { summary: None } | PulumiError::TimedOut { .. }
+        PulumiError::Cancelled { .. } | PulumiError::TimedOut { .. }
     )
 }
 
@@ -130,7 +131,7 @@ async fn repair_after_stop(
     };
     match exec.runner.cancel_update(&open.ws, &job.stack, &ctl).await {
         Ok(()) | Err(PulumiError::NothingToCancel { .. }) => {
-            let note = json!({ "stack": job.stack.as_str(), "after": "a forced stop" });
+            let note = json!({ "stack": job.stack.as_str(), "after": "the engine was stopped" });
             sink.event(LOCK_CLEARED_EVENT, note).await;
         }
         Err(e) => {
