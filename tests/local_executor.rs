@@ -24,3 +24,5 @@ mod locks;
 mod pending;
 #[path = "local_executor/secrets.rs"]
 mod secrets;
+#[path = "local_executor/stack_state.rs"]
+mod stack_state;
