@@ -258,6 +258,19 @@ pub async fn build(
     }
 }
 
+/// The provider plugins' state, when this process may run the CLI itself (any executor but
+/// Deployments only).
+pub fn plugin_status(settings: &crate::settings::Settings) -> Option<crate::pulumi::PluginStatus> {
+    if settings.pulumi.executor == crate::settings::ExecutorKind::Deployments {
+        return None;
+    }
+    let home = settings.pulumi.home(&settings.data.dir);
+    Some(crate::pulumi::PluginStatus::inspect(
+        &home,
+        settings.pulumi.automatic_plugin_acquisition,
+    ))
+}
+
 /// The local executor, with the platform's AWS identity from the provider chain.
 async fn build_local(
     settings: &crate::settings::Settings,

@@ -15,6 +15,7 @@ mod events;
 mod ops;
 mod options;
 mod owner;
+mod plugins;
 mod progress;
 mod runner;
 mod stack;
@@ -33,6 +34,7 @@ pub use events::{
 pub use ops::{DestroyResult, EventSink, OperationResult, PreviewResult, RefreshResult, UpResult};
 pub use options::{DestroyOptions, PreviewOptions, RefreshOptions, UpOptions};
 pub use owner::{OWNER_PREFIX, WorkspaceRoot, sweep_dead};
+pub use plugins::{PluginStatus, VERIFIED_FILE};
 pub use progress::{ResourceProgress, RunDigest, StepStatus};
 pub use runner::{Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason};
 pub use stack::{ConfigValue, OutputValue, UpdateRecord};
