@@ -155,11 +155,6 @@ impl World {
         j
     }
 
-    /// Forgets the stored settings file (as for a stack created before byoc kept it).
-    pub fn forget_settings(&self) {
-        memory_of(&self.exec).lock().unwrap().settings = None;
-    }
-
     pub fn record_path(&self) -> PathBuf {
         self.root.path().join("record.jsonl")
     }
