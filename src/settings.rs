@@ -122,6 +122,9 @@ pub struct PulumiSettings {
     pub workspace_dir: Option<PathBuf>,
     /// How long the engine gets to stop after SIGINT before SIGTERM.
     pub cancel_grace: Duration,
+    /// `PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION` is not `true`: the CLI downloads missing
+    /// provider plugins at first use (the CLI reads the variable itself; byoc reports it).
+    pub automatic_plugin_acquisition: bool,
 }
 
 /// `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60), `BYOC_MAX_ATTEMPTS` (3),
@@ -304,6 +307,9 @@ impl Settings {
                     "BYOC_CANCEL_GRACE_SECONDS",
                     "120",
                 )?),
+                // pulumi reads it as a boolean (sdk/go/common/env: "1"/"true").
+                automatic_plugin_acquisition: !opt("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION")
+                    .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true")),
             },
             worker: WorkerSettings {
                 concurrency: parsed(&opt, "BYOC_WORKER_CONCURRENCY", "4")?,

@@ -107,6 +107,8 @@ pub fn job(tenant: &Tenant, kind: OperationKind) -> OperationJob {
         config,
         external_ref: None,
         resume_after_sequence: None,
+        stack_settings: None,
+        check_pending: false,
         timeout: Duration::from_secs(60),
     }
 }
@@ -136,6 +138,7 @@ pub async fn run_with(
         match msg {
             SinkMessage::Event(e) => sent.events.push(e),
             SinkMessage::ExternalRef(r) => sent.external_refs.push(r),
+            SinkMessage::StackSettings(_) | SinkMessage::CheckPending(_) => {}
         }
     }
     (outcome, sent)

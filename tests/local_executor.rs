@@ -20,5 +20,9 @@ mod failures;
 mod lifecycle;
 #[path = "local_executor/locks.rs"]
 mod locks;
+#[path = "local_executor/pending.rs"]
+mod pending;
 #[path = "local_executor/secrets.rs"]
 mod secrets;
+#[path = "local_executor/stack_state.rs"]
+mod stack_state;

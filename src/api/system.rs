@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::problems::Unavailable;
 use super::{ApiError, AppState};
+use crate::pulumi::PluginStatus;
 
 /// Probe answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,18 +23,45 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus { status: "ok" })
 }
 
-/// Readiness: the database answers a query.
+/// Readiness answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyStatus {
+    /// `ok`, or `plugins-unavailable`.
+    pub status: &'static str,
+    /// The provider plugins the local executor needs (absent with Pulumi Deployments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<PluginStatus>,
+}
+
+/// Readiness: the database answers a query, and the local executor can get its provider
+/// plugins (baked, or downloaded at first use). 503 when automatic acquisition is off
+/// (`PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true`) and the baked plugins are missing or
+/// other versions than the programs pin.
 #[utoipa::path(
     tag = "system",
-    responses((status = 200, body = HealthStatus), Unavailable)
+    responses(
+        (status = 200, body = ReadyStatus),
+        (status = 503, description = "the plugins cannot be had", body = ReadyStatus),
+        Unavailable
+    )
 )]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
     web::block(move || {
         let mut conn = state.pool.get().map_err(|_| ApiError::Unavailable)?;
         conn.batch_execute("SELECT 1")
             .map_err(|_| ApiError::Unavailable)
     })
     .await??;
-    Ok(HttpResponse::Ok().json(HealthStatus { status: "ok" }))
+    let plugins = crate::executor::plugin_status(&settings);
+    let usable = plugins.as_ref().is_none_or(PluginStatus::usable);
+    let body = ReadyStatus {
+        status: if usable { "ok" } else { "plugins-unavailable" },
+        plugins,
+    };
+    Ok(match usable {
+        true => HttpResponse::Ok().json(body),
+        false => HttpResponse::ServiceUnavailable().json(body),
+    })
 }

@@ -123,6 +123,9 @@ pub async fn serve(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
             Arc::new(crate::executor::UnavailableExecutor::new(e.to_string())) as Arc<dyn Executor>
         }
     };
+    if let Some(plugins) = crate::executor::plugin_status(&settings) {
+        plugins.log();
+    }
     let server = start(settings, executor).await?;
     // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
     let result = server.done.await;

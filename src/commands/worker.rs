@@ -21,6 +21,9 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
     // `open` creates the data dir private before the executor writes into it.
     let (db, key) = super::open(&settings)?;
     let executor = crate::executor::build(&settings, &env).await?;
+    if let Some(plugins) = crate::executor::plugin_status(&settings) {
+        plugins.log();
+    }
     let (hub, metrics) = (Hub::new(), Metrics::new());
     let worker = Worker::new(
         db.clone(),

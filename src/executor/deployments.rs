@@ -236,8 +236,11 @@ impl Executor for DeploymentsExecutor {
 
     /// Nothing to unlock: a deployment the dead worker followed keeps running on Pulumi's
     /// side, and the next attempt follows it through `job.external_ref`.
-    async fn recover(&self, _job: &OperationJob) -> Result<(), RecoverError> {
-        Ok(())
+    async fn recover(
+        &self,
+        _job: &OperationJob,
+    ) -> Result<Vec<super::EngineEventRecord>, RecoverError> {
+        Ok(Vec::new())
     }
 }
 

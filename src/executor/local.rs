@@ -13,29 +13,34 @@
 mod engine;
 mod operation;
 mod outcome;
+mod pending;
+mod pending_ids;
 mod prepare;
 mod protection;
+mod recover;
+mod settings_file;
 mod setup;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{EventSink, Executor, OperationJob, Outcome, RecoverError};
+use super::{EngineEventRecord, EventSink, Executor, OperationJob, Outcome, RecoverError};
 use crate::cloud::PlatformAws;
-use crate::pulumi::{EnvSnapshot, PulumiError, RunControl, Runner, Workspace};
+use crate::pulumi::{EnvSnapshot, Runner, WorkspaceRoot};
 use crate::settings::Settings;
 
 pub use engine::{LOCK_CLEARED_EVENT, UNDECODABLE_EVENT};
 pub use operation::OUTPUTS_UNAVAILABLE_EVENT;
 pub use outcome::LocalError;
+pub use pending::{PENDING_CREATES_EVENT, PENDING_RESOLVED_EVENT};
 pub use protection::PROTECTION_OFF_EVENT;
 pub use setup::{LocalSetupError, PASSPHRASE_FILE};
 
-/// How long `recover` lets `pulumi cancel` run.
+/// How long recovery and the repair after a forced stop let each CLI command run.
 const RECOVER_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Runs operations with the local `pulumi` CLI (self-hosted workers).
@@ -45,7 +50,8 @@ pub struct LocalExecutor {
     aws: PlatformAws,
     /// The worker's allowlisted environment: the source of the tenant profile's credentials.
     env: EnvSnapshot,
-    workspace_dir: PathBuf,
+    /// This process's locked workspace folder.
+    workspaces: Arc<WorkspaceRoot>,
     project: String,
     secrets_provider: String,
 }
@@ -83,7 +89,7 @@ impl LocalExecutor {
             runner,
             aws,
             env,
-            workspace_dir: prepared.workspace_dir,
+            workspaces: Arc::new(prepared.workspaces),
             project: settings.pulumi.project.clone(),
             secrets_provider: settings.pulumi.secrets_provider.clone(),
         })
@@ -94,9 +100,9 @@ impl LocalExecutor {
         &self.runner
     }
 
-    /// Where per-operation workspaces are created.
+    /// Where this process creates its per-operation workspaces.
     pub fn workspace_dir(&self) -> &std::path::Path {
-        &self.workspace_dir
+        self.workspaces.dir()
     }
 }
 
@@ -131,29 +137,8 @@ impl Executor for LocalExecutor {
         .await
     }
 
-    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError> {
+    async fn recover(&self, job: &OperationJob) -> Result<Vec<EngineEventRecord>, RecoverError> {
         let span = tracing::info_span!("local_recover", operation.id = %job.operation_id, stack = %job.stack);
-        async {
-            // `cancel` only needs the project name to find the stack's lock directory.
-            let project = format!("name: {}\nruntime: yaml\n", self.project);
-            let ws = Workspace::create(&self.workspace_dir, &project)?;
-            let ctl = RunControl {
-                timeout: Some(RECOVER_TIMEOUT),
-                ..Default::default()
-            };
-            match self.runner.cancel_update(&ws, &job.stack, &ctl).await {
-                Ok(()) => {
-                    tracing::info!("stack lock cleared (pulumi cancel)");
-                    Ok(())
-                }
-                // A stack that was never created has no lock to clear.
-                Err(PulumiError::StackNotFound { .. } | PulumiError::NothingToCancel { .. }) => {
-                    Ok(())
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        .instrument(span)
-        .await
+        recover::recover(self, job).instrument(span).await
     }
 }

@@ -27,7 +27,8 @@ use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Sl
 mod local;
 pub use local::{
     LOCK_CLEARED_EVENT, LocalError, LocalExecutor, LocalSetupError, OUTPUTS_UNAVAILABLE_EVENT,
-    PASSPHRASE_FILE, PROTECTION_OFF_EVENT, UNDECODABLE_EVENT,
+    PASSPHRASE_FILE, PENDING_CREATES_EVENT, PENDING_RESOLVED_EVENT, PROTECTION_OFF_EVENT,
+    UNDECODABLE_EVENT,
 };
 
 /// Everything an executor needs to run one operation. Holds the external ID: never log it.
@@ -63,6 +64,25 @@ pub struct OperationJob {
     pub resume_after_sequence: Option<i64>,
     /// Overall deadline of the run.
     pub timeout: Duration,
+    /// What an earlier run left of the stack's workspace (its settings file), restored into
+    /// this run's fresh workspace; `None` before the first run reported one.
+    pub stack_settings: Option<StackSettings>,
+    /// The stack's checkpoint may hold pending operations (an earlier run was killed, or its
+    /// worker died): resolve them before running the engine.
+    pub check_pending: bool,
+}
+
+/// What the local executor keeps about a stack's workspace between runs. The worker stores it
+/// sealed and hands it back with the stack's next job.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackSettings {
+    /// `Pulumi.<stack>.yaml` as the CLI left it: `secretsprovider`, `encryptedkey` or
+    /// `encryptionsalt`, and the stack config (secret values encrypted by that provider).
+    pub yaml: String,
+    /// SHA-256 (hex) of the external ID the file's secret `externalId` was set from, so an
+    /// unchanged one is not set again. Stored sealed with the file.
+    #[serde(default)]
+    pub external_id_sha256: Option<String>,
 }
 
 /// One engine event, raw, as the executor received it.
@@ -87,6 +107,11 @@ pub enum SinkMessage {
     Event(EngineEventRecord),
     /// The executor-side reference of this run (recorded at once, before waiting on it).
     ExternalRef(String),
+    /// The stack's settings file changed: store it for the next run (recorded at once).
+    StackSettings(StackSettings),
+    /// Whether the stack's checkpoint may hold pending operations: `true` after a run was
+    /// killed before it could resolve them, `false` once they are resolved.
+    CheckPending(bool),
 }
 
 impl EventSink {
@@ -107,6 +132,16 @@ impl EventSink {
                 payload,
             }))
             .await;
+    }
+
+    /// Reports the stack's settings file, to be restored into the next run's workspace.
+    pub async fn stack_settings(&self, settings: StackSettings) {
+        let _ = self.events.send(SinkMessage::StackSettings(settings)).await;
+    }
+
+    /// Reports whether the stack may hold pending operations (see [`SinkMessage`]).
+    pub async fn check_pending(&self, on: bool) {
+        let _ = self.events.send(SinkMessage::CheckPending(on)).await;
     }
 
     /// Records the executor-side reference of the run.
@@ -171,8 +206,9 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome;
 
     /// Makes a stack usable again after a worker died while running `job` on it: clears the
-    /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent.
-    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError>;
+    /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent. Returns
+    /// notes for the operation's event log.
+    async fn recover(&self, job: &OperationJob) -> Result<Vec<EngineEventRecord>, RecoverError>;
 }
 
 /// Why a stack could not be made usable again after its worker died.
@@ -181,6 +217,17 @@ pub enum RecoverError {
     /// `pulumi cancel` (or the workspace it runs in) failed; the stack may still be locked.
     #[error("clearing the stack lock with `pulumi cancel` failed: {0}")]
     ClearLock(#[from] crate::pulumi::PulumiError),
+    /// Removing the workspaces of dead processes failed.
+    #[error("removing dead processes' workspaces failed: {0}")]
+    Workspaces(crate::pulumi::PulumiError),
+    /// The lock's holder is still running on this host after every grace period.
+    #[error("the pulumi process {pid} on {host} still holds the stack lock; not clearing it")]
+    HolderAlive {
+        /// Its pid.
+        pid: i32,
+        /// Its host.
+        host: String,
+    },
 }
 
 /// The executor the settings ask for. Async: the local executor probes the CLI and loads the
@@ -209,6 +256,19 @@ pub async fn build(
             }
         }
     }
+}
+
+/// The provider plugins' state, when this process may run the CLI itself (any executor but
+/// Deployments only).
+pub fn plugin_status(settings: &crate::settings::Settings) -> Option<crate::pulumi::PluginStatus> {
+    if settings.pulumi.executor == crate::settings::ExecutorKind::Deployments {
+        return None;
+    }
+    let home = settings.pulumi.home(&settings.data.dir);
+    Some(crate::pulumi::PluginStatus::inspect(
+        &home,
+        settings.pulumi.automatic_plugin_acquisition,
+    ))
 }
 
 /// The local executor, with the platform's AWS identity from the provider chain.

@@ -45,7 +45,10 @@ impl Executor for UnavailableExecutor {
         }
     }
 
-    async fn recover(&self, _job: &OperationJob) -> Result<(), RecoverError> {
-        Ok(())
+    async fn recover(
+        &self,
+        _job: &OperationJob,
+    ) -> Result<Vec<super::EngineEventRecord>, RecoverError> {
+        Ok(Vec::new())
     }
 }

@@ -29,6 +29,9 @@ pub struct OperationResult {
     pub stderr: String,
     /// Exit code (0).
     pub exit_code: i32,
+    /// The stack outputs as the engine's events showed them (secret values `[secret]`), when
+    /// the run produced the stack resource's outputs event.
+    pub masked_outputs: Option<serde_json::Value>,
 }
 
 /// Result of [`Runner::preview`].
@@ -183,6 +186,7 @@ impl Runner {
             stdout: out.stdout,
             stderr: out.stderr,
             exit_code: out.exit_code,
+            masked_outputs: digest.stack_outputs.clone(),
         })
     }
 }

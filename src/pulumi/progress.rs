@@ -29,6 +29,9 @@ pub struct ResourceProgress {
     pub status: StepStatus,
 }
 
+/// The type of a stack's root resource, whose outputs are the stack outputs.
+const STACK_TYPE: &str = "pulumi:pulumi:Stack";
+
 /// Accumulates what a stream of events says.
 #[derive(Debug, Clone, Default)]
 pub struct RunDigest {
@@ -40,6 +43,10 @@ pub struct RunDigest {
     pub error_diagnostics: Vec<String>,
     /// A `cancelEvent` (end of stream) was seen.
     pub ended: bool,
+    /// The stack's outputs as the last non-planning `resOutputsEvent` of the
+    /// `pulumi:pulumi:Stack` resource showed them: secret values masked as `[secret]`
+    /// (pulumi/pulumi `pkg/backend/display/events.go`, events are rendered without secrets).
+    pub stack_outputs: Option<serde_json::Value>,
 }
 
 impl RunDigest {
@@ -58,6 +65,10 @@ impl RunDigest {
                 r.status = StepStatus::Started;
             }
             EventPayload::ResOutputs(s) => {
+                if s.metadata.type_ == STACK_TYPE && !s.planning {
+                    let outputs = s.metadata.new.as_ref().and_then(|n| n.get("outputs"));
+                    self.stack_outputs = outputs.cloned();
+                }
                 let r = self.entry(&s.metadata.urn, &s.metadata.type_);
                 r.status = StepStatus::Done;
             }

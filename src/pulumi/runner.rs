@@ -211,6 +211,11 @@ impl Runner {
             .envs(self.config.env.vars().iter().map(|(k, v)| (k, v)))
             .env("PULUMI_SKIP_UPDATE_CHECK", "true")
             .env("PULUMI_AUTOMATION_API", "true")
+            // A stack whose settings file was lost (byoc restores it into every workspace, but
+            // not before its first run was recorded) keeps the secrets manager its checkpoint
+            // names instead of getting a new passphrase one (sdk/go/common/env/env.go
+            // `FallbackToStateSecretsManager`, pkg/cmd/pulumi/stack/secrets.go).
+            .env("PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER", "true")
             .env("PULUMI_HOME", &self.config.pulumi_home)
             .env("PULUMI_BACKEND_URL", &self.config.backend_url)
             .envs(self.config.extra_env.iter().map(|(k, v)| (k, v)))

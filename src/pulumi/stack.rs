@@ -120,6 +120,63 @@ impl Runner {
         }
     }
 
+    /// `stack init <s> --secrets-provider <p>`. Returns `false` when the stack already exists
+    /// (its settings file was lost; the CLI then falls back to the checkpoint's secrets
+    /// manager, see `PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER` in the runner).
+    pub async fn init_stack(
+        &self,
+        ws: &Workspace,
+        stack: &StackName,
+        secrets_provider: &str,
+        ctl: &RunControl,
+    ) -> Result<bool, PulumiError> {
+        let args = [
+            "stack",
+            "init",
+            stack.as_str(),
+            "--secrets-provider",
+            secrets_provider,
+        ];
+        match self.checked(ws, None, &args, None, ctl).await {
+            Ok(_) => Ok(true),
+            Err(PulumiError::StackAlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `stack export --stack <s>`: the checkpoint's deployment as `{version, deployment}`
+    /// (secrets stay encrypted).
+    pub async fn export_stack(
+        &self,
+        ws: &Workspace,
+        stack: &StackName,
+        ctl: &RunControl,
+    ) -> Result<Value, PulumiError> {
+        let out = self
+            .checked(ws, Some(stack), &["stack", "export"], None, ctl)
+            .await?;
+        serde_json::from_str(&out.stdout).map_err(|e| PulumiError::BadOutput {
+            command: "stack export".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// `stack import --file <file> --stack <s>`. The CLI drops every pending operation of the
+    /// imported deployment, with a warning each (`stack_import.go`, `SaveSnapshot`).
+    pub async fn import_stack(
+        &self,
+        ws: &Workspace,
+        stack: &StackName,
+        file: &std::path::Path,
+        ctl: &RunControl,
+    ) -> Result<(), PulumiError> {
+        let file = file.to_string_lossy();
+        let args = ["stack", "import", "--file", file.as_ref()];
+        self.checked(ws, Some(stack), &args, None, ctl)
+            .await
+            .map(drop)
+    }
+
     /// Sets one config key. Plain values: `config set [--path] <key> --plaintext --stack <s> --
     /// <value>` (the `--` protects values starting with `-`). Secret values:
     /// `config set [--path] <key> --secret --stack <s>` with the value on stdin: given only the
@@ -218,6 +275,23 @@ impl Runner {
                 (k, OutputValue { value, secret })
             })
             .collect())
+    }
+
+    /// `stack output --json --show-secrets`: every output with its value, in one process.
+    /// Which ones are secret is not in this answer; the engine's events say it (secret values
+    /// are masked as `[secret]` in them, `docs/pulumi-contract.md` §1.3).
+    pub async fn stack_outputs_shown(
+        &self,
+        ws: &Workspace,
+        stack: &StackName,
+        ctl: &RunControl,
+    ) -> Result<BTreeMap<String, Value>, PulumiError> {
+        let args = ["stack", "output", "--json", "--show-secrets"];
+        let out = self.checked(ws, Some(stack), &args, None, ctl).await?;
+        serde_json::from_str(&out.stdout).map_err(|e| PulumiError::BadOutput {
+            command: "stack output".into(),
+            reason: e.to_string(),
+        })
     }
 
     /// `cancel --yes --stack <s>`: on DIY backends, deletes the stack's lock files; on Pulumi

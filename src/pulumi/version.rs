@@ -56,11 +56,16 @@ impl fmt::Display for Version {
 }
 
 /// Resolves the executable: `explicit` (from `BYOC_PULUMI_BIN`) when given, else the first
-/// executable `pulumi` in `path_var` (the captured `PATH`).
+/// executable `pulumi` in `path_var` (the captured `PATH`). A relative `explicit` path is made
+/// absolute here, against this process's working directory: the CLI later runs with each
+/// operation's workspace as its working directory, where the relative path means nothing.
 pub fn locate(explicit: Option<&Path>, path_var: Option<&OsStr>) -> Result<PathBuf, PulumiError> {
     if let Some(p) = explicit {
-        return if is_executable(p) {
-            Ok(p.to_path_buf())
+        let p = std::path::absolute(p).map_err(|e| PulumiError::NotFound {
+            detail: format!("BYOC_PULUMI_BIN={} cannot be resolved: {e}", p.display()),
+        })?;
+        return if is_executable(&p) {
+            Ok(p)
         } else {
             Err(PulumiError::NotFound {
                 detail: format!("BYOC_PULUMI_BIN={} is not an executable file", p.display()),

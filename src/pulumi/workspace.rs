@@ -1,5 +1,6 @@
 //! A private, throw-away directory per CLI run holding the program and caller files; removed on
-//! drop, and swept at startup when a crash left one behind.
+//! drop. Workspaces live in their process's folder (`owner.rs`), which is swept once that
+//! process is provably dead.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::error::PulumiError;
 use crate::domain::names::StackName;
 
-/// Name prefix of every workspace directory (what [`sweep_stale`] looks for).
+/// Name prefix of every workspace directory.
 pub const WORKSPACE_PREFIX: &str = "byoc-ws-";
 
 /// Name of the event log the operations write inside the workspace.
@@ -48,9 +49,25 @@ impl Workspace {
         self.path().join(EVENT_LOG)
     }
 
-    /// Writes `Pulumi.<stack>.yaml` (stack settings such as `secretsprovider` or config).
+    /// Writes `Pulumi.<stack>.yaml` (stack settings such as `secretsprovider` or config),
+    /// replacing the file the CLI may have written (a new file renamed over it, 0600).
     pub fn write_stack_settings(&self, stack: &StackName, yaml: &str) -> Result<(), PulumiError> {
-        self.write_file(&format!("Pulumi.{stack}.yaml"), yaml.as_bytes(), 0o600)
+        let name = format!("Pulumi.{stack}.yaml");
+        let tmp = format!(".{name}.new");
+        let _ = fs::remove_file(self.path().join(&tmp));
+        self.write_file(&tmp, yaml.as_bytes(), 0o600)?;
+        fs::rename(self.path().join(&tmp), self.path().join(&name))
+            .map_err(|e| PulumiError::io(format!("writing workspace file {name}"), e))
+    }
+
+    /// `Pulumi.<stack>.yaml` as it is now (`None` when the CLI wrote none).
+    pub fn read_stack_settings(&self, stack: &StackName) -> Result<Option<String>, PulumiError> {
+        let name = format!("Pulumi.{stack}.yaml");
+        match fs::read_to_string(self.path().join(&name)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(PulumiError::io(format!("reading workspace file {name}"), e)),
+        }
     }
 
     /// Writes a private file (mode 0600), e.g. an AWS shared-config file, and returns its path.
@@ -81,33 +98,6 @@ impl Workspace {
     }
 }
 
-/// Removes workspaces left in `parent` by a crashed process. Call once at startup, before any
-/// worker creates new ones. Returns how many were removed.
-pub fn sweep_stale(parent: &Path) -> Result<usize, PulumiError> {
-    let entries = match fs::read_dir(parent) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(PulumiError::io(format!("listing {}", parent.display()), e)),
-    };
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry.map_err(|e| PulumiError::io("listing workspaces", e))?;
-        let name = entry.file_name();
-        let is_ws = name.to_string_lossy().starts_with(WORKSPACE_PREFIX);
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_ws && is_dir {
-            fs::remove_dir_all(entry.path()).map_err(|e| {
-                PulumiError::io(
-                    format!("removing stale workspace {}", entry.path().display()),
-                    e,
-                )
-            })?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,16 +119,5 @@ mod tests {
         assert!(ws.write_private_file("../escape", b"x").is_err());
         drop(ws);
         assert!(!path.exists());
-    }
-
-    #[test]
-    fn sweep_removes_only_workspaces() {
-        let root = tempfile::tempdir().unwrap();
-        fs::create_dir(root.path().join("byoc-ws-stale1")).unwrap();
-        fs::write(root.path().join("byoc-ws-stale1/Pulumi.yaml"), "x").unwrap();
-        fs::create_dir(root.path().join("keep")).unwrap();
-        assert_eq!(sweep_stale(root.path()).unwrap(), 1);
-        assert!(root.path().join("keep").exists());
-        assert_eq!(sweep_stale(&root.path().join("missing")).unwrap(), 0);
     }
 }

@@ -10,6 +10,7 @@ pub mod operations;
 pub mod outputs;
 pub mod queue;
 pub mod schema;
+pub mod stack_settings;
 pub mod stacks;
 pub mod tenants;
 pub mod tokens;

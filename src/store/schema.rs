@@ -89,8 +89,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stack_settings (stack_name) {
+        stack_name -> Text,
+        settings_sealed -> Nullable<Binary>,
+        check_pending -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(environment_configs -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
+diesel::joinable!(stack_settings -> stacks (stack_name));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -98,5 +108,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     stacks,
     api_tokens,
     operations,
-    operation_events
+    operation_events,
+    stack_settings
 );

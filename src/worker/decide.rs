@@ -116,6 +116,13 @@ fn verdict(stop: Option<Stop>, outcome: Outcome) -> Verdict {
             summary,
             outputs: None,
         },
+        // A timeout is a failure nobody asked for, not a cancel.
+        Outcome::Cancelled { summary, .. } if matches!(stop, Some(Stop::Timeout(_))) => Verdict {
+            status: OperationStatus::Failed,
+            error: stop.map(Stop::reason),
+            summary,
+            outputs: None,
+        },
         Outcome::Cancelled { reason, summary } => Verdict {
             status: OperationStatus::Cancelled,
             error: Some(stop.map_or(reason, Stop::reason)),
@@ -204,21 +211,25 @@ mod tests {
     }
 
     #[test]
+    fn a_timed_out_run_fails_with_the_timeout_as_its_reason() {
+        let stop = Stop::Timeout(Duration::from_secs(300));
+        let Disposition::Finish(v) = decide(Some(stop), cancelled(), 1, 3) else {
+            panic!("a timeout must finish the operation");
+        };
+        assert_eq!(v.status, OperationStatus::Failed);
+        assert_eq!(
+            v.error.as_deref(),
+            Some("timed out after 300 s (BYOC_OPERATION_TIMEOUT_SECONDS)")
+        );
+    }
+
+    #[test]
     fn a_stop_names_its_reason_on_the_cancelled_operation() {
-        let cases = [
-            (Stop::Requested, "cancelled on request".to_owned()),
-            (
-                Stop::Timeout(Duration::from_secs(300)),
-                "timed out after 300 s (BYOC_OPERATION_TIMEOUT_SECONDS)".to_owned(),
-            ),
-        ];
-        for (stop, reason) in cases {
-            let Disposition::Finish(v) = decide(Some(stop), cancelled(), 1, 3) else {
-                panic!("{stop:?} must finish the operation");
-            };
-            assert_eq!(v.status, OperationStatus::Cancelled);
-            assert_eq!(v.error, Some(reason));
-        }
+        let Disposition::Finish(v) = decide(Some(Stop::Requested), cancelled(), 1, 3) else {
+            panic!("a requested stop must finish the operation");
+        };
+        assert_eq!(v.status, OperationStatus::Cancelled);
+        assert_eq!(v.error.as_deref(), Some("cancelled on request"));
         let Disposition::Finish(v) = decide(None, cancelled(), 1, 3) else {
             panic!("a cancelled run finishes the operation");
         };

@@ -27,6 +27,17 @@ pub enum PrepareError {
         /// The rule it breaks.
         source: NameError,
     },
+    /// The stack's stored settings file does not decrypt with this master key.
+    #[error("cannot prepare the operation: the stack's stored settings file does not decrypt: {0}")]
+    StackSettings(#[source] CryptoError),
+    /// The stack's stored settings file decrypts but does not decode.
+    #[error(
+        "cannot prepare the operation: the stack's stored settings file does not decode: {source}"
+    )]
+    StackSettingsFormat {
+        /// The decoder's error.
+        source: serde_json::Error,
+    },
     /// The tenant's external ID does not decrypt with this master key.
     #[error("cannot prepare the operation: the tenant's external ID does not decrypt: {0}")]
     ExternalId(#[source] CryptoError),

@@ -9,6 +9,7 @@ use super::Worker;
 use crate::executor::SinkMessage;
 use crate::store::events::NewEvent;
 use crate::store::queue::{self, Lease, QueueError};
+use crate::store::stack_settings;
 
 /// Events are written in batches of at most this many.
 const BATCH: usize = 64;
@@ -35,6 +36,14 @@ impl Worker {
                         let stored = self.record(&lease, std::mem::take(&mut batch)).await;
                         if stored.is_ok() {
                             self.record_external_ref(&lease, reference, &lost).await;
+                        } else {
+                            note_lost(stored, &lost);
+                        }
+                    }
+                    other => {
+                        let stored = self.record(&lease, std::mem::take(&mut batch)).await;
+                        if stored.is_ok() {
+                            self.record_stack_state(&lease, other, &lost).await;
                         } else {
                             note_lost(stored, &lost);
                         }
@@ -89,6 +98,36 @@ impl Worker {
             .await;
         if let Err(QueueError::Store(e)) = &res {
             tracing::error!(error = %e, "cannot record the executor reference");
+        }
+        note_lost(res, lost);
+    }
+}
+
+impl Worker {
+    /// Stores what the executor reported about the stack's workspace (its settings file,
+    /// sealed; the pending-operations flag), under the attempt's lease.
+    async fn record_stack_state(
+        &self,
+        lease: &Lease,
+        message: SinkMessage,
+        lost: &CancellationToken,
+    ) {
+        let held = lease.clone();
+        let key = self.inner.key.clone();
+        let res = self
+            .blocking(move |conn| match message {
+                SinkMessage::StackSettings(settings) => {
+                    let op = crate::store::operations::find(conn, held.operation_id())?;
+                    let text = serde_json::to_string(&settings).unwrap_or_default();
+                    let sealed = stack_settings::seal(&key, &op.stack_name, &text);
+                    queue::record_stack_settings(conn, &held, &sealed)
+                }
+                SinkMessage::CheckPending(on) => queue::record_check_pending(conn, &held, on),
+                SinkMessage::Event(_) | SinkMessage::ExternalRef(_) => Ok(()),
+            })
+            .await;
+        if let Err(QueueError::Store(e)) = &res {
+            tracing::error!(error = %e, "cannot record the stack's workspace state");
         }
         note_lost(res, lost);
     }

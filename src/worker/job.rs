@@ -63,6 +63,18 @@ impl Worker {
                 Some(_) => store::events::max_engine_sequence(conn, &op.id)?,
                 None => None,
             };
+            let stored = store::stack_settings::find(conn, &stack.stack_name)?;
+            let stack_settings = match stored.as_ref().and_then(|r| r.settings_sealed.as_ref()) {
+                Some(sealed) => {
+                    let text = store::stack_settings::open(&inner.key, &stack.stack_name, sealed)
+                        .map_err(PrepareError::StackSettings)?;
+                    let parsed = serde_json::from_str(&text)
+                        .map_err(|source| PrepareError::StackSettingsFormat { source })?;
+                    Some(parsed)
+                }
+                None => None,
+            };
+            let check_pending = stored.is_some_and(|r| r.check_pending);
             let external_id: SecretString = inner
                 .key
                 .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
@@ -84,6 +96,8 @@ impl Worker {
                 external_ref: op.external_ref.clone(),
                 resume_after_sequence,
                 timeout,
+                stack_settings,
+                check_pending,
             })
         })
         .await

@@ -43,6 +43,12 @@ impl Worker {
         beat.tick().await;
         let deadline = tokio::time::sleep(settings.operation_timeout);
         tokio::pin!(deadline);
+        // Self-fencing: when the lease runs out by this worker's own clock (heartbeats failed,
+        // e.g. the database is out of reach), the run is dropped as if the lease were lost,
+        // since recovery may now take the operation over. Counted from before each renewal
+        // was sent, so this fires no later than the expiry the database holds.
+        let expiry = tokio::time::sleep(settings.lease);
+        tokio::pin!(expiry);
         let mut stop: Option<Stop> = None;
         let ask = |why: Stop, stop: &mut Option<Stop>| {
             if stop.is_none() {
@@ -70,13 +76,24 @@ impl Worker {
                     };
                     return Watched { stop: Some(Stop::LeaseLost), outcome };
                 }
-                _ = beat.tick() => match self.heartbeat(lease).await {
-                    Ok(Renewed { cancel_requested: true }) => ask(Stop::Requested, &mut stop),
-                    Ok(Renewed { cancel_requested: false }) => {}
-                    Err(QueueError::LeaseLost(_)) => signals.lost.cancel(),
-                    // A missed heartbeat is not fatal: the lease covers three of them.
-                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
-                },
+                () = &mut expiry => {
+                    tracing::warn!("lease ran out without a successful heartbeat; stopping at once");
+                    signals.lost.cancel();
+                }
+                _ = beat.tick() => {
+                    let sent = tokio::time::Instant::now();
+                    match self.heartbeat(lease).await {
+                        Ok(renewed) => {
+                            expiry.as_mut().reset(sent + settings.lease);
+                            if renewed.cancel_requested {
+                                ask(Stop::Requested, &mut stop);
+                            }
+                        }
+                        Err(QueueError::LeaseLost(_)) => signals.lost.cancel(),
+                        // A missed heartbeat is not fatal: the lease covers three of them.
+                        Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                    }
+                }
                 () = &mut deadline, if stop.is_none() => {
                     ask(Stop::Timeout(settings.operation_timeout), &mut stop);
                 }

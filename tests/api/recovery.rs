@@ -113,7 +113,7 @@ async fn a_run_whose_lease_was_taken_over_stops_at_once_and_records_nothing() {
 }
 
 #[actix_web::test]
-async fn a_hung_operation_is_stopped_by_the_timeout() {
+async fn a_hung_operation_is_stopped_by_the_timeout_and_fails() {
     let app = TestApp::builder()
         .workers(1)
         .settings(|s| s.worker.operation_timeout = Duration::from_millis(300))
@@ -126,7 +126,7 @@ async fn a_hung_operation_is_stopped_by_the_timeout() {
     };
     app.executor.script(&PROD.stack(), blocked);
     let op = app.start(PROD, Action::Deploy).await;
-    let done = app.wait_for(&op.id, "cancelled").await;
+    let done = app.wait_for(&op.id, "failed").await;
     assert!(done.error().contains("timed out"), "{done:?}");
     app.stop().await;
 }

@@ -84,3 +84,26 @@ async fn problem_documents_have_a_stable_shape() {
     insta::assert_json_snapshot!("validation_problem", body);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn ready_reports_unbaked_plugins_and_fails_only_when_they_cannot_be_fetched() {
+    let app = spawn_app().await;
+    let body: serde_json::Value = app.get_json("/ready").await;
+    assert_eq!(body["plugins"]["baked"], false, "{body}");
+    assert_eq!(body["plugins"]["automatic_acquisition"], true, "{body}");
+    assert_eq!(
+        body["plugins"]["versions"]["aws"],
+        byoc::program::AWS_PLUGIN_VERSION
+    );
+    app.stop().await;
+
+    let strict = crate::app::TestApp::builder()
+        .settings(|s| s.pulumi.automatic_plugin_acquisition = false)
+        .spawn()
+        .await;
+    let resp = strict.get("/ready").await;
+    assert_eq!(resp.status(), 503);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "plugins-unavailable", "{body}");
+    strict.stop().await;
+}

@@ -1,7 +1,8 @@
 //! Crash recovery with real processes: `byoc serve` (API only) and `byoc worker`s sharing one
-//! data directory. A worker is killed with SIGKILL in the middle of an update; another worker
-//! recovers the operation once the lease expires, clears the stand-in's lock, and the stack
-//! ends succeeded — and the next deploy just works.
+//! data directory. A worker is killed with SIGKILL in the middle of an update, while a create
+//! is in flight; another worker recovers the operation once the lease expires, clears the
+//! stand-in's lock, imports the pending create, and the stack ends succeeded with every cloud
+//! object once — and the next deploy changes nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -135,6 +136,38 @@ impl Cluster {
             .unwrap_or_default()
     }
 
+    /// Resource types of the pending creates in the stack's checkpoint.
+    fn pending_creates(&self) -> Vec<String> {
+        let path = self
+            .data
+            .path()
+            .join("state/.pulumi/stacks/byoc-platform/acme-prod.json");
+        let cp: Value = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        cp["checkpoint"]["latest"]["pending_operations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|op| op["type"] == "creating")
+            .filter_map(|op| op["resource"]["type"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// How many objects of the stand-in's fake cloud carry each URN.
+    fn cloud_objects(&self) -> std::collections::BTreeMap<String, usize> {
+        let dir = self.data.path().join("state/.standin-cloud/objects");
+        let mut out = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let record: Value =
+                serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+            *out.entry(record["urn"].as_str().unwrap_or_default().to_owned())
+                .or_insert(0) += 1;
+        }
+        out
+    }
+
     fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.data.path().join(name)).unwrap_or_default()
     }
@@ -196,6 +229,16 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         exists(&started)
     })
     .await;
+    // Killed while an IAM role's create is in flight: the role exists in the (fake) cloud,
+    // and the checkpoint holds its pending create.
+    eventually("a role's create in flight", PATIENCE, async || {
+        let pending = cluster.pending_creates();
+        pending
+            .iter()
+            .any(|t| t == "aws:iam/role:Role")
+            .then_some(())
+    })
+    .await;
     // SIGKILL: no graceful shutdown, the stand-in dies with it and leaves its lock behind.
     first.0.kill().unwrap();
     first.0.wait().unwrap();
@@ -246,6 +289,15 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
         .await;
     assert!(page.events.iter().any(|e| e.kind == "byoc.recovery"));
+    // The pending create was imported, not created a second time.
+    assert!(
+        page.events
+            .iter()
+            .any(|e| e.kind == "byoc.pending-resolved")
+    );
+    assert!(cluster.pending_creates().is_empty());
+    let objects = cluster.cloud_objects();
+    assert!(objects.values().all(|n| *n == 1), "{objects:#?}");
     let cancels = pulumi
         .invocations()
         .iter()
@@ -266,9 +318,12 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
         .await;
     assert_eq!(st.status, "succeeded");
 
-    // The next deploy just works, without manual action.
+    // The next deploy just works, without manual action, and changes nothing.
     let next = cluster.deploy().await;
-    assert_eq!(cluster.finished(&next).await.status, "succeeded");
+    let next = cluster.finished(&next).await;
+    assert_eq!(next.status, "succeeded");
+    let changes: Vec<&String> = next.summary.as_ref().unwrap().keys().collect();
+    assert_eq!(changes, ["same"], "{next:?}");
     assert!(cluster.locks().is_empty());
 }
 

@@ -1,15 +1,17 @@
-//! A stand-in killed mid-update leaves its DIY lock behind (as the real CLI does); the next run
-//! clears it once and goes on, and `recover` clears it too, idempotently.
+//! Stack locks: a forced stop (a cancel the CLI does not answer, escalated to SIGKILL) clears
+//! the lock it leaves at once, not at the next operation; a lock a crashed process left is
+//! cleared once by the next run; `recover` clears it too, idempotently, and never while its
+//! holder still runs on this host.
 
 use std::time::Duration;
 
 use byoc::domain::OperationKind;
 use byoc::executor::{Executor, Outcome};
 
-use super::support::{World, kinds, run, start, wait_until};
+use super::support::{PROJECT, STACK, World, kinds, run, start, wait_until};
 
-/// Leaves a stale lock: a hung stand-in (deaf to SIGINT/SIGTERM) is cancelled and SIGKILLed.
-async fn leave_stale_lock(w: &World) {
+/// The stand-in holds its lock, then hangs deaf to SIGINT/SIGTERM; the run is cancelled.
+async fn cancel_a_hung_engine(w: &World) -> (Outcome, Vec<byoc::executor::EngineEventRecord>) {
     let started = w.root.path().join("started");
     let started_knob = started.display().to_string();
     let hung = w
@@ -22,11 +24,47 @@ async fn leave_stale_lock(w: &World) {
         || started.exists(),
     )
     .await;
+    assert_eq!(w.lock_files(), 1);
     running.cancel.cancel();
-    let (outcome, _) = running.finish().await;
-    assert!(matches!(outcome, Outcome::Cancelled { .. }), "{outcome:?}");
-    assert_eq!(w.lock_files(), 1, "a killed stand-in keeps its lock");
+    let result = running.finish().await;
     std::fs::remove_file(&started).unwrap();
+    result
+}
+
+/// A lock file as a crashed CLI leaves it (`pkg/backend/diy/lock.go`): `pid` names a process
+/// that no longer exists.
+fn plant_stale_lock(w: &World) {
+    let dir = w
+        .data_dir()
+        .join("state/.pulumi/locks/organization")
+        .join(PROJECT)
+        .join(STACK);
+    std::fs::create_dir_all(&dir).unwrap();
+    let host = nix::unistd::gethostname().unwrap();
+    let lock = serde_json::json!({
+        "pid": i32::MAX, "username": "byoc", "hostname": host.to_string_lossy(),
+        "timestamp": "2026-01-01T00:00:00.000000000Z",
+    });
+    std::fs::write(dir.join("0b1a5e2c-dead.json"), lock.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn a_forced_stop_clears_the_stack_lock_then() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let (outcome, events) = cancel_a_hung_engine(&w).await;
+    assert!(matches!(outcome, Outcome::Cancelled { .. }), "{outcome:?}");
+    assert_eq!(w.lock_files(), 0, "the lock is cleared before the run ends");
+    assert!(
+        kinds(&events).contains(&"byoc.lock-cleared"),
+        "{:?}",
+        kinds(&events)
+    );
+    // The next operation needs no lock clearing of its own.
+    let (outcome, events) = run(&w.exec, w.job(OperationKind::Update)).await;
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+    assert!(!kinds(&events).contains(&"byoc.lock-cleared"));
 }
 
 #[tokio::test]
@@ -34,7 +72,9 @@ async fn a_stale_lock_is_cleared_once_and_the_update_goes_on() {
     let Some(w) = World::start().await else {
         return;
     };
-    leave_stale_lock(&w).await;
+    let (outcome, _) = run(&w.exec, w.job(OperationKind::Update)).await;
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+    plant_stale_lock(&w);
     let (outcome, events) = run(&w.exec, w.job(OperationKind::Update)).await;
     assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
     let k = kinds(&events);
@@ -48,17 +88,13 @@ async fn a_stale_lock_is_cleared_once_and_the_update_goes_on() {
     );
     assert_eq!(k.last(), Some(&"cancelEvent"));
     assert_eq!(w.lock_files(), 0);
-    // The exact recovery sequence: the locked up, cancel, the up again.
+    // The exact recovery sequence: the locked up, cancel, the up again, the outputs.
     let argvs = w.argvs();
     let cmds: Vec<&str> = argvs.iter().map(|a| a[1].as_str()).collect();
     let n = cmds.len();
+    assert_eq!(cmds[n - 4..], ["up", "cancel", "up", "stack"], "{cmds:?}");
     assert_eq!(
-        cmds[n - 5..],
-        ["up", "cancel", "up", "stack", "stack"],
-        "{cmds:?}"
-    );
-    assert_eq!(
-        argvs[n - 4],
+        argvs[n - 3],
         [
             "--non-interactive",
             "cancel",
@@ -76,11 +112,16 @@ async fn recover_clears_a_stale_lock_and_is_idempotent() {
     };
     // A stack that never existed has nothing to clear.
     w.exec.recover(&w.job(OperationKind::Update)).await.unwrap();
+    let (outcome, _) = run(&w.exec, w.job(OperationKind::Update)).await;
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
 
-    leave_stale_lock(&w).await;
+    plant_stale_lock(&w);
     let job = w.job(OperationKind::Update);
-    w.exec.recover(&job).await.unwrap();
+    let notes = w.exec.recover(&job).await.unwrap();
     assert_eq!(w.lock_files(), 0);
+    // The note names the lock's holder as the lock file does.
+    let locks = &notes[0].payload["byoc.recovery-lock"]["locks"];
+    assert_eq!(locks[0]["pid"], i32::MAX, "{notes:?}");
     w.exec.recover(&job).await.unwrap();
     assert_eq!(w.workspace_entries(), 0);
 

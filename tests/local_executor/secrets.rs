@@ -21,20 +21,13 @@ async fn an_update_runs_the_contract_command_lines_and_leaks_no_secret() {
     let session = format!("byoc-update-{op_prefix}-acme-dev");
     let ws = w.exec.workspace_dir().display().to_string();
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<String>>();
-    assert_eq!(argvs.len(), 8, "{argvs:#?}");
+    // A first deploy: the probe at startup, then four processes (issue 16): create the stack,
+    // set the secret, the update, one outputs read. The session name goes into the stack
+    // settings file directly, with no `config set`.
+    assert_eq!(argvs.len(), 5, "{argvs:#?}");
     assert_eq!(argvs[0], s(&["--non-interactive", "version"]));
     assert_eq!(
         argvs[1],
-        s(&[
-            "--non-interactive",
-            "stack",
-            "select",
-            "--stack",
-            "acme-dev"
-        ])
-    );
-    assert_eq!(
-        argvs[2],
         s(&[
             "--non-interactive",
             "stack",
@@ -45,7 +38,7 @@ async fn an_update_runs_the_contract_command_lines_and_leaks_no_secret() {
         ])
     );
     assert_eq!(
-        argvs[3],
+        argvs[2],
         s(&[
             "--non-interactive",
             "config",
@@ -56,22 +49,14 @@ async fn an_update_runs_the_contract_command_lines_and_leaks_no_secret() {
             "acme-dev"
         ])
     );
-    assert_eq!(inv[3]["stdin_read"], true, "the secret goes through stdin");
+    assert_eq!(inv[2]["stdin_read"], true, "the secret goes through stdin");
+    let prelude = events.iter().find(|e| e.kind == "preludeEvent").unwrap();
     assert_eq!(
-        argvs[4],
-        s(&[
-            "--non-interactive",
-            "config",
-            "set",
-            "sessionName",
-            "--plaintext",
-            "--stack",
-            "acme-dev",
-            "--",
-            &session,
-        ])
+        prelude.payload["preludeEvent"]["config"]["byoc-platform:sessionName"],
+        session.as_str(),
+        "the engine reads the session name from the settings file"
     );
-    let up = &argvs[5];
+    let up = &argvs[3];
     assert_eq!(
         up[..6],
         s(&[
@@ -90,18 +75,7 @@ async fn an_update_runs_the_contract_command_lines_and_leaks_no_secret() {
     );
     assert_eq!(up[8..], s(&["--stack", "acme-dev"]));
     assert_eq!(
-        argvs[6],
-        s(&[
-            "--non-interactive",
-            "stack",
-            "output",
-            "--json",
-            "--stack",
-            "acme-dev"
-        ])
-    );
-    assert_eq!(
-        argvs[7],
+        argvs[4],
         s(&[
             "--non-interactive",
             "stack",

@@ -2,6 +2,7 @@
 //! a `LocalExecutor` wired to the stand-in, and readers for the stand-in's argv record, the
 //! forwarded events and every captured log line.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,7 +12,9 @@ use byoc::cloud::{AwsClientOptions, PlatformAws};
 use byoc::domain::config::{EnvironmentConfig, parse_request, resolve};
 use byoc::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 use byoc::executor::LocalExecutor;
-use byoc::executor::{EngineEventRecord, EventSink, Executor, OperationJob, Outcome, SinkMessage};
+use byoc::executor::{
+    EngineEventRecord, EventSink, Executor, OperationJob, Outcome, SinkMessage, StackSettings,
+};
 use byoc::pulumi::EnvSnapshot;
 use byoc::settings::Settings;
 use secrecy::SecretString;
@@ -142,8 +145,14 @@ impl World {
         self.settings.data.dir.clone()
     }
 
+    /// A job for the stack, with what the worker would hand over from earlier runs (the
+    /// settings file, the pending-operations flag) — see [`Memory`].
     pub fn job(&self, kind: OperationKind) -> OperationJob {
-        job(kind, &self.role_arn, EXTERNAL_ID)
+        let mut j = job(kind, &self.role_arn, EXTERNAL_ID);
+        let memory = memory_of(&self.exec).lock().unwrap().clone();
+        j.stack_settings = memory.settings;
+        j.check_pending = memory.check_pending;
+        j
     }
 
     pub fn record_path(&self) -> PathBuf {
@@ -172,8 +181,13 @@ impl World {
         std::fs::read_dir(dir).map_or(0, |d| d.count())
     }
 
+    /// Workspaces in this process's folder (its lock file aside).
     pub fn workspace_entries(&self) -> usize {
-        std::fs::read_dir(self.exec.workspace_dir()).map_or(0, |d| d.count())
+        std::fs::read_dir(self.exec.workspace_dir()).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("byoc-ws-"))
+                .count()
+        })
     }
 }
 
@@ -240,6 +254,8 @@ pub fn job(kind: OperationKind, role_arn: &RoleArn, external_id: &str) -> Operat
         config: config(),
         external_ref: None,
         resume_after_sequence: None,
+        stack_settings: None,
+        check_pending: false,
         timeout: Duration::from_secs(120),
     }
 }
@@ -252,11 +268,33 @@ fn invocations(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// What the worker keeps between runs of the stack and hands to the next job (it stores the
+/// executor's `StackSettings` and `CheckPending` messages); here per data directory.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    pub settings: Option<StackSettings>,
+    pub check_pending: bool,
+}
+
+/// The memory of the world `exec` belongs to (its workspace parent, shared by every executor
+/// of that world).
+pub fn memory_of(exec: &LocalExecutor) -> Arc<Mutex<Memory>> {
+    static ALL: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<Memory>>>>> = OnceLock::new();
+    let key = exec.workspace_dir().parent().unwrap().to_owned();
+    ALL.get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(key)
+        .or_default()
+        .clone()
+}
+
 /// A run in progress: its task and the receiving end of its sink.
 pub struct Running {
     pub task: tokio::task::JoinHandle<Outcome>,
     pub rx: mpsc::Receiver<SinkMessage>,
     pub cancel: CancellationToken,
+    memory: Arc<Mutex<Memory>>,
 }
 
 impl Running {
@@ -266,8 +304,13 @@ impl Running {
             let msg = tokio::time::timeout(Duration::from_secs(60), self.rx.recv())
                 .await
                 .expect("an event within 60 s")?;
-            if let SinkMessage::Event(e) = msg {
-                return Some(e);
+            match msg {
+                SinkMessage::Event(e) => return Some(e),
+                SinkMessage::StackSettings(settings) => {
+                    self.memory.lock().unwrap().settings = Some(settings)
+                }
+                SinkMessage::CheckPending(on) => self.memory.lock().unwrap().check_pending = on,
+                SinkMessage::ExternalRef(_) => {}
             }
         }
     }
@@ -286,10 +329,16 @@ impl Running {
 pub fn start(exec: &LocalExecutor, job: OperationJob) -> Running {
     let (sink, rx) = EventSink::channel(64);
     let cancel = CancellationToken::new();
+    let memory = memory_of(exec);
     let exec = exec.clone();
     let token = cancel.clone();
     let task = tokio::spawn(async move { exec.run(job, sink, token).await });
-    Running { task, rx, cancel }
+    Running {
+        task,
+        rx,
+        cancel,
+        memory,
+    }
 }
 
 /// Runs `job` to the end.

@@ -259,11 +259,14 @@ impl Executor for ScriptedExecutor {
         outcome
     }
 
-    async fn recover(&self, job: &OperationJob) -> Result<(), RecoverError> {
+    async fn recover(
+        &self,
+        job: &OperationJob,
+    ) -> Result<Vec<byoc::executor::EngineEventRecord>, RecoverError> {
         self.calls
             .lock()
             .unwrap()
             .push(Call::Recovered(job.operation_id.clone()));
-        Ok(())
+        Ok(Vec::new())
     }
 }

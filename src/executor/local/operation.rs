@@ -1,20 +1,23 @@
-//! One run, start to end: prepare, turn deletion protection off before a destroy, run the
-//! engine (`engine`), and read the outputs after an update.
+//! One run, start to end: prepare, resolve pending operations when the stack may hold some,
+//! turn deletion protection off before a destroy, run the engine (`engine`), repair the stack
+//! when the engine had to be stopped, and read the outputs after an update.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::LocalExecutor;
-use super::engine::{Engine, EngineOp};
+use super::engine::{Engine, EngineOp, LOCK_CLEARED_EVENT};
 use super::outcome::{LocalError, pulumi_outcome};
-use super::prepare::{self, Control};
+use super::pending::Pending;
+use super::prepare::{self, OpenStack};
 use super::protection;
-use crate::domain::{OperationKind, StackName};
+use crate::domain::OperationKind;
 use crate::executor::{EventSink, OperationJob, Outcome, OutputValue};
-use crate::pulumi::Workspace;
+use crate::program::Program;
+use crate::pulumi::{OperationResult, PulumiError, RunControl};
 
 /// Event kind recorded when an update succeeded but its outputs could not be read.
 pub const OUTPUTS_UNAVAILABLE_EVENT: &str = "byoc.outputs-unavailable";
@@ -35,11 +38,50 @@ pub(super) async fn run(
     if cancel.is_cancelled() {
         return Err(LocalError::CancelledEarly);
     }
+    let mut open = prepare::open_stack(exec, job, &program, cancel, deadline, Some(sink)).await?;
+    if job.check_pending {
+        let pending = Pending {
+            exec,
+            ws: &open.ws,
+            stack: &job.stack,
+            program_yaml: program.yaml(),
+            sink,
+        };
+        pending.resolve(&open.control.run_control()).await?;
+    }
     if job.kind == OperationKind::Destroy && job.config.eks.deletion_protection {
         protection::turn_off(exec, job, sink, cancel, deadline).await?;
     }
-    let open = prepare::open_stack(exec, job, &program, cancel, deadline).await?;
     let op = EngineOp::for_kind(job.kind);
+    let result = run_engine(exec, job, &open, sink, &op).await;
+    prepare::report_settings(exec, job, &mut open, sink).await?;
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if stopped_by_force(&e) {
+                repair_after_stop(exec, job, &open, &program, sink).await;
+            }
+            return Ok(pulumi_outcome(e));
+        }
+    };
+    let summary = result.summary.resource_changes.clone();
+    let outputs = match job.kind {
+        OperationKind::Update => read_outputs(exec, job, &open, &result, sink).await,
+        _ => None,
+    };
+    Ok(Outcome::Succeeded { summary, outputs })
+}
+
+/// Runs `op`; when a restored settings file names a stack the backend no longer has (its
+/// state was removed), creates the stack once — `stack init` keeps the file's secrets
+/// provider and key — and runs again.
+async fn run_engine(
+    exec: &LocalExecutor,
+    job: &OperationJob,
+    open: &OpenStack,
+    sink: &EventSink,
+    op: &EngineOp,
+) -> Result<OperationResult, PulumiError> {
     let engine = Engine {
         exec,
         ws: &open.ws,
@@ -47,47 +89,113 @@ pub(super) async fn run(
         sink: Some(sink),
         control: &open.control,
     };
-    let result = engine.run_clearing_stale_lock(&op).await;
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => return Ok(pulumi_outcome(e)),
-    };
-    let summary = result.summary.resource_changes.clone();
-    let outputs = match job.kind {
-        OperationKind::Update => {
-            read_outputs(exec, &open.ws, &job.stack, sink, &open.control).await
+    match engine.run_clearing_stale_lock(op).await {
+        Err(PulumiError::StackNotFound { .. }) if open.restored => {
+            let provider = &exec.secrets_provider;
+            let ctl = open.control.run_control();
+            exec.runner
+                .init_stack(&open.ws, &job.stack, provider, &ctl)
+                .await?;
+            engine.run_clearing_stale_lock(op).await
         }
-        _ => None,
-    };
-    Ok(Outcome::Succeeded { summary, outputs })
+        other => other,
+    }
 }
 
-/// The stack outputs after an update. A failure here does not undo the update: it is
+/// The engine was stopped by a cancel or the deadline. Whether it stopped gracefully is not
+/// known from here: after a second signal the CLI still writes a summary but leaves its
+/// in-flight steps pending (`cancellation_scope.go`), and after SIGKILL it leaves its lock too.
+/// So every stop is followed by the repair; after a graceful one it finds nothing to do.
+fn stopped_by_force(e: &PulumiError) -> bool {
+    matches!(
+        e,
+        PulumiError::Cancelled { .. } | PulumiError::TimedOut { .. }
+    )
+}
+
+/// After a forced stop: clears the stack's lock now (not at the next operation) and resolves
+/// pending operations, with a budget of its own (the run's deadline may be spent, its cancel
+/// token is). What cannot be done here is left to the next run (`check_pending`).
+async fn repair_after_stop(
+    exec: &LocalExecutor,
+    job: &OperationJob,
+    open: &OpenStack,
+    program: &Program,
+    sink: &EventSink,
+) {
+    sink.check_pending(true).await;
+    let ctl = RunControl {
+        timeout: Some(super::RECOVER_TIMEOUT),
+        extra_env: open.control.extra_env.clone(),
+        ..Default::default()
+    };
+    match exec.runner.cancel_update(&open.ws, &job.stack, &ctl).await {
+        Ok(()) | Err(PulumiError::NothingToCancel { .. }) => {
+            let note = json!({ "stack": job.stack.as_str(), "after": "the engine was stopped" });
+            sink.event(LOCK_CLEARED_EVENT, note).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "clearing the lock after a forced stop failed");
+            return;
+        }
+    }
+    let pending = Pending {
+        exec,
+        ws: &open.ws,
+        stack: &job.stack,
+        program_yaml: program.yaml(),
+        sink,
+    };
+    if let Err(e) = pending.resolve(&ctl).await {
+        tracing::warn!(error = %e, "resolving pending operations after a forced stop failed; the next run will");
+    }
+}
+
+/// The stack outputs after an update, in one CLI process: the values from
+/// `stack output --json --show-secrets`, and which are secret from the engine's own events
+/// (secret values are masked as `[secret]` there). Without those events (an old CLI), the
+/// masked `stack output --json` says it. A failure here does not undo the update: it is
 /// reported as an event and the previous outputs stay recorded.
 async fn read_outputs(
     exec: &LocalExecutor,
-    ws: &Workspace,
-    stack: &StackName,
+    job: &OperationJob,
+    open: &OpenStack,
+    result: &OperationResult,
     sink: &EventSink,
-    control: &Control,
 ) -> Option<BTreeMap<String, OutputValue>> {
-    match exec
-        .runner
-        .stack_outputs(ws, stack, &control.run_control())
-        .await
-    {
-        Ok(outputs) => Some(
-            outputs
+    let ctl = open.control.run_control();
+    let read = async {
+        let shown = exec
+            .runner
+            .stack_outputs_shown(&open.ws, &job.stack, &ctl)
+            .await?;
+        let masked = match &result.masked_outputs {
+            Some(m) => m.clone(),
+            None => {
+                let outputs = exec
+                    .runner
+                    .stack_outputs(&open.ws, &job.stack, &ctl)
+                    .await?;
+                let masked = outputs
+                    .into_iter()
+                    .map(|(k, v)| (k, if v.secret { json!("[secret]") } else { v.value }));
+                Value::Object(masked.collect())
+            }
+        };
+        Ok::<_, PulumiError>(
+            shown
                 .into_iter()
-                .map(|(k, v)| {
-                    let value = OutputValue {
-                        value: v.value,
-                        secret: v.secret,
-                    };
-                    (k, value)
+                .map(|(k, value)| {
+                    let secret = masked
+                        .get(&k)
+                        .is_some_and(|m| m.to_string().contains("[secret]"));
+                    (k, OutputValue { value, secret })
                 })
                 .collect(),
-        ),
+        )
+    };
+    match read.await {
+        Ok(outputs) => Some(outputs),
         Err(e) => {
             tracing::warn!(error = %e, "update succeeded but its outputs could not be read");
             sink.event(OUTPUTS_UNAVAILABLE_EVENT, json!({ "error": e.to_string() }))

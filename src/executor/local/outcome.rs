@@ -77,13 +77,15 @@ pub(super) fn pulumi_outcome(e: PulumiError) -> Outcome {
             reason: "cancelled: pulumi was interrupted and stopped".into(),
             summary: changes(summary.as_ref()),
         },
-        PulumiError::TimedOut { after } => Outcome::Cancelled {
-            reason: format!(
-                "pulumi did not finish within {}s and was stopped",
+        // Nobody asked for this stop: the operation failed, and says why.
+        PulumiError::TimedOut { after } => failed(
+            format!(
+                "timed out: pulumi did not finish within {} s and was stopped",
                 after.as_secs()
             ),
-            summary: ChangeSummary::new(),
-        },
+            ChangeSummary::new(),
+            false,
+        ),
         PulumiError::ConcurrentUpdate { stderr_tail } => failed(
             format!("the stack is still locked after clearing a stale lock once: {stderr_tail}"),
             ChangeSummary::new(),
@@ -196,11 +198,14 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_and_cancels_are_cancelled() {
+    fn a_timeout_fails_with_its_reason_and_a_cancel_is_cancelled() {
         let o = pulumi_outcome(PulumiError::TimedOut {
             after: std::time::Duration::from_secs(5),
         });
-        assert!(matches!(o, Outcome::Cancelled { .. }));
+        assert!(
+            matches!(&o, Outcome::Failed { message, retryable: false, .. } if message.contains("timed out")),
+            "{o:?}"
+        );
         let o = pulumi_outcome(PulumiError::Cancelled { summary: None });
         assert!(matches!(o, Outcome::Cancelled { .. }));
     }

@@ -9,10 +9,11 @@ use secrecy::ExposeSecret;
 
 use super::LocalExecutor;
 use super::outcome::LocalError;
+use super::settings_file;
 use crate::cloud::profile::DEFAULT_SESSION_SECONDS;
 use crate::cloud::{RoleTarget, SessionName, TenantProfile, preflight_role, render_profile};
 use crate::domain::config::EnvironmentConfig;
-use crate::executor::OperationJob;
+use crate::executor::{EventSink, OperationJob, StackSettings};
 use crate::program::{
     CONFIG_EXTERNAL_ID, CONFIG_SESSION_NAME, Program, RenderInput, check, render,
 };
@@ -88,25 +89,35 @@ pub(super) fn provider_session(job: &OperationJob) -> SessionName {
     SessionName::for_operation(job.kind.as_str(), &format!("{prefix}-{}", job.stack))
 }
 
-/// A workspace with the stack selected (or created) and configured.
+/// A workspace with the stack's settings file and config in place.
 #[derive(Debug)]
 pub(super) struct OpenStack {
     /// The workspace; removed when this is dropped.
     pub ws: Workspace,
     /// Controls for every CLI call in this workspace.
     pub control: Control,
+    /// The settings file came from an earlier run: the stack may still be missing from the
+    /// backend (its state was removed), which the first engine command then reports.
+    pub restored: bool,
+    /// The settings file as last reported to the worker.
+    pub reported: Option<StackSettings>,
+    /// SHA-256 of the external ID the file's secret was set from.
+    pub external_id_sha256: String,
 }
 
 /// Creates the workspace for `program`, writes the tenant profile (0600) and points the CLI at
-/// it, selects or creates the stack, and sets `externalId` (secret, stdin) and `sessionName`.
+/// it, restores the stack's settings file from the job (or creates the stack: `stack init`),
+/// writes the session name into it, and sets the secret `externalId` (stdin) only when the
+/// file was not set from this external ID. A day-2 run thus starts no CLI process here.
 pub(super) async fn open_stack(
     exec: &LocalExecutor,
     job: &OperationJob,
     program: &Program,
     cancel: &CancellationToken,
     deadline: Instant,
+    sink: Option<&EventSink>,
 ) -> Result<OpenStack, LocalError> {
-    let ws = Workspace::create(&exec.workspace_dir, program.yaml())?;
+    let ws = Workspace::create(exec.workspaces.dir(), program.yaml())?;
     let session = provider_session(job);
     let env: HashMap<String, String> = exec.env.vars().iter().cloned().collect();
     let profile = render_profile(
@@ -132,38 +143,71 @@ pub(super) async fn open_stack(
         )],
     };
     let runner = &exec.runner;
-    let created = runner
-        .select_or_create_stack(
-            &ws,
-            &job.stack,
-            &exec.secrets_provider,
-            &control.run_control(),
-        )
-        .await?;
-    if created {
-        tracing::info!(secrets.provider = %exec.secrets_provider, "created the stack");
+    let restored = job.stack_settings.is_some();
+    match &job.stack_settings {
+        Some(stored) => ws.write_stack_settings(&job.stack, &stored.yaml)?,
+        None => {
+            let provider = &exec.secrets_provider;
+            let created = runner
+                .init_stack(&ws, &job.stack, provider, &control.run_control())
+                .await?;
+            tracing::info!(created, secrets.provider = %provider, "stack initialised");
+        }
     }
-    let external_id = ConfigValue::Secret(job.external_id.clone());
-    runner
-        .set_config(
-            &ws,
-            &job.stack,
-            CONFIG_EXTERNAL_ID,
-            &external_id,
-            false,
-            &control.run_control(),
-        )
-        .await?;
-    let session = ConfigValue::Plain(session.to_string());
-    runner
-        .set_config(
-            &ws,
-            &job.stack,
-            CONFIG_SESSION_NAME,
-            &session,
-            false,
-            &control.run_control(),
-        )
-        .await?;
-    Ok(OpenStack { ws, control })
+    settings_file::set_plain(
+        &ws,
+        &job.stack,
+        &exec.project,
+        CONFIG_SESSION_NAME,
+        session.as_str(),
+    )?;
+    let external_id_sha256 = settings_file::digest(&job.external_id);
+    let stored_digest = job
+        .stack_settings
+        .as_ref()
+        .and_then(|s| s.external_id_sha256.as_deref());
+    if stored_digest != Some(external_id_sha256.as_str()) {
+        let external_id = ConfigValue::Secret(job.external_id.clone());
+        runner
+            .set_config(
+                &ws,
+                &job.stack,
+                CONFIG_EXTERNAL_ID,
+                &external_id,
+                false,
+                &control.run_control(),
+            )
+            .await?;
+    }
+    let mut open = OpenStack {
+        ws,
+        control,
+        restored,
+        reported: job.stack_settings.clone(),
+        external_id_sha256,
+    };
+    if let Some(sink) = sink {
+        // At once: a worker that dies during the engine run must not lose a new stack's
+        // secrets provider or salt.
+        report_settings(exec, job, &mut open, sink).await?;
+    }
+    Ok(open)
+}
+
+/// Sends the workspace's settings file to the worker when it differs from the last one sent.
+pub(super) async fn report_settings(
+    exec: &LocalExecutor,
+    job: &OperationJob,
+    open: &mut OpenStack,
+    sink: &EventSink,
+) -> Result<(), LocalError> {
+    let digest = Some(open.external_id_sha256.clone());
+    let now = settings_file::snapshot(&open.ws, &job.stack, &exec.project, digest)?;
+    if let Some(now) = now
+        && open.reported.as_ref() != Some(&now)
+    {
+        sink.stack_settings(now.clone()).await;
+        open.reported = Some(now);
+    }
+    Ok(())
 }

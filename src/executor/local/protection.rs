@@ -32,7 +32,7 @@ pub(super) async fn turn_off(
     let mut config = job.config.clone();
     config.eks.deletion_protection = false;
     let program = prepare::render_program(exec, job, &config)?;
-    let open = prepare::open_stack(exec, job, &program, cancel, deadline).await?;
+    let open = prepare::open_stack(exec, job, &program, cancel, deadline, None).await?;
     // The preview is an internal check: its events are not part of the operation's log.
     let check = Engine {
         exec,

@@ -10,7 +10,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use secrecy::SecretString;
 
-use crate::pulumi::{EnvSnapshot, PulumiError, RunnerConfig, sweep_stale};
+use crate::pulumi::{EnvSnapshot, PulumiError, RunnerConfig, WorkspaceRoot};
 use crate::settings::Settings;
 
 /// File in the data dir holding the generated passphrase when `PULUMI_CONFIG_PASSPHRASE` is
@@ -49,10 +49,11 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> LocalSetupEr
     move |source| LocalSetupError::Io { context, source }
 }
 
-/// What `prepare` produced: the runner config and the (absolute) workspace parent.
+/// What `prepare` produced: the runner config and this process's (absolute, locked)
+/// workspace folder.
 pub(super) struct Prepared {
     pub runner: RunnerConfig,
-    pub workspace_dir: PathBuf,
+    pub workspaces: WorkspaceRoot,
 }
 
 /// Creates the directories, sweeps stale workspaces, loads the passphrase and builds the
@@ -69,9 +70,14 @@ pub(super) fn prepare(
     private_dir(&home)?;
     let workspace_dir = absolute(&p.workspace_dir(data_dir))?;
     private_dir(&workspace_dir)?;
-    let swept = sweep_stale(&workspace_dir)?;
+    // Other processes may share this folder: only workspaces of provably dead ones go.
+    let workspaces = WorkspaceRoot::claim(&workspace_dir)?;
+    let swept = workspaces.sweep_dead()?;
     if swept > 0 {
-        tracing::warn!(count = swept, "removed workspaces left behind by a crash");
+        tracing::warn!(
+            count = swept,
+            "removed the workspaces of processes that died"
+        );
     }
     if p.backend_url.is_none() {
         // The default backend is `file://<data dir>/state`; the CLI wants it to exist.
@@ -86,10 +92,7 @@ pub(super) fn prepare(
     runner.passphrase = Some(passphrase);
     runner.cancel_grace = p.cancel_grace;
     runner.extra_env = extra_env;
-    Ok(Prepared {
-        runner,
-        workspace_dir,
-    })
+    Ok(Prepared { runner, workspaces })
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, LocalSetupError> {
@@ -175,8 +178,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::for_data_dir(dir.path().join("data"));
         let prepared = prepare(&settings, EnvSnapshot::default(), Vec::new()).unwrap();
-        assert!(prepared.workspace_dir.is_absolute());
-        for d in [&prepared.workspace_dir, &prepared.runner.pulumi_home] {
+        let ws = prepared.workspaces.dir().to_owned();
+        assert!(ws.is_absolute());
+        for d in [&ws, &prepared.runner.pulumi_home] {
             let mode = fs::metadata(d).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700, "{}", d.display());
         }

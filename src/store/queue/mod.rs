@@ -31,7 +31,10 @@ use diesel::prelude::*;
 
 pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
-pub use settle::{Ending, cancel, finish, record_events, record_external_ref, requeue};
+pub use settle::{
+    Ending, cancel, finish, record_check_pending, record_events, record_external_ref,
+    record_stack_settings, requeue,
+};
 
 use super::operations::Operation;
 use super::schema::operations as ops;

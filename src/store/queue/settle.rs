@@ -9,6 +9,7 @@ use crate::domain::{OperationKind, OperationStatus};
 use crate::store::events::{self, NewEvent};
 use crate::store::operations::{self, Operation};
 use crate::store::schema::operations as ops;
+use crate::store::stack_settings;
 use crate::store::stacks::{self, StackChange};
 use crate::store::{Conn, transaction};
 
@@ -33,6 +34,28 @@ pub fn record_external_ref(
             .set(ops::external_ref.eq(Some(external_ref)))
             .execute(conn)?;
         Ok(())
+    })
+}
+
+/// Stores the stack settings file the running attempt's workspace ended with (sealed by the
+/// caller, see `store::stack_settings`), so the next run's fresh workspace gets it back.
+pub fn record_stack_settings(
+    conn: &mut Conn,
+    lease: &Lease,
+    sealed: &[u8],
+) -> Result<(), QueueError> {
+    transaction(conn, |conn| {
+        let op = hold(conn, lease)?;
+        Ok(stack_settings::put_settings(conn, &op.stack_name, sealed)?)
+    })
+}
+
+/// Records whether the stack's checkpoint may hold pending operations (a run was killed, or
+/// recovery took a dead worker's operation over), so the next run resolves them first.
+pub fn record_check_pending(conn: &mut Conn, lease: &Lease, on: bool) -> Result<(), QueueError> {
+    transaction(conn, |conn| {
+        let op = hold(conn, lease)?;
+        Ok(stack_settings::put_check_pending(conn, &op.stack_name, on)?)
     })
 }
 

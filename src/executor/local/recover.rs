@@ -1,0 +1,156 @@
+//! Recovery of a stack whose worker died (or lost its lease): wipe what dead processes left in
+//! the workspace folder (the tenant AWS profile holds the external ID in plaintext), read the
+//! stack's DIY lock files, wait while a holder is provably still running on this host, then
+//! clear the lock with `pulumi cancel`. Pending operations are resolved by the next run (the
+//! worker marks the stack for it), which holds the lease and records its events.
+//!
+//! The worker has already waited until the dead attempt's lease expired longer ago than that
+//! attempt needs to kill its CLI (`worker/recovery.rs`); the lock file is the second check:
+//! it names the pid, host and time of the engine holding it (`pkg/backend/diy/lock.go`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{LocalExecutor, RECOVER_TIMEOUT};
+use crate::executor::{EngineEventRecord, OperationJob, RecoverError};
+use crate::pulumi::{PulumiError, RunControl, Workspace};
+
+/// Event kind: what recovery found and did.
+pub const RECOVERY_LOCK_EVENT: &str = "byoc.recovery-lock";
+
+/// How often a live lock holder is looked at again.
+const POLL: Duration = Duration::from_millis(200);
+
+/// A DIY lock file: `{"pid","username","hostname","timestamp"}` (`lock.go`).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+struct LockInfo {
+    #[serde(default)]
+    pid: i32,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    hostname: String,
+    #[serde(default)]
+    timestamp: String,
+}
+
+pub(super) async fn recover(
+    exec: &LocalExecutor,
+    job: &OperationJob,
+) -> Result<Vec<EngineEventRecord>, RecoverError> {
+    let swept = exec
+        .workspaces
+        .sweep_dead()
+        .map_err(RecoverError::Workspaces)?;
+    if swept > 0 {
+        tracing::warn!(
+            count = swept,
+            "removed the workspaces of processes that died"
+        );
+    }
+    let dir = lock_dir(
+        &exec.runner.config().backend_url,
+        &exec.project,
+        job.stack.as_str(),
+    );
+    let locks = dir.as_ref().map(|d| read_locks(d)).unwrap_or_default();
+    let started = Instant::now();
+    // The engine's graceful stop and terminate window, plus a margin: past that, a holder
+    // still alive on this host is not going away by itself.
+    let patience = exec.runner.config().cancel_grace * 2 + Duration::from_secs(10);
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for lock in &locks {
+        if lock.hostname != host {
+            continue;
+        }
+        while pulumi_alive(lock.pid) {
+            if started.elapsed() > patience {
+                return Err(RecoverError::HolderAlive {
+                    pid: lock.pid,
+                    host: lock.hostname.clone(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+    let project = format!("name: {}\nruntime: yaml\n", exec.project);
+    let ws = Workspace::create(exec.workspaces.dir(), &project)?;
+    let ctl = RunControl {
+        timeout: Some(RECOVER_TIMEOUT),
+        ..Default::default()
+    };
+    match exec.runner.cancel_update(&ws, &job.stack, &ctl).await {
+        Ok(()) => tracing::info!(locks = locks.len(), "stack lock cleared (pulumi cancel)"),
+        // A stack that was never created has no lock to clear.
+        Err(PulumiError::StackNotFound { .. } | PulumiError::NothingToCancel { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let note = json!({ RECOVERY_LOCK_EVENT: {
+        "locks": locks,
+        "waitedMs": started.elapsed().as_millis() as u64,
+        "workspacesRemoved": swept,
+    }});
+    Ok(vec![EngineEventRecord {
+        kind: RECOVERY_LOCK_EVENT.into(),
+        payload: note,
+    }])
+}
+
+/// `<dir>/.pulumi/locks/organization/<project>/<stack>` of a `file://<dir>` backend; `None`
+/// for other backends (S3, Pulumi Cloud), whose locks are not read here.
+fn lock_dir(backend_url: &str, project: &str, stack: &str) -> Option<PathBuf> {
+    let path = backend_url.strip_prefix("file://")?;
+    let path = path.split('?').next().unwrap_or(path);
+    Some(
+        PathBuf::from(path)
+            .join(".pulumi/locks/organization")
+            .join(project)
+            .join(stack),
+    )
+}
+
+fn read_locks(dir: &std::path::Path) -> Vec<LockInfo> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice(&bytes).ok())
+        .collect()
+}
+
+/// Whether `pid` is a live process that looks like the CLI (not a recycled pid).
+fn pulumi_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("pulumi"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_dir_follows_the_diy_layout() {
+        let d = lock_dir("file:///var/lib/byoc/state?no_tmp_dir=true", "p", "s").unwrap();
+        assert_eq!(
+            d,
+            PathBuf::from("/var/lib/byoc/state/.pulumi/locks/organization/p/s")
+        );
+        assert!(lock_dir("s3://bucket", "p", "s").is_none());
+    }
+
+    #[test]
+    fn this_process_is_not_a_pulumi_holder_but_a_dead_pid_is_neither() {
+        assert!(!pulumi_alive(0));
+        assert!(!pulumi_alive(i32::MAX));
+    }
+}
