@@ -4,10 +4,6 @@
 //! prompts, Ctrl-C) is driven through a pseudo-terminal.
 
 #[path = "support/moto.rs"]
-#[expect(
-    dead_code,
-    reason = "shared with tests/cloud and tests/e2e; the CLI tests only start moto"
-)]
 mod moto;
 #[path = "support/poll.rs"]
 mod poll;

@@ -9,10 +9,6 @@ pub mod deployments_double;
 #[path = "support/files.rs"]
 mod files;
 #[path = "support/moto.rs"]
-#[expect(
-    dead_code,
-    reason = "shared with tests/cloud; end-to-end tests use part of it"
-)]
 mod moto;
 #[path = "support/poll.rs"]
 mod poll;

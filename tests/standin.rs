@@ -3,11 +3,9 @@
 //! shapes (docs/test-doubles.md says where each comes from).
 
 #[path = "support/moto.rs"]
-#[expect(
-    dead_code,
-    reason = "shared with tests/cloud and tests/e2e; only the server is used here"
-)]
 mod moto;
+#[path = "support/poll.rs"]
+mod poll;
 
 mod standin {
     pub mod cli;

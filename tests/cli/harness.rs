@@ -51,12 +51,7 @@ impl Server {
     /// A server whose worker runs the pulumi stand-in with moto as AWS; `None` (and a
     /// SKIPPED line) when moto is not installed.
     pub fn with_aws() -> Option<Self> {
-        // The moto helper is async (shared with the tokio-based suites); the CLI tests are sync.
-        let moto = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime to start moto")
-            .block_on(MotoServer::start())?;
+        let moto = MotoServer::start_blocking()?;
         Some(Self::spawn(Some(moto)))
     }
 

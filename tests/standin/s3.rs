@@ -52,7 +52,7 @@ fn s3_world(moto: &MotoServer) -> World {
 
 #[test]
 fn the_diy_layout_lives_in_the_bucket_and_locks_are_seen_across_hosts() {
-    let Some(moto) = MotoServer::start() else {
+    let Some(moto) = MotoServer::start_blocking() else {
         return;
     };
     let w = s3_world(&moto);

@@ -1,6 +1,11 @@
 //! A real moto server for one test: spawned on a free loopback port, polled until it answers
 //! (against a deadline), killed on drop. Also runs `moto_cfn.py` (boto3) for setup steps.
 
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this support module"
+)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -55,6 +60,15 @@ impl MotoServer {
         })
         .await;
         Some(server)
+    }
+
+    /// [`MotoServer::start`] for synchronous tests (the CLI and stand-in suites).
+    pub fn start_blocking() -> Option<Self> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime to start moto")
+            .block_on(Self::start())
     }
 
     /// Switches on IAM authorization: from now on every request is checked against policies.
