@@ -242,13 +242,13 @@ fn base_doc() -> Value {
         secondary: false,
         components: Toggles::all(IngressController::IngressNginx),
     };
-    serde_yaml::from_str(render_config(&sample_config(&case)).yaml()).unwrap()
+    yaml_serde::from_str(render_config(&sample_config(&case)).yaml()).unwrap()
 }
 
 fn problems_after(edit: impl FnOnce(&mut Value)) -> Vec<ProgramProblem> {
     let mut doc = base_doc();
     edit(&mut doc);
-    validate(&Program::from_yaml(serde_yaml::to_string(&doc).unwrap()))
+    validate(&Program::from_yaml(yaml_serde::to_string(&doc).unwrap()))
 }
 
 fn assert_problem(problems: &[ProgramProblem], path: &str, needle: &str) {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value as Json, json};
-use serde_yaml::Value as Yaml;
+use yaml_serde::Value as Yaml;
 
 const TEMPLATE_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -151,7 +151,7 @@ fn checker_catches_each_broken_rule() {
 /// Parses the template and resolves CloudFormation tags: `!Sub` strings get a partition and
 /// account substituted, `!Ref X` becomes `{"Ref": "X"}`, other tags `{"Fn::<tag>": …}`.
 fn load(text: &str) -> Json {
-    resolve(serde_yaml::from_str(text).expect("template is YAML"))
+    resolve(yaml_serde::from_str(text).expect("template is YAML"))
 }
 
 fn resolve(v: Yaml) -> Json {

@@ -125,7 +125,7 @@ mod tests {
         let text = to_yaml(&v);
         assert!(text.contains("a: \"2012-10-17\""), "{text}");
         assert!(text.contains("c: \"yes\""), "{text}");
-        let back: Value = serde_yaml::from_str(&text).unwrap();
+        let back: Value = yaml_serde::from_str(&text).unwrap();
         assert_eq!(back, v);
     }
 }

@@ -96,7 +96,7 @@ pub enum RenderError {
         template: &'static str,
         /// The YAML parser's error.
         #[source]
-        source: serde_yaml::Error,
+        source: yaml_serde::Error,
     },
     /// Two templates declare the same resource, variable, output or config key.
     #[error("duplicate {section} entry `{name}` (from template {template})")]

@@ -52,7 +52,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Program, RenderError> {
                 template: name,
                 source,
             })?;
-        let doc: Value = serde_yaml::from_str::<Option<Value>>(&text)
+        let doc: Value = yaml_serde::from_str::<Option<Value>>(&text)
             .map_err(|source| RenderError::Yaml {
                 template: name,
                 source,
@@ -257,14 +257,14 @@ mod tests {
             .render_str("a: {{ v | tojson }}", json!({"v": "x\"\n${y}: z"}))
             .unwrap();
         assert_eq!(out, "a: \"x\\\"\\n$${y}: z\"");
-        let back: Value = serde_yaml::from_str(&out).unwrap();
+        let back: Value = yaml_serde::from_str(&out).unwrap();
         assert_eq!(back["a"], "x\"\n$${y}: z");
     }
 
     #[test]
     fn flow_collections_parse_as_yaml() {
         let v = json!({"b": [1, "two", {"c": null}], "a": {"k": true}});
-        let back: Value = serde_yaml::from_str(&flow_json(&v)).unwrap();
+        let back: Value = yaml_serde::from_str(&flow_json(&v)).unwrap();
         assert_eq!(back, v);
     }
 

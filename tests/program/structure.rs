@@ -10,7 +10,7 @@ pub struct Doc(pub Value);
 
 impl Doc {
     pub fn parse(yaml: &str) -> Self {
-        Self(serde_yaml::from_str(yaml).expect("program is YAML"))
+        Self(yaml_serde::from_str(yaml).expect("program is YAML"))
     }
 
     pub fn resources(&self) -> &Map<String, Value> {

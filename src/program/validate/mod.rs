@@ -99,7 +99,7 @@ pub fn validate(program: &Program) -> Vec<ProgramProblem> {
             return problems.0;
         }
     };
-    let doc: Value = match serde_yaml::from_str(program.yaml()) {
+    let doc: Value = match yaml_serde::from_str(program.yaml()) {
         Ok(v) => v,
         Err(e) => {
             problems.push("", format!("not valid YAML: {e}"));
