@@ -56,6 +56,11 @@ fn main() {
     bench("validate against the provider schema", min, || {
         program::validate(&rendered).len()
     });
+    bench(
+        "render_checked (validates the document, no YAML parse)",
+        min,
+        || program::render_checked(&input).unwrap().yaml().len(),
+    );
 
     let log = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -33,6 +33,11 @@ fn assert_valid_and_deterministic(case: &Case) -> Program {
             .join("\n")
     );
     structure::check(case, program.yaml());
+    assert_eq!(
+        support::render_checked_config(&config).expect("render_checked accepts it"),
+        program,
+        "render_checked must emit exactly what render does: {case:?}"
+    );
     program
 }
 

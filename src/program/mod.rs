@@ -14,7 +14,7 @@ mod validate;
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, Slug, StackName};
 
-pub use render::render;
+pub use render::{render, render_checked};
 pub use validate::{ProgramProblem, ProgramProblems, check, validate};
 
 /// The Pulumi project name used when the caller does not choose one.
@@ -75,6 +75,23 @@ impl Program {
     pub fn yaml(&self) -> &str {
         &self.yaml
     }
+
+    fn from_document(doc: &serde_json::Value) -> Self {
+        Self {
+            yaml: emit::to_yaml(doc),
+        }
+    }
+}
+
+/// Why [`render_checked`] produced no program.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramError {
+    /// The program could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The rendered program failed validation against the provider schema.
+    #[error(transparent)]
+    Invalid(#[from] ProgramProblems),
 }
 
 /// Why a program could not be rendered.

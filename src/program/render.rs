@@ -5,7 +5,8 @@
 use minijinja::{Environment, Error, ErrorKind, Value as JinjaValue};
 use serde_json::{Map, Value};
 
-use super::{Program, RenderError, RenderInput, context, emit};
+use super::validate::check_document;
+use super::{Program, ProgramError, RenderError, RenderInput, context};
 
 /// The templates, in merge order (order matters only for error messages).
 const TEMPLATES: &[(&str, &str)] = &[
@@ -39,6 +40,19 @@ const SECTIONS: &[&str] = &["config", "variables", "resources", "outputs"];
 
 /// Renders one Pulumi YAML program for the input.
 pub fn render(input: &RenderInput<'_>) -> Result<Program, RenderError> {
+    Ok(Program::from_document(&render_document(input)?))
+}
+
+/// Renders the program for the input and validates it against the provider schema, checking
+/// the document it was emitted from (the YAML is never parsed back).
+pub fn render_checked(input: &RenderInput<'_>) -> Result<Program, ProgramError> {
+    let doc = render_document(input)?;
+    check_document(&doc)?;
+    Ok(Program::from_document(&doc))
+}
+
+/// The program as a JSON value: what [`emit::to_yaml`] writes and the validator checks.
+fn render_document(input: &RenderInput<'_>) -> Result<Value, RenderError> {
     let ctx = context::build(input)?;
     let env = environment();
     let mut merged: Map<String, Value> = SECTIONS
@@ -63,9 +77,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Program, RenderError> {
     apply_release_values(&mut merged, &ctx);
     merged.insert("name".into(), Value::String(input.project.to_owned()));
     merged.insert("runtime".into(), Value::String("yaml".into()));
-    Ok(Program {
-        yaml: emit::to_yaml(&Value::Object(merged)),
-    })
+    Ok(Value::Object(merged))
 }
 
 fn merge_template(
