@@ -174,6 +174,28 @@ fn config_values_cannot_inject_yaml_or_interpolations() {
 }
 
 #[test]
+fn only_roles_eks_does_not_manage_get_access_entries() {
+    let entries = |mode| {
+        let case = Case {
+            mode,
+            nat: NatStrategy::Single,
+            az_count: 2,
+            secondary: false,
+            components: Toggles::all(IngressController::AwsLoadBalancerController),
+        };
+        let doc = structure::Doc::parse(assert_valid_and_deterministic(&case).yaml());
+        doc.of_type("aws:eks/accessEntry:AccessEntry")
+            .iter()
+            .map(|(_, e)| e["properties"]["principalArn"].clone())
+            .collect::<Vec<_>>()
+    };
+    let auto = entries(EksMode::Auto);
+    assert!(!auto.contains(&Value::String("${nodeRole.arn}".into())));
+    let managed = entries(EksMode::Managed);
+    assert!(managed.contains(&Value::String("${karpenterNodeRole.arn}".into())));
+}
+
+#[test]
 fn without_creator_admin_the_tenant_role_gets_an_explicit_access_entry() {
     let case = Case {
         mode: EksMode::Managed,
