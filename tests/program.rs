@@ -195,6 +195,34 @@ fn only_roles_eks_does_not_manage_get_access_entries() {
     assert!(managed.contains(&Value::String("${karpenterNodeRole.arn}".into())));
 }
 
+/// The AWS CLI's environment credentials beat an `AWS_PROFILE` variable; only the `--profile`
+/// argument turns them off (aws-cli v2 `awscli/botocore/credentials.py`, `awscli/clidriver.py`).
+#[test]
+fn kubeconfig_exec_selects_the_tenant_profile_with_the_profile_argument() {
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::none(),
+    };
+    let doc = structure::Doc::parse(assert_valid_and_deterministic(&case).yaml());
+    let exec = &doc.0["variables"]["kubeconfig"]["fn::toJSON"]["users"][0]["user"]["exec"];
+    assert_eq!(exec["command"], "aws");
+    let args: Vec<&str> = exec["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let at = args.iter().position(|a| *a == "--profile");
+    assert_eq!(
+        at.and_then(|i| args.get(i + 1)).copied(),
+        Some(byoc::program::TENANT_AWS_PROFILE),
+        "{args:?}"
+    );
+}
+
 #[test]
 fn without_creator_admin_the_tenant_role_gets_an_explicit_access_entry() {
     let case = Case {

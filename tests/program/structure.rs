@@ -377,11 +377,16 @@ fn built_in_node_pools_get_no_access_entry(doc: &Doc) {
     let node_role = reference("nodeRole", "arn");
     for (name, entry) in doc.of_type("aws:eks/accessEntry:AccessEntry") {
         let p = &entry["properties"];
-        assert_ne!(p["principalArn"], node_role, "{name} duplicates EKS's own entry");
+        assert_ne!(
+            p["principalArn"], node_role,
+            "{name} duplicates EKS's own entry"
+        );
         assert_ne!(p["type"], "EC2", "{name}: Auto Mode node entries are EKS's");
     }
     for (name, assoc) in doc.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") {
-        let policy = assoc["properties"]["policyArn"].as_str().unwrap_or_default();
+        let policy = assoc["properties"]["policyArn"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             !policy.ends_with("/AmazonEKSAutoNodePolicy"),
             "{name} associates EKS's own Auto Mode node policy"
