@@ -30,7 +30,8 @@ fn main() {
         "components": {"argocd": {"repository": {"url": "https://github.com/acme/platform.git", "root_app_path": "apps/"}}}
     }))
     .unwrap();
-    let config = resolve(request, &region).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let config = resolve(request, &region, today).unwrap();
     let (slug, env) = (
         Slug::parse("acme").unwrap(),
         EnvName::parse("prod").unwrap(),

@@ -101,7 +101,7 @@ pub async fn save_config(
             let tenant = load_tenant(conn, &slug)?;
             let region = AwsRegion::parse(&tenant.aws_region)
                 .map_err(|e| ApiError::internal(StoreError::Corrupt(e.to_string())))?;
-            let resolved = config::resolve(request, &region)?;
+            let resolved = config::resolve(request, &region, Utc::now().date_naive())?;
             let json = serde_json::to_string(&resolved).map_err(ApiError::internal)?;
             let row = store::configs::insert_next(conn, &tenant.id, env.as_str(), &json)?;
             Ok::<_, ApiError>((slug, env, row))

@@ -46,8 +46,11 @@ pub fn render(args: &RenderArgs<'_>) -> anyhow::Result<()> {
             .and_then(config::parse_request)
     };
     let resolved = request
-        .and_then(|r| config::resolve(r, &region))
+        .and_then(|r| config::resolve(r, &region, chrono::Utc::now().date_naive()))
         .map_err(|e| anyhow::anyhow!("{}: invalid config: {e}", args.config.display()))?;
+    for w in &resolved.warnings {
+        eprintln!("warning: {}: {}", w.field, w.message);
+    }
     let stack = StackName::new(&slug, &env);
     let role_arn = RoleArn::new(&account, &region, &RoleName::default());
     let input = RenderInput {

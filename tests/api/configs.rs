@@ -224,3 +224,24 @@ async fn deleting_a_tenant_removes_its_configs() {
     assert_eq!(fresh.status(), 404);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn warnings_reach_the_caller_with_the_saved_config_and_stay_with_it() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let body = json!({"components": {"ingress": {"controller": "ingress-nginx"}}});
+    let resp = app.save_config("acme", "prod", body).await;
+    assert_eq!(resp.status(), 201);
+    let saved: Value = resp.json().await.unwrap();
+    let warnings = saved["config"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["field"], "/components/ingress/controller");
+    let read: Value = app
+        .get("/api/v1/tenants/acme/environments/prod/config")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["config"]["warnings"], saved["config"]["warnings"]);
+    app.stop().await;
+}

@@ -2,7 +2,9 @@
 //!
 //! Every rule runs and every failure is collected, each with a JSON pointer into the *request*
 //! (so the flat spec fields and their nested counterparts are reported where the user wrote
-//! them) and a message that says how to fix it. Resolution is pure and deterministic.
+//! them) and a message that says how to fix it; choices that are valid but unwise become
+//! warnings on the resolved config. Resolution is pure and deterministic: the day support
+//! windows are judged on is an argument.
 
 mod access;
 mod catalog;
@@ -14,18 +16,24 @@ mod explicit;
 mod network;
 mod node_groups;
 mod subnets;
+mod versions;
 
 #[cfg(test)]
 mod tests;
 
+use chrono::NaiveDate;
+
 use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest};
 use crate::domain::{AwsRegion, ValidationErrors};
 use catalog::catalog;
+pub use versions::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion};
 
-/// Validates `request` and fills every default, or lists every invalid field.
+/// Validates `request` and fills every default, or lists every invalid field. `today` (UTC)
+/// decides which Kubernetes versions are still offered and which are in extended support.
 pub fn resolve(
     request: EnvironmentConfigRequest,
     region: &AwsRegion,
+    today: NaiveDate,
 ) -> Result<EnvironmentConfig, ValidationErrors> {
     let catalog = catalog().map_err(|e| {
         ValidationErrors::single(
@@ -34,6 +42,7 @@ pub fn resolve(
         )
     })?;
     let mut errors = ValidationErrors::new();
+    let mut warnings = Vec::new();
     conflicts(&request, &mut errors);
 
     let tags = request.tags.clone().unwrap_or_default();
@@ -57,12 +66,20 @@ pub fn resolve(
         .unwrap_or(EksMode::Managed);
     let availability_zones = network::resolve_azs(&request, region, &mut errors);
     let vpc = network::resolve_vpc(&request, &availability_zones, tag_budget, &mut errors);
-    let eks = eks::resolve_eks(&request, mode, region, &vpc, tag_budget, &mut errors);
+    let eks_context = eks::EksContext {
+        mode,
+        region,
+        vpc: &vpc,
+        tag_budget,
+        today,
+    };
+    let eks = eks::resolve_eks(&request, &eks_context, &mut errors, &mut warnings);
     let components = components::resolve_components(
         request.components.clone().unwrap_or_default(),
         mode,
         catalog,
         &mut errors,
+        &mut warnings,
     );
     let config = EnvironmentConfig {
         availability_zones,
@@ -70,6 +87,7 @@ pub fn resolve(
         eks,
         components,
         tags,
+        warnings,
     };
     cross::check(&config, &mut errors);
     errors.into_result(config)

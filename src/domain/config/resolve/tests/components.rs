@@ -215,3 +215,30 @@ fn releases_must_not_collide_in_a_namespace() {
         "also used by cert_manager",
     );
 }
+
+#[test]
+fn the_default_ingress_is_the_load_balancer_controller_and_nginx_is_advised_against() {
+    let c = ok(json!({}));
+    assert_eq!(
+        c.components.ingress.controller,
+        IngressController::AwsLoadBalancerController
+    );
+    assert_eq!(
+        c.components.ingress.component.chart.chart,
+        "aws-load-balancer-controller"
+    );
+    assert!(c.warnings.is_empty());
+
+    let nginx = ok(component("ingress", json!({"controller": "ingress-nginx"})));
+    assert_eq!(
+        nginx.components.ingress.component.chart.chart,
+        "ingress-nginx"
+    );
+    assert_eq!(nginx.warnings.len(), 1, "{:?}", nginx.warnings);
+    assert_eq!(nginx.warnings[0].field, "/components/ingress/controller");
+    assert!(nginx.warnings[0].message.contains("retired"));
+    assert_round_trip(&nginx);
+
+    let off = ok(component("ingress", json!({"enabled": false})));
+    assert!(off.warnings.is_empty());
+}
