@@ -7,6 +7,7 @@
 
 mod context;
 mod emit;
+mod escape;
 mod names;
 mod render;
 mod validate;
@@ -15,7 +16,7 @@ use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, Slug, StackName};
 
 pub use render::{render, render_checked};
-pub use validate::{ProgramProblem, ProgramProblems, check, validate};
+pub use validate::{ProgramProblem, ProgramProblems, TEMPLATE_BUILTINS, check, validate};
 
 /// The Pulumi project name used when the caller does not choose one.
 pub const DEFAULT_PROJECT: &str = "byoc-platform";
@@ -143,6 +144,13 @@ pub enum RenderError {
     /// Auto Mode and access entries need authentication mode `API` or `API_AND_CONFIG_MAP`.
     #[error("Auto Mode and access entries need authentication mode API or API_AND_CONFIG_MAP")]
     ConfigMapAuthentication,
+    /// A user-supplied key is one Pulumi YAML reads as a builtin call (`fn::…`); the config
+    /// should have been refused when it was saved.
+    #[error("{path}: keys starting with `fn::` are Pulumi YAML builtins and cannot be data")]
+    BuiltinKey {
+        /// JSON pointer into the resolved config.
+        path: String,
+    },
     /// A component's Helm values are not a JSON object.
     #[error("components.{component}.values must be an object")]
     ValuesNotAnObject {

@@ -6,6 +6,7 @@
 //! laid out, so rendering never guesses.
 
 pub mod request;
+pub mod reserved;
 mod resolve;
 
 use std::collections::BTreeMap;

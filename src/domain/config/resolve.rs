@@ -23,7 +23,7 @@ mod tests;
 
 use chrono::NaiveDate;
 
-use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest};
+use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest, reserved};
 use crate::domain::{AwsRegion, ValidationErrors};
 use catalog::catalog;
 pub use versions::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion};
@@ -44,6 +44,7 @@ pub fn resolve(
     let mut errors = ValidationErrors::new();
     let mut warnings = Vec::new();
     conflicts(&request, &mut errors);
+    builtin_keys(&request, &mut errors);
 
     let tags = request.tags.clone().unwrap_or_default();
     let byoc_tags = checks::RESERVED_TAG_KEYS.len();
@@ -91,6 +92,18 @@ pub fn resolve(
     };
     cross::check(&config, &mut errors);
     errors.into_result(config)
+}
+
+/// No user-supplied key may be one Pulumi YAML reads as a builtin (see `reserved`). The request
+/// serializes with the keys the user wrote, so the pointers name the request's fields.
+fn builtin_keys(request: &EnvironmentConfigRequest, errors: &mut ValidationErrors) {
+    let Ok(value) = serde_json::to_value(request) else {
+        return; // a request always serializes: it was deserialized from JSON
+    };
+    for pointer in reserved::builtin_key_pointers(&value, "") {
+        let message = reserved::builtin_key_message(&pointer);
+        errors.push(pointer, message);
+    }
 }
 
 /// The spec's flat fields and their nested counterparts must not both be set.

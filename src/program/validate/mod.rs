@@ -1,12 +1,16 @@
 //! Checks a Pulumi YAML program against the vendored provider schema before anything runs:
 //! top-level shape, resource types (refusing the types Pulumi YAML blocks and types outside
 //! the vendored subset), property names at every nesting level, required properties,
-//! resource options, `fn::invoke` calls, and every `${…}` reference.
+//! resource options, `fn::invoke` calls, every `${…}` reference, and that no builtin other
+//! than the templates' own appears anywhere.
 
+mod builtins;
 mod props;
 mod providers;
 mod refs;
 pub mod schema;
+
+pub use builtins::TEMPLATE_BUILTINS;
 
 use serde_json::{Map, Value};
 
@@ -130,6 +134,7 @@ fn validate_document(root: &Value) -> Vec<ProgramProblem> {
     providers::check_providers(schema, section("resources"), &mut problems);
     props::check_invokes(schema, section("resources"), root, "", &mut problems);
     refs::check_references(schema, doc, &mut problems);
+    builtins::check_builtins(root, "", &mut problems);
     problems.0
 }
 

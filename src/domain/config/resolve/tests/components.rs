@@ -242,3 +242,37 @@ fn the_default_ingress_is_the_load_balancer_controller_and_nginx_is_advised_agai
     let off = ok(component("ingress", json!({"enabled": false})));
     assert!(off.warnings.is_empty());
 }
+
+#[test]
+fn keys_pulumi_yaml_reads_as_builtins_are_refused_where_they_are() {
+    // The report of issue 13: with the real CLI this read the workspace's AWS config.
+    rejects(
+        component(
+            "cert_manager",
+            json!({"values": {"x": {"fn::readFile": "aws-config"}}}),
+        ),
+        "/components/cert_manager/values/x/fn::readFile",
+        "builtin",
+    );
+    rejects(
+        component("argocd", json!({"values": {"a": [{"FN::Invoke": {}}]}})),
+        "/components/argocd/values/a/0/FN::Invoke",
+        "builtin",
+    );
+    rejects(
+        json!({"tags": {"fn::aws:ssm:getParameter": "x"}}),
+        "/tags/fn::aws:ssm:getParameter",
+        "builtin",
+    );
+    rejects(
+        json!({"eks_config": {"addons": {"vpc_cni": {"configuration": {"Fn::fileAsset": "x"}}}}}),
+        "/eks_config/addons/vpc_cni/configuration/Fn::fileAsset",
+        "builtin",
+    );
+    // Interpolation is escaped, not refused: `${` and `$$` are data.
+    let c = ok(component(
+        "cert_manager",
+        json!({"values": {"x": "$${externalId}"}}),
+    ));
+    assert_eq!(c.components.cert_manager.values["x"], "$${externalId}");
+}
