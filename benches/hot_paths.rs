@@ -30,7 +30,8 @@ fn main() {
         "components": {"argocd": {"repository": {"url": "https://github.com/acme/platform.git", "root_app_path": "apps/"}}}
     }))
     .unwrap();
-    let config = resolve(request, &region).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let config = resolve(request, &region, today).unwrap();
     let (slug, env) = (
         Slug::parse("acme").unwrap(),
         EnvName::parse("prod").unwrap(),
@@ -56,6 +57,11 @@ fn main() {
     bench("validate against the provider schema", min, || {
         program::validate(&rendered).len()
     });
+    bench(
+        "render_checked (validates the document, no YAML parse)",
+        min,
+        || program::render_checked(&input).unwrap().yaml().len(),
+    );
 
     let log = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

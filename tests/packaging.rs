@@ -19,7 +19,7 @@ mod validators;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 /// A path under the repository root.
 pub fn repo(rel: &str) -> PathBuf {
@@ -34,7 +34,7 @@ pub fn read(rel: &str) -> String {
 /// Every YAML document of a file, with aliases resolved and `<<` merge keys applied.
 pub fn yaml_docs(rel: &str) -> Vec<Value> {
     let text = read(rel);
-    serde_yaml::Deserializer::from_str(&text)
+    yaml_serde::Deserializer::from_str(&text)
         .map(|d| {
             let mut v = <Value as serde::Deserialize>::deserialize(d)
                 .unwrap_or_else(|e| panic!("{rel}: invalid YAML: {e}"));

@@ -2,15 +2,19 @@
 //! structural rules per case, validator negative tests, and snapshots of representative
 //! programs.
 
+#[path = "program/injection.rs"]
+mod injection;
 #[path = "program/resolved.rs"]
 mod resolved;
 #[path = "program/structure.rs"]
 mod structure;
 #[path = "program/support.rs"]
 mod support;
+#[path = "program/validator.rs"]
+mod validator;
 
 use byoc::domain::config::{EksMode, IngressController, NatStrategy};
-use byoc::program::{Program, ProgramProblem, validate};
+use byoc::program::{Program, validate};
 use serde_json::Value;
 use support::{Case, Toggles, render_config, sample_config};
 
@@ -33,6 +37,11 @@ fn assert_valid_and_deterministic(case: &Case) -> Program {
             .join("\n")
     );
     structure::check(case, program.yaml());
+    assert_eq!(
+        support::render_checked_config(&config).expect("render_checked accepts it"),
+        program,
+        "render_checked must emit exactly what render does: {case:?}"
+    );
     program
 }
 
@@ -169,6 +178,56 @@ fn config_values_cannot_inject_yaml_or_interpolations() {
 }
 
 #[test]
+fn only_roles_eks_does_not_manage_get_access_entries() {
+    let entries = |mode| {
+        let case = Case {
+            mode,
+            nat: NatStrategy::Single,
+            az_count: 2,
+            secondary: false,
+            components: Toggles::all(IngressController::AwsLoadBalancerController),
+        };
+        let doc = structure::Doc::parse(assert_valid_and_deterministic(&case).yaml());
+        doc.of_type("aws:eks/accessEntry:AccessEntry")
+            .iter()
+            .map(|(_, e)| e["properties"]["principalArn"].clone())
+            .collect::<Vec<_>>()
+    };
+    let auto = entries(EksMode::Auto);
+    assert!(!auto.contains(&Value::String("${nodeRole.arn}".into())));
+    let managed = entries(EksMode::Managed);
+    assert!(managed.contains(&Value::String("${karpenterNodeRole.arn}".into())));
+}
+
+/// The AWS CLI's environment credentials beat an `AWS_PROFILE` variable; only the `--profile`
+/// argument turns them off (aws-cli v2 `awscli/botocore/credentials.py`, `awscli/clidriver.py`).
+#[test]
+fn kubeconfig_exec_selects_the_tenant_profile_with_the_profile_argument() {
+    let case = Case {
+        mode: EksMode::Auto,
+        nat: NatStrategy::Single,
+        az_count: 2,
+        secondary: false,
+        components: Toggles::none(),
+    };
+    let doc = structure::Doc::parse(assert_valid_and_deterministic(&case).yaml());
+    let exec = &doc.0["variables"]["kubeconfig"]["fn::toJSON"]["users"][0]["user"]["exec"];
+    assert_eq!(exec["command"], "aws");
+    let args: Vec<&str> = exec["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let at = args.iter().position(|a| *a == "--profile");
+    assert_eq!(
+        at.and_then(|i| args.get(i + 1)).copied(),
+        Some(byoc::program::TENANT_AWS_PROFILE),
+        "{args:?}"
+    );
+}
+
+#[test]
 fn without_creator_admin_the_tenant_role_gets_an_explicit_access_entry() {
     let case = Case {
         mode: EksMode::Managed,
@@ -230,243 +289,6 @@ fn configs_validation_should_have_refused_are_render_errors() {
             component: "argocd"
         })
     ));
-}
-
-// --- validator negative tests -------------------------------------------------------------
-
-fn base_doc() -> Value {
-    let case = Case {
-        mode: EksMode::Managed,
-        nat: NatStrategy::Single,
-        az_count: 2,
-        secondary: false,
-        components: Toggles::all(IngressController::IngressNginx),
-    };
-    serde_yaml::from_str(render_config(&sample_config(&case)).yaml()).unwrap()
-}
-
-fn problems_after(edit: impl FnOnce(&mut Value)) -> Vec<ProgramProblem> {
-    let mut doc = base_doc();
-    edit(&mut doc);
-    validate(&Program::from_yaml(serde_yaml::to_string(&doc).unwrap()))
-}
-
-fn assert_problem(problems: &[ProgramProblem], path: &str, needle: &str) {
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.path == path && p.message.contains(needle)),
-        "expected a problem at {path} mentioning {needle:?}, got {problems:#?}"
-    );
-}
-
-#[test]
-fn validator_catches_an_unknown_property() {
-    let problems = problems_after(|d| {
-        d["resources"]["vpc"]["properties"]["cidrBlok"] = "10.0.0.0/16".into();
-    });
-    assert_problem(
-        &problems,
-        "resources.vpc.properties.cidrBlok",
-        "does not exist on `aws:ec2/vpc:Vpc`",
-    );
-}
-
-#[test]
-fn validator_catches_a_missing_required_property() {
-    let problems = problems_after(|d| {
-        d["resources"]["cluster"]["properties"]
-            .as_object_mut()
-            .unwrap()
-            .remove("roleArn");
-    });
-    assert_problem(
-        &problems,
-        "resources.cluster.properties",
-        "missing required property `roleArn`",
-    );
-}
-
-#[test]
-fn validator_catches_a_nested_typo() {
-    let problems = problems_after(|d| {
-        let vpc = d["resources"]["cluster"]["properties"]["vpcConfig"]
-            .as_object_mut()
-            .unwrap();
-        let ids = vpc.remove("subnetIds").unwrap();
-        vpc.insert("subnetIdz".into(), ids);
-        d["resources"]["launchTemplate0"]["properties"]["metadataOptions"]["httpToken"] =
-            "required".into();
-        d["resources"]["launchTemplate0"]["properties"]["blockDeviceMappings"][0]["ebs"]["volumeTyp"] =
-            "gp3".into();
-        d["resources"]["awsProvider"]["properties"]["assumeRoles"][0]["externalID"] = "x".into();
-    });
-    assert_problem(
-        &problems,
-        "resources.launchTemplate0.properties.blockDeviceMappings[0].ebs.volumeTyp",
-        "does not exist",
-    );
-    assert_problem(
-        &problems,
-        "resources.awsProvider.properties.assumeRoles[0].externalID",
-        "does not exist on `aws:ProviderAssumeRole`",
-    );
-    assert_problem(
-        &problems,
-        "resources.cluster.properties.vpcConfig.subnetIdz",
-        "does not exist on `aws:eks.ClusterVpcConfig`",
-    );
-    assert_problem(
-        &problems,
-        "resources.cluster.properties.vpcConfig",
-        "missing required property `subnetIds`",
-    );
-    assert_problem(
-        &problems,
-        "resources.launchTemplate0.properties.metadataOptions.httpToken",
-        "does not exist",
-    );
-}
-
-#[test]
-fn validator_catches_values_of_the_wrong_shape() {
-    let problems = problems_after(|d| {
-        d["resources"]["cluster"]["properties"]["vpcConfig"] = "subnet-123".into();
-        d["resources"]["vpc"]["properties"]["enableDnsHostnames"] =
-            serde_json::json!({"yes": true});
-        d["resources"]["nodeGroup0"]["properties"]["instanceTypes"] = "m6i.large".into();
-    });
-    assert_problem(
-        &problems,
-        "resources.cluster.properties.vpcConfig",
-        "expected an object",
-    );
-    assert_problem(
-        &problems,
-        "resources.vpc.properties.enableDnsHostnames",
-        "expected a scalar",
-    );
-    assert_problem(
-        &problems,
-        "resources.nodeGroup0.properties.instanceTypes",
-        "expected a list",
-    );
-}
-
-#[test]
-fn validator_catches_an_unknown_resource_type() {
-    let problems = problems_after(|d| d["resources"]["vpc"]["type"] = "aws:ec2/vpc:Vpcc".into());
-    assert_problem(&problems, "resources.vpc.type", "unknown resource type");
-    let err = byoc::program::check(&Program::from_yaml(
-        "name: x\nruntime: yaml\nresources:\n  a:\n    type: aws:ec2:Nope\n",
-    ))
-    .unwrap_err();
-    assert!(err.0.iter().any(|p| p.path == "resources.a.type"), "{err}");
-}
-
-#[test]
-fn validator_refuses_types_pulumi_yaml_refuses() {
-    let problems = problems_after(|d| {
-        d["resources"]["argocdRelease"]["type"] = "kubernetes:helm.sh/v3:Chart".into()
-    });
-    assert_problem(
-        &problems,
-        "resources.argocdRelease.type",
-        "not supported in Pulumi YAML",
-    );
-}
-
-#[test]
-fn validator_refuses_types_outside_the_vendored_subset() {
-    let problems = problems_after(|d| d["resources"]["vpc"]["type"] = "aws:s3:BucketPolicy".into());
-    assert_problem(
-        &problems,
-        "resources.vpc.type",
-        "outside the vendored schema subset",
-    );
-}
-
-#[test]
-fn validator_catches_dangling_references_and_unknown_outputs() {
-    let problems = problems_after(|d| {
-        d["resources"]["internetGateway"]["properties"]["vpcId"] = "${vpcc.id}".into();
-        d["outputs"]["vpcId"] = "${vpc.idd}".into();
-    });
-    assert_problem(
-        &problems,
-        "resources.internetGateway.properties.vpcId",
-        "\"vpcc\" not found",
-    );
-    assert_problem(&problems, "outputs.vpcId", "has no output `idd`");
-}
-
-#[test]
-fn validator_checks_options_and_invokes() {
-    let problems = problems_after(|d| {
-        d["resources"]["vpc"]["options"]["dependOn"] = Value::Array(vec![]);
-        d["variables"]["zones"] = serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZones", "arguments": {"stat": "available"}, "return": "namez"}});
-        d["variables"]["nope"] =
-            serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZonez"}});
-    });
-    assert_problem(
-        &problems,
-        "resources.vpc.options",
-        "`dependOn` does not exist",
-    );
-    assert_problem(
-        &problems,
-        "variables.zones.fn::invoke.arguments.stat",
-        "does not exist",
-    );
-    assert_problem(
-        &problems,
-        "variables.zones.fn::invoke.return",
-        "no result `namez`",
-    );
-    assert_problem(
-        &problems,
-        "variables.nope.fn::invoke.function",
-        "unable to find function",
-    );
-}
-
-#[test]
-fn validator_requires_the_tenant_providers() {
-    let problems = problems_after(|d| {
-        d["resources"]["vpc"]["options"]
-            .as_object_mut()
-            .unwrap()
-            .remove("provider");
-        d["resources"]["certManagerRelease"]["options"]["provider"] = "${awsProvider}".into();
-        d["resources"]["awsProvider"]["options"]["version"] = "7.0.0".into();
-        d["resources"]["cluster"]["options"]["dependsOn"][0] = "${kubeconfig}".into();
-        d["variables"]["zones"] = serde_json::json!({"fn::invoke": {"function": "aws:getAvailabilityZones", "return": "names"}});
-    });
-    assert_problem(
-        &problems,
-        "resources.vpc.options",
-        "no explicit `aws` provider",
-    );
-    assert_problem(
-        &problems,
-        "resources.certManagerRelease.options.provider",
-        "is not a `pulumi:providers:kubernetes` resource",
-    );
-    assert_problem(
-        &problems,
-        "resources.cluster.options.dependsOn[0]",
-        "`kubeconfig` is not a resource",
-    );
-    assert_problem(
-        &problems,
-        "variables.zones.fn::invoke.options",
-        "no explicit `aws` provider",
-    );
-    assert_problem(
-        &problems,
-        "resources.awsProvider.options",
-        "must pin `version: 7.48.0`",
-    );
 }
 
 #[test]

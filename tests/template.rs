@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value as Json, json};
-use serde_yaml::Value as Yaml;
+use yaml_serde::Value as Yaml;
 
 /// The customer role template.
 pub const CUSTOMER: &str = concat!(
@@ -48,7 +48,7 @@ pub fn read(path: &str) -> String {
 /// given parameter values), `!Ref` (same; other names stay `{"Ref": name}`), `!If` on the
 /// template's own Conditions, and `AWS::NoValue` (the list item or key disappears).
 pub fn load(text: &str, params: &[(&str, &str)]) -> Json {
-    let raw = tags(serde_yaml::from_str(text).expect("template is YAML"));
+    let raw = tags(yaml_serde::from_str(text).expect("template is YAML"));
     let mut values: Map<String, Json> = [
         ("AWS::Partition", PARTITION),
         ("AWS::AccountId", ACCOUNT),

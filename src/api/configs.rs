@@ -78,7 +78,7 @@ pub async fn save_config(
                 let tenant = at.load_tenant(conn)?;
                 let region = AwsRegion::parse(&tenant.aws_region)
                     .map_err(|e| ApiError::internal(StoreError::Corrupt(e.to_string())))?;
-                let resolved = config::resolve(request, &region)?;
+                let resolved = config::resolve(request, &region, Utc::now().date_naive())?;
                 let json = serde_json::to_string(&resolved).map_err(ApiError::internal)?;
                 Ok::<_, ApiError>(store::configs::insert_next(
                     conn,

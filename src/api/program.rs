@@ -8,29 +8,28 @@ use super::problems::{Invalid, NotFound, Unauthorized};
 use super::{ApiError, ApiResult, AppState, EnvPath, Viewer};
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{EnvName, FieldError, Slug, StackName, ValidationErrors};
-use crate::program::{self, RenderError, RenderInput};
+use crate::program::{self, ProgramError, RenderError, RenderInput};
 use crate::store::{self, StoreError};
 
 /// Renders and validates; validator problems become a 422 listing each one.
 pub(crate) fn render_checked(input: &RenderInput<'_>) -> Result<program::Program, ApiError> {
-    let rendered = program::render(input).map_err(|e| match e {
+    program::render_checked(input).map_err(|e| match e {
         // Template, YAML and duplicate errors are bugs in byoc's templates, not bad input.
-        e @ (RenderError::Template { .. }
-        | RenderError::Yaml { .. }
-        | RenderError::Duplicate { .. }
-        | RenderError::UnexpectedSection { .. }) => ApiError::internal(e),
-        other => ValidationErrors::single("/", other.to_string()).into(),
-    })?;
-    program::check(&rendered).map_err(|problems| {
-        ApiError::Validation(ValidationErrors(
+        ProgramError::Render(
+            e @ (RenderError::Template { .. }
+            | RenderError::Yaml { .. }
+            | RenderError::Duplicate { .. }
+            | RenderError::UnexpectedSection { .. }),
+        ) => ApiError::internal(e),
+        ProgramError::Render(other) => ValidationErrors::single("/", other.to_string()).into(),
+        ProgramError::Invalid(problems) => ApiError::Validation(ValidationErrors(
             problems
                 .0
                 .into_iter()
                 .map(|p| FieldError::new(format!("program:{}", p.path), p.message))
                 .collect(),
-        ))
-    })?;
-    Ok(rendered)
+        )),
+    })
 }
 
 /// Renders and validates the program of a stored tenant and config version.

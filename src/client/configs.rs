@@ -84,7 +84,7 @@ fn read_document(file: &Path) -> Result<(String, Value), ClientError> {
     let value: Value = if is_json {
         serde_json::from_str(&text).map_err(|e| input(format!("not valid JSON: {e}")))?
     } else {
-        serde_yaml::from_str(&text).map_err(|e| input(format!("not valid YAML: {e}")))?
+        yaml_serde::from_str(&text).map_err(|e| input(format!("not valid YAML: {e}")))?
     };
     if !value.is_object() {
         return Err(input("the config must be a mapping of settings".to_owned()));
@@ -289,7 +289,7 @@ pub async fn program(s: &Session, args: &ProgramArgs) -> Result<Exit, ClientErro
     let text = s.api.get_text(&path).await?;
     match s.out.format {
         OutputFormat::Json => {
-            let v: Value = serde_yaml::from_str(&text)
+            let v: Value = yaml_serde::from_str(&text)
                 .map_err(|e| ClientError::Protocol(format!("the program is not YAML: {e}")))?;
             println!("{}", super::output::json(&v));
         }

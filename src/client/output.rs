@@ -80,7 +80,7 @@ pub fn json(v: &Value) -> String {
 
 /// YAML.
 pub fn yaml(v: &Value) -> Result<String, ClientError> {
-    serde_yaml::to_string(v).map_err(|e| ClientError::Protocol(e.to_string()))
+    yaml_serde::to_string(v).map_err(|e| ClientError::Protocol(e.to_string()))
 }
 
 /// A string field, or `-` when absent or null.

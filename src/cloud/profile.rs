@@ -1,6 +1,8 @@
 //! The AWS shared-config file a pulumi workspace gets: profile `byoc-tenant` assumes the tenant
 //! role (with external ID and a session name naming the operation) from the worker's own
-//! credentials, so the AWS provider refreshes tenant credentials itself during long runs.
+//! credentials. The program's kubeconfig runs `aws eks get-token --profile byoc-tenant`
+//! with it, so Kubernetes tokens are the tenant's and refresh during long runs (the AWS
+//! provider assumes the role through its own `assumeRoles` config).
 //! Pure: the worker's environment comes in as a snapshot; the caller writes the file (0600).
 
 use std::collections::HashMap;
@@ -12,7 +14,8 @@ use super::external_id::{ExternalIdError, check_external_id};
 use super::session::SessionName;
 use crate::domain::aws::{AwsRegion, RoleArn};
 
-/// The profile pulumi's AWS provider uses (`AWS_PROFILE=byoc-tenant`).
+/// The tenant profile: named by the `--profile` argument of the kubeconfig's
+/// `aws eks get-token` (the program's [`crate::program::TENANT_AWS_PROFILE`]).
 pub const TENANT_PROFILE: &str = "byoc-tenant";
 /// The helper profile holding the worker's web-identity setup.
 pub const PLATFORM_PROFILE: &str = "byoc-platform";
@@ -145,11 +148,14 @@ pub struct TenantProfile<'a> {
 /// Renders the shared-config file text for `tenant`, sourcing the worker's credentials as the
 /// `env` snapshot says. Secret because it contains the external ID.
 ///
-/// The caller writes it 0600 into the workspace, points the pulumi child at it with
-/// `AWS_CONFIG_FILE`, and selects [`TENANT_PROFILE`] for the AWS provider only (provider config
-/// `aws:profile`), so an `s3://` state backend keeps using the worker's own credentials. An
-/// explicitly selected profile wins over environment keys in the AWS SDKs, and
-/// `credential_source = Environment` then reads those keys as the source.
+/// The caller writes it 0600 into the workspace and points the pulumi child at it with
+/// `AWS_CONFIG_FILE`, leaving `AWS_PROFILE` unset so an `s3://` state backend keeps using the
+/// worker's own credentials. Only the kubeconfig selects [`TENANT_PROFILE`], and it must do so
+/// with the `--profile` argument: in the AWS CLI, access keys in the environment beat an
+/// `AWS_PROFILE` variable, and only the argument disables the environment provider (aws-cli
+/// v2 `awscli/botocore/credentials.py`, `awscli/clidriver.py`). Within the selected profile,
+/// `credential_source = Environment` then reads those keys as the source of the role
+/// assumption.
 pub fn render_profile(
     tenant: &TenantProfile<'_>,
     env: &HashMap<String, String>,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::domain::config::{self, EnvironmentConfigRequest};
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, RoleName, Slug, StackName};
-use crate::program::{self, RenderInput};
+use crate::program::{self, ProgramError, RenderInput};
 
 /// What `byoc render` needs.
 #[derive(Debug)]
@@ -46,11 +46,14 @@ pub fn render(args: &RenderArgs<'_>) -> anyhow::Result<()> {
             .and_then(config::parse_request)
     };
     let resolved = request
-        .and_then(|r| config::resolve(r, &region))
+        .and_then(|r| config::resolve(r, &region, chrono::Utc::now().date_naive()))
         .map_err(|e| anyhow::anyhow!("{}: invalid config: {e}", args.config.display()))?;
+    for w in &resolved.warnings {
+        eprintln!("warning: {}: {}", w.field, w.message);
+    }
     let stack = StackName::new(&slug, &env);
     let role_arn = RoleArn::new(&account, &region, &RoleName::default());
-    let rendered = program::render(&RenderInput {
+    let input = RenderInput {
         stack: &stack,
         slug: &slug,
         env: &env,
@@ -59,16 +62,19 @@ pub fn render(args: &RenderArgs<'_>) -> anyhow::Result<()> {
         tenant_role_arn: &role_arn,
         project: args.project,
         config: &resolved,
-    })?;
-    if args.check {
-        let problems = program::validate(&rendered);
-        if !problems.is_empty() {
-            for p in &problems {
-                eprintln!("{p}");
+    };
+    let rendered = if args.check {
+        program::render_checked(&input).map_err(|e| {
+            if let ProgramError::Invalid(problems) = &e {
+                for p in &problems.0 {
+                    eprintln!("{p}");
+                }
             }
-            anyhow::bail!("the program has {} problem(s)", problems.len());
-        }
-    }
+            anyhow::Error::new(e)
+        })?
+    } else {
+        program::render(&input)?
+    };
     print!("{}", rendered.yaml());
     Ok(())
 }

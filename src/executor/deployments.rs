@@ -178,7 +178,7 @@ impl DeploymentsExecutor {
                         summary: Default::default(),
                     });
                 }
-                let program = program::render(&RenderInput {
+                let program = program::render_checked(&RenderInput {
                     stack: &job.stack,
                     slug: &job.slug,
                     env: &job.env,
@@ -188,7 +188,6 @@ impl DeploymentsExecutor {
                     project: &self.config.project,
                     config: &job.config,
                 })?;
-                program::check(&program)?;
                 let request =
                     body::create_request(job, &program, &stack.qualified(), &self.config)?;
                 self.client.ensure_stack(&stack).await?;

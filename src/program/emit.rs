@@ -92,13 +92,40 @@ fn scalar(value: &Value) -> String {
     }
 }
 
-/// A string, plain when unambiguous, else JSON-quoted.
+/// A string, plain when unambiguous, else quoted.
 fn string(s: &str) -> String {
     if is_plain_safe(s) {
         s.to_owned()
     } else {
-        Value::String(s.to_owned()).to_string()
+        quoted(s)
     }
+}
+
+/// A double-quoted scalar that every YAML parser reads back as exactly `s`: JSON quoting,
+/// plus `\u` escapes for what JSON leaves raw but YAML does not (DEL and the C1 controls,
+/// which are not printable in YAML; NEL, LS and PS, which YAML 1.1 parsers such as libyaml
+/// fold as line breaks; the BOM and the non-characters U+FFFE/U+FFFF).
+pub(super) fn quoted(s: &str) -> String {
+    let json = Value::String(s.to_owned()).to_string();
+    if !json.chars().any(needs_escape) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
 }
 
 fn is_plain_safe(s: &str) -> bool {
@@ -125,7 +152,17 @@ mod tests {
         let text = to_yaml(&v);
         assert!(text.contains("a: \"2012-10-17\""), "{text}");
         assert!(text.contains("c: \"yes\""), "{text}");
-        let back: Value = serde_yaml::from_str(&text).unwrap();
+        let back: Value = yaml_serde::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn characters_yaml_would_fold_or_refuse_are_escaped() {
+        let tricky = "a\u{85}b\u{2028}c\u{2029}d\u{feff}e\u{7f}f\u{9f}g\u{fffe}h\ni\"j\\k";
+        let v = json!({tricky: [tricky]});
+        let text = to_yaml(&v);
+        assert!(text.is_ascii(), "{text}");
+        let back: Value = yaml_serde::from_str(&text).unwrap();
         assert_eq!(back, v);
     }
 }

@@ -7,6 +7,7 @@
 
 mod context;
 mod emit;
+mod escape;
 mod names;
 mod render;
 mod validate;
@@ -14,8 +15,8 @@ mod validate;
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, Slug, StackName};
 
-pub use render::render;
-pub use validate::{ProgramProblem, ProgramProblems, check, validate};
+pub use render::{render, render_checked};
+pub use validate::{ProgramProblem, ProgramProblems, TEMPLATE_BUILTINS, check, validate};
 
 /// The Pulumi project name used when the caller does not choose one.
 pub const DEFAULT_PROJECT: &str = "byoc-platform";
@@ -75,6 +76,23 @@ impl Program {
     pub fn yaml(&self) -> &str {
         &self.yaml
     }
+
+    fn from_document(doc: &serde_json::Value) -> Self {
+        Self {
+            yaml: emit::to_yaml(doc),
+        }
+    }
+}
+
+/// Why [`render_checked`] produced no program.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramError {
+    /// The program could not be rendered.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The rendered program failed validation against the provider schema.
+    #[error(transparent)]
+    Invalid(#[from] ProgramProblems),
 }
 
 /// Why a program could not be rendered.
@@ -96,7 +114,7 @@ pub enum RenderError {
         template: &'static str,
         /// The YAML parser's error.
         #[source]
-        source: serde_yaml::Error,
+        source: yaml_serde::Error,
     },
     /// Two templates declare the same resource, variable, output or config key.
     #[error("duplicate {section} entry `{name}` (from template {template})")]
@@ -126,6 +144,13 @@ pub enum RenderError {
     /// Auto Mode and access entries need authentication mode `API` or `API_AND_CONFIG_MAP`.
     #[error("Auto Mode and access entries need authentication mode API or API_AND_CONFIG_MAP")]
     ConfigMapAuthentication,
+    /// A user-supplied key is one Pulumi YAML reads as a builtin call (`fn::…`); the config
+    /// should have been refused when it was saved.
+    #[error("{path}: keys starting with `fn::` are Pulumi YAML builtins and cannot be data")]
+    BuiltinKey {
+        /// JSON pointer into the resolved config.
+        path: String,
+    },
     /// A component's Helm values are not a JSON object.
     #[error("components.{component}.values must be an object")]
     ValuesNotAnObject {

@@ -5,7 +5,10 @@
 use minijinja::{Environment, Error, ErrorKind, Value as JinjaValue};
 use serde_json::{Map, Value};
 
-use super::{Program, RenderError, RenderInput, context, emit};
+use super::escape::as_data;
+use super::validate::check_document;
+use super::{Program, ProgramError, RenderError, RenderInput, context, emit};
+use crate::domain::config::reserved::builtin_key_pointers;
 
 /// The templates, in merge order (order matters only for error messages).
 const TEMPLATES: &[(&str, &str)] = &[
@@ -39,6 +42,20 @@ const SECTIONS: &[&str] = &["config", "variables", "resources", "outputs"];
 
 /// Renders one Pulumi YAML program for the input.
 pub fn render(input: &RenderInput<'_>) -> Result<Program, RenderError> {
+    Ok(Program::from_document(&render_document(input)?))
+}
+
+/// Renders the program for the input and validates it against the provider schema, checking
+/// the document it was emitted from (the YAML is never parsed back).
+pub fn render_checked(input: &RenderInput<'_>) -> Result<Program, ProgramError> {
+    let doc = render_document(input)?;
+    check_document(&doc)?;
+    Ok(Program::from_document(&doc))
+}
+
+/// The program as a JSON value: what [`emit::to_yaml`] writes and the validator checks.
+fn render_document(input: &RenderInput<'_>) -> Result<Value, RenderError> {
+    refuse_builtin_keys(input)?;
     let ctx = context::build(input)?;
     let env = environment();
     let mut merged: Map<String, Value> = SECTIONS
@@ -52,7 +69,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Program, RenderError> {
                 template: name,
                 source,
             })?;
-        let doc: Value = serde_yaml::from_str::<Option<Value>>(&text)
+        let doc: Value = yaml_serde::from_str::<Option<Value>>(&text)
             .map_err(|source| RenderError::Yaml {
                 template: name,
                 source,
@@ -60,12 +77,10 @@ pub fn render(input: &RenderInput<'_>) -> Result<Program, RenderError> {
             .unwrap_or(Value::Null);
         merge_template(&mut merged, doc, name)?;
     }
-    apply_release_values(&mut merged, &ctx);
+    apply_release_values(&mut merged, &ctx)?;
     merged.insert("name".into(), Value::String(input.project.to_owned()));
     merged.insert("runtime".into(), Value::String("yaml".into()));
-    Ok(Program {
-        yaml: emit::to_yaml(&Value::Object(merged)),
-    })
+    Ok(Value::Object(merged))
 }
 
 fn merge_template(
@@ -97,11 +112,22 @@ fn merge_template(
     Ok(())
 }
 
-/// Merges each component's user Helm values over byoc's, then re-asserts the service
-/// account name, which IAM trust and Pod Identity associations depend on.
-fn apply_release_values(merged: &mut Map<String, Value>, ctx: &Value) {
+/// Every key of the config is checked before anything renders, so a stored config from before
+/// the rule is a clear error naming the key, not a template failure.
+fn refuse_builtin_keys(input: &RenderInput<'_>) -> Result<(), RenderError> {
+    let config = serde_json::to_value(input.config).unwrap_or(Value::Null);
+    match builtin_key_pointers(&config, "").into_iter().next() {
+        Some(path) => Err(RenderError::BuiltinKey { path }),
+        None => Ok(()),
+    }
+}
+
+/// Merges each component's user Helm values over byoc's (as data: see `escape`), then
+/// re-asserts the service account name, which IAM trust and Pod Identity associations
+/// depend on.
+fn apply_release_values(merged: &mut Map<String, Value>, ctx: &Value) -> Result<(), RenderError> {
     let Some(Value::Object(releases)) = ctx.pointer("/components/release_values") else {
-        return;
+        return Ok(());
     };
     for (release, spec) in releases {
         let Some(props) = merged
@@ -116,7 +142,9 @@ fn apply_release_values(merged: &mut Map<String, Value>, ctx: &Value) {
             .entry("values")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Some(user) = spec.get("values") {
-            deep_merge(values, &escape_interpolation(user));
+            let user = as_data(user, &format!("/components/{release}/values"))
+                .map_err(|path| RenderError::BuiltinKey { path })?;
+            deep_merge(values, &user);
         }
         let path: Vec<&str> = spec["sa_path"]
             .as_array()
@@ -124,6 +152,7 @@ fn apply_release_values(merged: &mut Map<String, Value>, ctx: &Value) {
             .unwrap_or_default();
         set_path(values, &path, spec["service_account"].clone());
     }
+    Ok(())
 }
 
 fn deep_merge(base: &mut Value, over: &Value) {
@@ -152,21 +181,6 @@ fn set_path(cur: &mut Value, path: &[&str], value: Value) {
                 );
             }
         }
-    }
-}
-
-/// Escapes Pulumi YAML interpolation (`${` → `$${`) in every string, keys included, so a
-/// config value can never reference program values or config.
-pub(crate) fn escape_interpolation(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(s.replace("${", "$${")),
-        Value::Array(a) => Value::Array(a.iter().map(escape_interpolation).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.replace("${", "$${"), escape_interpolation(v)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 
@@ -199,12 +213,18 @@ fn merge_tags(base: JinjaValue, over: JinjaValue) -> Result<JinjaValue, Error> {
     Ok(JinjaValue::from_serialize(&merged))
 }
 
-/// JSON-quotes a value (JSON is YAML) after escaping interpolation, on one line, with
-/// `": "`/`", "` separators so every YAML parser reads flow collections the same way.
+/// Quotes a value as data (see `escape`) on one line, in JSON flow style (JSON is YAML)
+/// with `": "`/`", "` separators so every YAML parser reads flow collections the same way.
 fn tojson(value: JinjaValue) -> Result<String, Error> {
     let json: Value = serde_json::to_value(&value)
         .map_err(|e| Error::new(ErrorKind::BadSerialization, e.to_string()))?;
-    Ok(flow_json(&escape_interpolation(&json)))
+    let data = as_data(&json, "").map_err(|path| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("builtin key at {path} in template data"),
+        )
+    })?;
+    Ok(flow_json(&data))
 }
 
 fn flow_json(v: &Value) -> String {
@@ -216,10 +236,11 @@ fn flow_json(v: &Value) -> String {
         Value::Object(m) => format!(
             "{{{}}}",
             m.iter()
-                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), flow_json(v)))
+                .map(|(k, v)| format!("{}: {}", emit::quoted(k), flow_json(v)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Value::String(s) => emit::quoted(s),
         scalar => scalar.to_string(),
     }
 }
@@ -257,15 +278,38 @@ mod tests {
             .render_str("a: {{ v | tojson }}", json!({"v": "x\"\n${y}: z"}))
             .unwrap();
         assert_eq!(out, "a: \"x\\\"\\n$${y}: z\"");
-        let back: Value = serde_yaml::from_str(&out).unwrap();
+        let back: Value = yaml_serde::from_str(&out).unwrap();
         assert_eq!(back["a"], "x\"\n$${y}: z");
+        // `$$` is itself an escape: escaping only `${` would turn `$${y}` into `$$${y}`.
+        let out = env
+            .render_str("a: {{ v | tojson }}", json!({"v": "$${y}"}))
+            .unwrap();
+        assert_eq!(out, "a: \"$$$${y}\"");
     }
 
     #[test]
     fn flow_collections_parse_as_yaml() {
         let v = json!({"b": [1, "two", {"c": null}], "a": {"k": true}});
-        let back: Value = serde_yaml::from_str(&flow_json(&v)).unwrap();
+        let back: Value = yaml_serde::from_str(&flow_json(&v)).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn the_builtin_allowlist_is_exactly_what_the_templates_use() {
+        let mut used: Vec<String> = TEMPLATES
+            .iter()
+            .flat_map(|(_, text)| text.match_indices("fn::").map(|(i, _)| &text[i..]))
+            .map(|rest| {
+                let name: String = rest[4..]
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                format!("fn::{name}")
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        assert_eq!(used, crate::program::TEMPLATE_BUILTINS);
     }
 
     #[test]

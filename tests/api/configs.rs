@@ -215,3 +215,46 @@ async fn deleting_a_tenant_removes_its_configs() {
     assert_eq!(fresh.status(), 404);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn warnings_reach_the_caller_with_the_saved_config_and_stay_with_it() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let body = json!({"components": {"ingress": {"controller": "ingress-nginx"}}});
+    let resp = app.save_config("acme", "prod", body).await;
+    assert_eq!(resp.status(), 201);
+    let saved: Value = resp.json().await.unwrap();
+    let warnings = saved["config"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["field"], "/components/ingress/controller");
+    let read: Value = app
+        .get("/api/v1/tenants/acme/environments/prod/config")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["config"]["warnings"], saved["config"]["warnings"]);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_pulumi_builtin_key_in_helm_values_is_422_naming_its_path() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    // Issue 13's report: with the real CLI this read the workspace's AWS config.
+    let body =
+        json!({"components": {"cert_manager": {"values": {"x": {"fn::readFile": "aws-config"}}}}});
+    let resp = app.save_config("acme", "prod", body).await;
+    assert_eq!(resp.status(), 422);
+    let problem: Value = resp.json().await.unwrap();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        fields,
+        ["/components/cert_manager/values/x/fn::readFile"],
+        "{problem}"
+    );
+    app.stop().await;
+}

@@ -57,8 +57,8 @@ fn tenants_are_created_listed_shown_rotated_and_deleted() {
         .collect();
     assert_eq!(slugs, ["acme", "globex"]);
 
-    let shown: serde_yaml::Value =
-        serde_yaml::from_str(c.run(&["tenants", "show", "acme", "-o", "yaml"]).ok()).unwrap();
+    let shown: yaml_serde::Value =
+        yaml_serde::from_str(c.run(&["tenants", "show", "acme", "-o", "yaml"]).ok()).unwrap();
     assert_eq!(shown["aws_region"].as_str(), Some("eu-west-1"));
     let onboarding = c.ok(&["tenants", "onboarding", "acme"]);
     assert_fits(onboarding.lines().next().unwrap(), 80);

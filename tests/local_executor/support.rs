@@ -236,7 +236,14 @@ pub fn region() -> AwsRegion {
 
 /// The resolved default config (what `POST …/config {}` stores).
 pub fn config() -> EnvironmentConfig {
-    resolve(parse_request(serde_json::json!({})).unwrap(), &region()).unwrap()
+    // Any fixed day: which Kubernetes versions are offered depends on it.
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    resolve(
+        parse_request(serde_json::json!({})).unwrap(),
+        &region(),
+        today,
+    )
+    .unwrap()
 }
 
 pub fn job(kind: OperationKind, role_arn: &RoleArn, external_id: &str) -> OperationJob {

@@ -2,7 +2,7 @@
 //! restart policies, a stop grace period longer than the operation shutdown grace, and the
 //! `local-aws` profile with a pinned moto image.
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use super::{at, dotenv_pairs, items, read, scalar, yaml};
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 use super::{at, dotenv_names, items, read, scalar, yaml, yaml_docs};
 

@@ -4,6 +4,7 @@
 use byoc::domain::AwsRegion;
 use byoc::domain::config::{parse_request, resolve};
 use byoc::program::validate;
+use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::support::render_config;
@@ -17,7 +18,7 @@ fn requests() -> Vec<(&'static str, serde_json::Value)> {
         ),
         (
             "spec flat fields",
-            json!({"vpc_cidr": "10.20.0.0/16", "eks_version": "1.31", "eks_mode": "managed",
+            json!({"vpc_cidr": "10.20.0.0/16", "eks_version": "1.34", "eks_mode": "managed",
             "availability_zones": ["eu-west-1a", "eu-west-1b"]}),
         ),
         ("auto mode", json!({"eks_config": {"mode": "auto"}})),
@@ -48,8 +49,12 @@ fn requests() -> Vec<(&'static str, serde_json::Value)> {
             "ingress": {"enabled": false}}}),
         ),
         (
-            "load balancer controller",
-            json!({"components": {"ingress": {"controller": "aws-load-balancer-controller"}}}),
+            "ingress-nginx, explicitly",
+            json!({"components": {"ingress": {"controller": "ingress-nginx"}}}),
+        ),
+        (
+            "Kubernetes version in extended support",
+            json!({"eks_config": {"version": "1.32", "mode": "auto"}}),
         ),
         (
             "argo with root app",
@@ -68,9 +73,11 @@ fn requests() -> Vec<(&'static str, serde_json::Value)> {
 #[test]
 fn every_resolved_request_renders_a_valid_program() {
     let region = AwsRegion::parse("eu-west-1").unwrap();
+    // The day the default Kubernetes version was chosen: support windows are judged on it.
+    let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
     for (name, body) in requests() {
         let request = parse_request(body.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let config = resolve(request, &region).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let config = resolve(request, &region, today).unwrap_or_else(|e| panic!("{name}: {e}"));
         let program = render_config(&config);
         let problems = validate(&program);
         assert!(problems.is_empty(), "{name}: {problems:#?}");

@@ -10,7 +10,7 @@ pub struct Doc(pub Value);
 
 impl Doc {
     pub fn parse(yaml: &str) -> Self {
-        Self(serde_yaml::from_str(yaml).expect("program is YAML"))
+        Self(yaml_serde::from_str(yaml).expect("program is YAML"))
     }
 
     pub fn resources(&self) -> &Map<String, Value> {
@@ -365,11 +365,7 @@ fn auto_mode_has_what_it_needs(case: &Case, doc: &Doc) {
             true
         );
         assert_eq!(cluster["bootstrapSelfManagedAddons"], false);
-        assert!(
-            doc.of_type("aws:eks/accessEntry:AccessEntry")
-                .iter()
-                .any(|(_, e)| e["properties"]["type"] == "EC2")
-        );
+        built_in_node_pools_get_no_access_entry(doc);
         assert!(doc.of_type("aws:eks/addon:Addon").is_empty());
     } else {
         assert!(cluster.get("computeConfig").is_none());
@@ -377,5 +373,28 @@ fn auto_mode_has_what_it_needs(case: &Case, doc: &Doc) {
     }
     if let Some(IngressController::AwsLoadBalancerController) = case.components.ingress {
         assert!(doc.resources().contains_key("awsLbControllerRole"));
+    }
+}
+
+/// EKS creates the access entry (type EC2, `AmazonEKSAutoNodePolicy`) for the role named in
+/// `computeConfig.nodeRoleArn` itself; a second one fails with 409 `ResourceInUseException`.
+fn built_in_node_pools_get_no_access_entry(doc: &Doc) {
+    let node_role = reference("nodeRole", "arn");
+    for (name, entry) in doc.of_type("aws:eks/accessEntry:AccessEntry") {
+        let p = &entry["properties"];
+        assert_ne!(
+            p["principalArn"], node_role,
+            "{name} duplicates EKS's own entry"
+        );
+        assert_ne!(p["type"], "EC2", "{name}: Auto Mode node entries are EKS's");
+    }
+    for (name, assoc) in doc.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation") {
+        let policy = assoc["properties"]["policyArn"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !policy.ends_with("/AmazonEKSAutoNodePolicy"),
+            "{name} associates EKS's own Auto Mode node policy"
+        );
     }
 }

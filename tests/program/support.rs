@@ -11,7 +11,7 @@ use byoc::domain::config::{
     TaintEffect, VpcConfig, VpcEndpoints,
 };
 use byoc::domain::{AwsAccountId, AwsRegion, EnvName, RoleArn, Slug, StackName};
-use byoc::program::{Program, RenderError, RenderInput, render};
+use byoc::program::{Program, ProgramError, RenderError, RenderInput, render, render_checked};
 
 /// The external ID a test deliberately knows, to prove it never reaches the program.
 pub const EXTERNAL_ID: &str = "ext-7f3c9a1e-secret-value";
@@ -324,6 +324,7 @@ pub fn sample_config(case: &Case) -> EnvironmentConfig {
             },
         },
         tags: BTreeMap::from([("Owner".into(), "acme-platform".into())]),
+        warnings: vec![],
     }
 }
 
@@ -342,11 +343,25 @@ pub fn try_render(config: &EnvironmentConfig) -> Result<Program, RenderError> {
     try_render_named("acme", "prod", config)
 }
 
+/// Renders and validates a config for tenant `acme`, environment `prod` in one step.
+pub fn render_checked_config(config: &EnvironmentConfig) -> Result<Program, ProgramError> {
+    with_input("acme", "prod", config, render_checked)
+}
+
 fn try_render_named(
     slug: &str,
     env: &str,
     config: &EnvironmentConfig,
 ) -> Result<Program, RenderError> {
+    with_input(slug, env, config, render)
+}
+
+fn with_input<T>(
+    slug: &str,
+    env: &str,
+    config: &EnvironmentConfig,
+    f: impl FnOnce(&RenderInput<'_>) -> T,
+) -> T {
     let slug = Slug::parse(slug).unwrap();
     let env = EnvName::parse(env).unwrap();
     let stack = StackName::new(&slug, &env);
@@ -363,5 +378,5 @@ fn try_render_named(
         project: byoc::program::DEFAULT_PROJECT,
         config,
     };
-    render(&input)
+    f(&input)
 }

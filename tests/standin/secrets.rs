@@ -10,8 +10,8 @@ const KMS: &str = "awskms://alias/byoc-state?region=eu-west-1";
 const PROGRAM: &str = "name: proj\nruntime: yaml\nresources:\n  bucket:\n    type: aws:s3:Bucket\n    \
                        properties:\n      value: 1\noutputs:\n  token:\n    fn::secret: t0ken\n";
 
-fn settings(w: &World) -> serde_yaml::Value {
-    serde_yaml::from_str(&std::fs::read_to_string(w.ws().join("Pulumi.dev.yaml")).unwrap()).unwrap()
+fn settings(w: &World) -> yaml_serde::Value {
+    yaml_serde::from_str(&std::fs::read_to_string(w.ws().join("Pulumi.dev.yaml")).unwrap()).unwrap()
 }
 
 fn secrets_provider(w: &World) -> Value {

@@ -116,7 +116,7 @@ async fn plan_size(s: &Session, op: &Value, stack: &StackRef) -> Option<u64> {
                 .get_text(&format!("{}/program?version={version}", stack.api_path()))
                 .await
                 .ok()?;
-            let program: serde_yaml::Value = serde_yaml::from_str(&yaml).ok()?;
+            let program: yaml_serde::Value = yaml_serde::from_str(&yaml).ok()?;
             Some(program.get("resources")?.as_mapping()?.len() as u64 + 1)
         }
         _ => {

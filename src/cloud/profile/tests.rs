@@ -181,3 +181,8 @@ fn rendered_profile_debug_output_hides_the_external_id() {
     assert!(!format!("{secret:?}").contains(EXTERNAL_ID));
     assert!(!format!("{profile:?}").contains(EXTERNAL_ID));
 }
+
+#[test]
+fn the_profile_written_is_the_one_the_kubeconfig_names() {
+    assert_eq!(TENANT_PROFILE, crate::program::TENANT_AWS_PROFILE);
+}

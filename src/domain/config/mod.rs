@@ -6,6 +6,7 @@
 //! laid out, so rendering never guesses.
 
 pub mod request;
+pub mod reserved;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use request::{EnvironmentConfigRequest, parse_request, parse_request_yaml};
-pub use resolve::resolve;
+pub use resolve::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion, resolve};
 
 /// A fully resolved environment configuration: what one stack deploys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -31,6 +32,30 @@ pub struct EnvironmentConfig {
     pub components: Components,
     /// Tags added to every AWS resource (after byoc's own tags).
     pub tags: BTreeMap<String, String>,
+    /// What byoc advised when this version was saved (e.g. a Kubernetes version in extended
+    /// support, a retired ingress controller). Advice only: it never changes the program.
+    #[serde(default)]
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// A choice that is valid but probably unwise, reported with the saved config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigWarning {
+    /// JSON pointer (RFC 6901) into the request, e.g. `/eks_config/version`.
+    pub field: String,
+    /// What the choice costs or risks, and what to use instead.
+    pub message: String,
+}
+
+impl ConfigWarning {
+    /// Builds a warning.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Which AZs to use: explicit names, or the first `count` AZs the region reports at deploy

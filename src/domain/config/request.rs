@@ -44,7 +44,7 @@ pub struct EnvironmentConfigRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub availability_zone_count: Option<u8>,
     /// Kubernetes version `1.NN`. Same as `eks_config.version`.
-    #[schema(example = "1.33")]
+    #[schema(example = "1.35")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eks_version: Option<String>,
     /// `auto` (EKS Auto Mode) or `managed` (node groups), default `managed`. Same as

@@ -2,7 +2,9 @@
 //!
 //! Every rule runs and every failure is collected, each with a JSON pointer into the *request*
 //! (so the flat spec fields and their nested counterparts are reported where the user wrote
-//! them) and a message that says how to fix it. Resolution is pure and deterministic.
+//! them) and a message that says how to fix it; choices that are valid but unwise become
+//! warnings on the resolved config. Resolution is pure and deterministic: the day support
+//! windows are judged on is an argument.
 
 mod access;
 mod catalog;
@@ -14,18 +16,24 @@ mod explicit;
 mod network;
 mod node_groups;
 mod subnets;
+mod versions;
 
 #[cfg(test)]
 mod tests;
 
-use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest};
+use chrono::NaiveDate;
+
+use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest, reserved};
 use crate::domain::{AwsRegion, ValidationErrors};
 use catalog::catalog;
+pub use versions::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion};
 
-/// Validates `request` and fills every default, or lists every invalid field.
+/// Validates `request` and fills every default, or lists every invalid field. `today` (UTC)
+/// decides which Kubernetes versions are still offered and which are in extended support.
 pub fn resolve(
     request: EnvironmentConfigRequest,
     region: &AwsRegion,
+    today: NaiveDate,
 ) -> Result<EnvironmentConfig, ValidationErrors> {
     let catalog = catalog().map_err(|e| {
         ValidationErrors::single(
@@ -34,7 +42,9 @@ pub fn resolve(
         )
     })?;
     let mut errors = ValidationErrors::new();
+    let mut warnings = Vec::new();
     conflicts(&request, &mut errors);
+    builtin_keys(&request, &mut errors);
 
     let tags = request.tags.clone().unwrap_or_default();
     let byoc_tags = checks::RESERVED_TAG_KEYS.len();
@@ -57,12 +67,20 @@ pub fn resolve(
         .unwrap_or(EksMode::Managed);
     let availability_zones = network::resolve_azs(&request, region, &mut errors);
     let vpc = network::resolve_vpc(&request, &availability_zones, tag_budget, &mut errors);
-    let eks = eks::resolve_eks(&request, mode, region, &vpc, tag_budget, &mut errors);
+    let eks_context = eks::EksContext {
+        mode,
+        region,
+        vpc: &vpc,
+        tag_budget,
+        today,
+    };
+    let eks = eks::resolve_eks(&request, &eks_context, &mut errors, &mut warnings);
     let components = components::resolve_components(
         request.components.clone().unwrap_or_default(),
         mode,
         catalog,
         &mut errors,
+        &mut warnings,
     );
     let config = EnvironmentConfig {
         availability_zones,
@@ -70,9 +88,22 @@ pub fn resolve(
         eks,
         components,
         tags,
+        warnings,
     };
     cross::check(&config, &mut errors);
     errors.into_result(config)
+}
+
+/// No user-supplied key may be one Pulumi YAML reads as a builtin (see `reserved`). The request
+/// serializes with the keys the user wrote, so the pointers name the request's fields.
+fn builtin_keys(request: &EnvironmentConfigRequest, errors: &mut ValidationErrors) {
+    let Ok(value) = serde_json::to_value(request) else {
+        return; // a request always serializes: it was deserialized from JSON
+    };
+    for pointer in reserved::builtin_key_pointers(&value, "") {
+        let message = reserved::builtin_key_message(&pointer);
+        errors.push(pointer, message);
+    }
 }
 
 /// The spec's flat fields and their nested counterparts must not both be set.

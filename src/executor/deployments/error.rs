@@ -3,7 +3,7 @@
 //! own `{code, message}`.
 
 use crate::cloud::ProfileError;
-use crate::program::{ProgramProblems, RenderError};
+use crate::program::{ProgramError, ProgramProblems, RenderError};
 
 /// Why a Deployments run could not be started or followed.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,15 @@ pub enum DeploymentsError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<ProgramError> for DeploymentsError {
+    fn from(e: ProgramError) -> Self {
+        match e {
+            ProgramError::Render(e) => Self::Render(e),
+            ProgramError::Invalid(problems) => Self::Program(problems),
+        }
+    }
 }
 
 impl DeploymentsError {

@@ -4,7 +4,7 @@
 
 use crate::cloud::{ProfileError, RoleCheckError};
 use crate::executor::{ChangeSummary, Outcome};
-use crate::program::{ProgramProblems, RenderError};
+use crate::program::{ProgramError, ProgramProblems, RenderError};
 use crate::pulumi::{PulumiError, UpdateSummary};
 
 /// Everything that can end a local run other than success.
@@ -28,6 +28,15 @@ pub enum LocalError {
     /// The run was cancelled before the engine started.
     #[error("cancelled before pulumi ran")]
     CancelledEarly,
+}
+
+impl From<ProgramError> for LocalError {
+    fn from(e: ProgramError) -> Self {
+        match e {
+            ProgramError::Render(e) => Self::Render(e),
+            ProgramError::Invalid(problems) => Self::Problems(problems),
+        }
+    }
 }
 
 impl LocalError {

@@ -23,7 +23,7 @@
 //!   fails with "already exists" until it is deleted. The `byoc.pending-creates` event names
 //!   each such resource so an operator can check it.
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 /// (type, identity properties, separator).
 const RULES: &[(&str, &[&str], &str)] = &[
@@ -46,16 +46,16 @@ const RULES: &[(&str, &[&str], &str)] = &[
 
 /// The rendered program's resources, to derive IDs from.
 pub(super) struct ProgramIds {
-    resources: serde_yaml::Mapping,
+    resources: yaml_serde::Mapping,
 }
 
 impl ProgramIds {
     /// Reads the program's `resources:` (an unreadable program derives nothing).
     pub(super) fn new(program_yaml: &str) -> Self {
-        let doc: Value = serde_yaml::from_str(program_yaml).unwrap_or(Value::Null);
+        let doc: Value = yaml_serde::from_str(program_yaml).unwrap_or(Value::Null);
         let resources = match doc.get("resources") {
             Some(Value::Mapping(m)) => m.clone(),
-            _ => serde_yaml::Mapping::new(),
+            _ => yaml_serde::Mapping::new(),
         };
         Self { resources }
     }

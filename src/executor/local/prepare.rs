@@ -15,7 +15,7 @@ use crate::cloud::{RoleTarget, SessionName, TenantProfile, preflight_role, rende
 use crate::domain::config::EnvironmentConfig;
 use crate::executor::{EventSink, OperationJob, StackSettings};
 use crate::program::{
-    CONFIG_EXTERNAL_ID, CONFIG_SESSION_NAME, Program, RenderInput, check, render,
+    CONFIG_EXTERNAL_ID, CONFIG_SESSION_NAME, Program, RenderInput, render_checked,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -53,7 +53,7 @@ pub(super) fn render_program(
     job: &OperationJob,
     config: &EnvironmentConfig,
 ) -> Result<Program, LocalError> {
-    let program = render(&RenderInput {
+    Ok(render_checked(&RenderInput {
         stack: &job.stack,
         slug: &job.slug,
         env: &job.env,
@@ -62,9 +62,7 @@ pub(super) fn render_program(
         tenant_role_arn: &job.role_arn,
         project: &exec.project,
         config,
-    })?;
-    check(&program)?;
-    Ok(program)
+    })?)
 }
 
 /// `sts:AssumeRole` with the external ID, session `byoc-<kind>-<stack>`: a bad role fails here,

@@ -10,7 +10,7 @@
 //! provider can encrypt it — and it is set only when the external ID changed.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 use sha2::{Digest, Sha256};
 
 use crate::domain::StackName;
@@ -31,7 +31,7 @@ fn bad(reason: impl std::fmt::Display) -> PulumiError {
 }
 
 fn parse(yaml: &str) -> Result<Mapping, PulumiError> {
-    match serde_yaml::from_str::<Value>(yaml).map_err(bad)? {
+    match yaml_serde::from_str::<Value>(yaml).map_err(bad)? {
         Value::Mapping(m) => Ok(m),
         Value::Null => Ok(Mapping::new()),
         _ => Err(bad("not a mapping")),
@@ -64,7 +64,7 @@ pub(super) fn set_plain(
     if let Value::Mapping(config) = config {
         config.insert(config_key(project, key), Value::String(value.to_owned()));
     }
-    let text = serde_yaml::to_string(&Value::Mapping(doc)).map_err(bad)?;
+    let text = yaml_serde::to_string(&Value::Mapping(doc)).map_err(bad)?;
     ws.write_stack_settings(stack, &text)
 }
 
@@ -84,7 +84,7 @@ pub(super) fn snapshot(
     if let Some(Value::Mapping(config)) = doc.get_mut("config") {
         config.remove(config_key(project, CONFIG_SESSION_NAME));
     }
-    let yaml = serde_yaml::to_string(&Value::Mapping(doc)).map_err(bad)?;
+    let yaml = yaml_serde::to_string(&Value::Mapping(doc)).map_err(bad)?;
     Ok(Some(StackSettings {
         yaml,
         external_id_sha256,
@@ -104,12 +104,12 @@ mod tests {
         ws.write_stack_settings(&stack, stored).unwrap();
         set_plain(&ws, &stack, "p", CONFIG_SESSION_NAME, "byoc-update-1").unwrap();
         let text = ws.read_stack_settings(&stack).unwrap().unwrap();
-        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let doc: Value = yaml_serde::from_str(&text).unwrap();
         assert_eq!(doc["config"]["p:sessionName"], "byoc-update-1");
         assert_eq!(doc["config"]["p:externalId"]["secure"], "v1:xyz");
         assert_eq!(doc["encryptionsalt"], "v1:abc");
         let kept = snapshot(&ws, &stack, "p", None).unwrap().unwrap();
-        let kept: Value = serde_yaml::from_str(&kept.yaml).unwrap();
+        let kept: Value = yaml_serde::from_str(&kept.yaml).unwrap();
         assert!(kept["config"].get("p:sessionName").is_none());
         assert_eq!(kept["config"]["p:externalId"]["secure"], "v1:xyz");
     }

@@ -1,12 +1,16 @@
 //! Checks a Pulumi YAML program against the vendored provider schema before anything runs:
 //! top-level shape, resource types (refusing the types Pulumi YAML blocks and types outside
 //! the vendored subset), property names at every nesting level, required properties,
-//! resource options, `fn::invoke` calls, and every `${…}` reference.
+//! resource options, `fn::invoke` calls, every `${…}` reference, and that no builtin other
+//! than the templates' own appears anywhere.
 
+mod builtins;
 mod props;
 mod providers;
 mod refs;
 pub mod schema;
+
+pub use builtins::TEMPLATE_BUILTINS;
 
 use serde_json::{Map, Value};
 
@@ -35,7 +39,15 @@ pub struct ProgramProblems(pub Vec<ProgramProblem>);
 
 /// Validates a program, turning any problems into an error.
 pub fn check(program: &Program) -> Result<(), ProgramProblems> {
-    let problems = validate(program);
+    into_result(validate(program))
+}
+
+/// Validates a program document that has not been through YAML (see `render_checked`).
+pub(super) fn check_document(doc: &Value) -> Result<(), ProgramProblems> {
+    into_result(validate_document(doc))
+}
+
+fn into_result(problems: Vec<ProgramProblem>) -> Result<(), ProgramProblems> {
     if problems.is_empty() {
         Ok(())
     } else {
@@ -91,6 +103,16 @@ const OPTION_KEYS: &[&str] = &[
 
 /// Validates a program; an empty list means it passed.
 pub fn validate(program: &Program) -> Vec<ProgramProblem> {
+    match yaml_serde::from_str::<Value>(program.yaml()) {
+        Ok(doc) => validate_document(&doc),
+        Err(e) => vec![ProgramProblem {
+            path: String::new(),
+            message: format!("not valid YAML: {e}"),
+        }],
+    }
+}
+
+fn validate_document(root: &Value) -> Vec<ProgramProblem> {
     let mut problems = Problems::default();
     let schema = match schema::schema() {
         Ok(s) => s,
@@ -99,32 +121,20 @@ pub fn validate(program: &Program) -> Vec<ProgramProblem> {
             return problems.0;
         }
     };
-    let doc: Value = match serde_yaml::from_str(program.yaml()) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push("", format!("not valid YAML: {e}"));
-            return problems.0;
-        }
-    };
-    let Value::Object(doc) = doc else {
+    let Value::Object(doc) = root else {
         problems.push("", "a program must be a YAML mapping");
         return problems.0;
     };
-    check_top_level(&doc, &mut problems);
+    check_top_level(doc, &mut problems);
     let empty = Map::new();
     let section = |k: &str| doc.get(k).and_then(Value::as_object).unwrap_or(&empty);
     for (name, res) in section("resources") {
         check_resource(schema, name, res, &mut problems);
     }
     providers::check_providers(schema, section("resources"), &mut problems);
-    props::check_invokes(
-        schema,
-        section("resources"),
-        &Value::Object(doc.clone()),
-        "",
-        &mut problems,
-    );
-    refs::check_references(schema, &doc, &mut problems);
+    props::check_invokes(schema, section("resources"), root, "", &mut problems);
+    refs::check_references(schema, doc, &mut problems);
+    builtins::check_builtins(root, "", &mut problems);
     problems.0
 }
 
@@ -240,5 +250,19 @@ fn check_resource(schema: &Schema, name: &str, res: &Value, problems: &mut Probl
             problems,
         ),
         Some(_) => {} // a single expression: checked at run time
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_gets_the_same_problems_as_its_yaml() {
+        let yaml = "name: x\nruntime: yaml\nresources:\n  vpc:\n    type: aws:ec2/vpc:Vpc\n    properties:\n      cidrBlok: 10.0.0.0/16\n";
+        let doc: Value = yaml_serde::from_str(yaml).unwrap();
+        let from_doc = check_document(&doc).unwrap_err().0;
+        assert!(!from_doc.is_empty());
+        assert_eq!(from_doc, validate(&Program::from_yaml(yaml)));
     }
 }

@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 use super::Problems;
 use super::schema::{Lookup, Schema};
 
+/// The secret stack config key, and the one place the templates read it.
+const SECRET_CONFIG: &str = crate::program::CONFIG_EXTERNAL_ID;
+const SECRET_READER: &str = "resources.awsProvider.properties.assumeRoles[0].externalId";
+
 /// Checks every reference in the program.
 pub(super) fn check_references(schema: &Schema, doc: &Map<String, Value>, problems: &mut Problems) {
     let empty = Map::new();
@@ -59,6 +63,12 @@ impl Ctx<'_> {
 
     fn check(&self, expr: &str, path: &str, problems: &mut Problems) {
         let (root, prop) = split_root(expr);
+        if root == SECRET_CONFIG && path != SECRET_READER {
+            problems.push(
+                path,
+                format!("only {SECRET_READER} may read the secret `{SECRET_CONFIG}`"),
+            );
+        }
         if !self.declared.contains(root) {
             problems.push(
                 path,

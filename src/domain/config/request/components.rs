@@ -21,7 +21,7 @@ pub struct ComponentsRequest {
     /// External Secrets Operator, on by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_secrets: Option<ComponentRequest>,
-    /// Ingress controller, on by default (`ingress-nginx`).
+    /// Ingress controller, on by default (`aws-load-balancer-controller`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressRequest>,
 }
@@ -117,7 +117,8 @@ pub struct IngressRequest {
     /// Install it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// `ingress-nginx` (default) or `aws-load-balancer-controller`.
+    /// `aws-load-balancer-controller` (default) or `ingress-nginx` (retired upstream in March
+    /// 2026: accepted with a warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub controller: Option<IngressController>,
     /// Exact chart version (no ranges), default from the catalog entry of the controller.

@@ -13,8 +13,9 @@ use crate::domain::config::{
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EksConfigRequest {
-    /// Kubernetes version `1.NN`, default `1.33`.
-    #[schema(example = "1.33")]
+    /// Kubernetes version `1.NN`, default `1.35`; one in EKS extended support is saved with a
+    /// warning, one EKS no longer creates is refused.
+    #[schema(example = "1.35")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `auto` or `managed` (default).

@@ -13,7 +13,7 @@ pub fn parse_request(
 
 /// Parses a YAML document (the CLI's config file) the same way as [`parse_request`].
 pub fn parse_request_yaml(text: &str) -> Result<EnvironmentConfigRequest, ValidationErrors> {
-    let value: serde_json::Value = serde_yaml::from_str(text)
+    let value: serde_json::Value = yaml_serde::from_str(text)
         .map_err(|e| ValidationErrors::single("/", format!("not a valid YAML document: {e}")))?;
     parse_request(value)
 }

@@ -47,7 +47,7 @@ const CATALOG_YAML: &str = include_str!("../../../../infra-yaml/catalog.yaml");
 pub fn catalog() -> Result<&'static Catalog, &'static str> {
     static CATALOG: OnceLock<Result<Catalog, String>> = OnceLock::new();
     CATALOG
-        .get_or_init(|| serde_yaml::from_str(CATALOG_YAML).map_err(|e| e.to_string()))
+        .get_or_init(|| yaml_serde::from_str(CATALOG_YAML).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(String::as_str)
 }

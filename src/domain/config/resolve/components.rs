@@ -5,12 +5,18 @@ use super::checks::{dns_label, exact_version, ptr};
 use crate::domain::ValidationErrors;
 use crate::domain::config::request::{ArgoRepositoryRequest, ComponentRequest, ComponentsRequest};
 use crate::domain::config::{
-    ArgoCdComponent, ArgoRepository, ChartRef, ComponentConfig, Components, EksMode,
+    ArgoCdComponent, ArgoRepository, ChartRef, ComponentConfig, Components, ConfigWarning, EksMode,
     IngressComponent, IngressController,
 };
 
 /// Why an override on a disabled component is refused.
 const DISABLED: &str = "has no effect on a disabled component; remove it or enable the component";
+
+/// Why ingress-nginx is no longer the default (Kubernetes blog, "Ingress NGINX Retirement:
+/// What You Need to Know", SIG Network and the Security Response Committee, 2025-11-11:
+/// best-effort maintenance until March 2026, then no releases, bug fixes or security fixes).
+const NGINX_RETIRED: &str = "ingress-nginx was retired upstream in March 2026 and gets no more \
+     releases or security fixes; prefer `aws-load-balancer-controller` (the default)";
 
 /// Default revision an Argo CD root application tracks.
 pub const DEFAULT_TARGET_REVISION: &str = "HEAD";
@@ -21,6 +27,7 @@ pub fn resolve_components(
     mode: EksMode,
     catalog: &Catalog,
     errors: &mut ValidationErrors,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> Components {
     let karpenter_req = req.karpenter.unwrap_or_default();
     if mode == EksMode::Auto && karpenter_req.enabled == Some(true) {
@@ -57,7 +64,13 @@ pub fn resolve_components(
     if !ingress_enabled && controller.is_some() {
         errors.push("/components/ingress/controller", DISABLED);
     }
-    let controller = controller.unwrap_or(IngressController::IngressNginx);
+    let controller = controller.unwrap_or(IngressController::AwsLoadBalancerController);
+    if ingress_enabled && controller == IngressController::IngressNginx {
+        warnings.push(ConfigWarning::new(
+            "/components/ingress/controller",
+            NGINX_RETIRED,
+        ));
+    }
     let entry = match controller {
         IngressController::IngressNginx => &catalog.ingress_nginx,
         IngressController::AwsLoadBalancerController => &catalog.aws_load_balancer_controller,

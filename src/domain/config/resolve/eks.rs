@@ -3,24 +3,20 @@
 
 use std::collections::BTreeSet;
 
+use chrono::NaiveDate;
 use ipnet::Ipv4Net;
 
 use super::access::access;
 use super::checks::{check_tags, cidr_at, overlaps, parse_arn, ptr};
 use super::node_groups::resolve_node_groups;
+use super::versions::{DEFAULT_EKS_VERSION, Support, check_version, extended_support_warning};
 use crate::domain::config::request::{AddonRequest, AddonsRequest};
 use crate::domain::config::{
-    AddonConfig, Addons, EksConfig, EksMode, EncryptionConfig, EnvironmentConfigRequest,
-    LoggingConfig, VpcConfig,
+    AddonConfig, Addons, ConfigWarning, EksConfig, EksMode, EncryptionConfig,
+    EnvironmentConfigRequest, LoggingConfig, VpcConfig,
 };
 use crate::domain::{AwsRegion, ValidationErrors};
 
-/// Oldest supported Kubernetes minor version (`1.NN`).
-pub const MIN_EKS_MINOR: u32 = 29;
-/// Newest supported Kubernetes minor version (`1.NN`).
-pub const MAX_EKS_MINOR: u32 = 34;
-/// Default Kubernetes version: a recent one in EKS standard support.
-pub const DEFAULT_EKS_VERSION: &str = "1.33";
 /// Default service CIDR.
 pub const DEFAULT_SERVICE_CIDR: &str = "172.20.0.0/16";
 /// Control-plane log types EKS knows.
@@ -35,22 +31,48 @@ pub const LOG_TYPES: [&str; 5] = [
 pub const DEFAULT_LOG_TYPES: [&str; 3] = ["api", "audit", "authenticator"];
 const SERVICE_RANGES: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
+/// What [`resolve_eks`] judges the request against.
+pub struct EksContext<'a> {
+    /// Compute mode.
+    pub mode: EksMode,
+    /// The tenant's region.
+    pub region: &'a AwsRegion,
+    /// The resolved VPC (the service CIDR must not overlap it).
+    pub vpc: &'a VpcConfig,
+    /// Tags left per resource after byoc's and the top-level ones.
+    pub tag_budget: usize,
+    /// The day the version's support status is judged on.
+    pub today: NaiveDate,
+}
+
 /// Resolves `eks_config` (and the flat `eks_version`, `eks_mode`, `node_group_config`).
 pub fn resolve_eks(
     request: &EnvironmentConfigRequest,
-    mode: EksMode,
-    region: &AwsRegion,
-    vpc: &VpcConfig,
-    tag_budget: usize,
+    cx: &EksContext<'_>,
     errors: &mut ValidationErrors,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> EksConfig {
+    let EksContext {
+        mode,
+        region,
+        vpc,
+        tag_budget,
+        today,
+    } = *cx;
     let req = request.eks_config.clone().unwrap_or_default();
     let (version_field, version) = match (&req.version, &request.eks_version) {
         (Some(v), _) => ("/eks_config/version", v.clone()),
         (None, Some(v)) => ("/eks_version", v.clone()),
         (None, None) => ("/eks_config/version", DEFAULT_EKS_VERSION.to_owned()),
     };
-    errors.check(version_field, check_version(&version));
+    if let Some(Support::Extended(row)) =
+        errors.check(version_field, check_version(&version, today))
+    {
+        warnings.push(ConfigWarning::new(
+            version_field,
+            extended_support_warning(&version, &row),
+        ));
+    }
     let service_ipv4_cidr = service_cidr(req.service_ipv4_cidr.as_deref(), vpc, errors);
     let access = access(req.access.clone().unwrap_or_default(), mode, region, errors);
     let logging = logging(req.logging_enabled, req.logging_types.clone(), errors);
@@ -76,21 +98,6 @@ pub fn resolve_eks(
         addons,
         node_groups,
         tags,
-    }
-}
-
-/// `1.NN` within the supported window.
-pub fn check_version(v: &str) -> Result<(), String> {
-    let minor = v.strip_prefix("1.").and_then(|m| {
-        (!m.is_empty() && m.len() <= 2 && m.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| m.parse::<u32>().ok())
-            .flatten()
-    });
-    match minor {
-        Some(m) if (MIN_EKS_MINOR..=MAX_EKS_MINOR).contains(&m) => Ok(()),
-        _ => Err(format!(
-            "`{v}` is not a supported EKS version; use 1.{MIN_EKS_MINOR} to 1.{MAX_EKS_MINOR} (e.g. {DEFAULT_EKS_VERSION})"
-        )),
     }
 }
 

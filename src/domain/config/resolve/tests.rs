@@ -7,6 +7,7 @@ mod network;
 mod node_groups;
 mod subnets;
 
+use chrono::NaiveDate;
 use serde_json::Value;
 
 use crate::domain::config::{EnvironmentConfig, EnvironmentConfigRequest, parse_request, resolve};
@@ -16,9 +17,18 @@ fn region() -> AwsRegion {
     AwsRegion::parse("us-east-1").expect("region")
 }
 
+/// The day the tests judge Kubernetes support windows on (when the default was chosen).
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 28).expect("date")
+}
+
 fn run(body: Value) -> Result<EnvironmentConfig, ValidationErrors> {
+    run_on(body, today())
+}
+
+fn run_on(body: Value, day: NaiveDate) -> Result<EnvironmentConfig, ValidationErrors> {
     let request = parse_request(body)?;
-    resolve(request, &region())
+    resolve(request, &region(), day)
 }
 
 /// Resolves `body`, failing the test with every error if it is refused.

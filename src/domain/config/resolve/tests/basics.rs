@@ -43,7 +43,7 @@ fn empty_body_fills_every_default() {
     assert_eq!(c.vpc.public_subnets.len(), 3);
     assert_eq!(c.vpc.private_subnets.len(), 3);
     assert!(c.vpc.pod_subnets.is_empty());
-    assert_eq!(c.eks.version, "1.33");
+    assert_eq!(c.eks.version, crate::domain::config::DEFAULT_EKS_VERSION);
     assert_eq!(c.eks.service_ipv4_cidr.to_string(), "172.20.0.0/16");
     assert!(c.eks.encryption.enabled);
     assert!(c.eks.logging.types.is_empty());
@@ -51,9 +51,14 @@ fn empty_body_fills_every_default() {
     assert!(c.components.argocd.component.enabled);
     assert_eq!(
         c.components.ingress.controller,
-        IngressController::IngressNginx
+        IngressController::AwsLoadBalancerController
     );
     assert_eq!(c.components.cert_manager.chart.version, "v1.17.2");
+    assert!(
+        c.warnings.is_empty(),
+        "defaults need no advice: {:?}",
+        c.warnings
+    );
 }
 
 #[test]

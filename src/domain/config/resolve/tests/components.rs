@@ -215,3 +215,64 @@ fn releases_must_not_collide_in_a_namespace() {
         "also used by cert_manager",
     );
 }
+
+#[test]
+fn the_default_ingress_is_the_load_balancer_controller_and_nginx_is_advised_against() {
+    let c = ok(json!({}));
+    assert_eq!(
+        c.components.ingress.controller,
+        IngressController::AwsLoadBalancerController
+    );
+    assert_eq!(
+        c.components.ingress.component.chart.chart,
+        "aws-load-balancer-controller"
+    );
+    assert!(c.warnings.is_empty());
+
+    let nginx = ok(component("ingress", json!({"controller": "ingress-nginx"})));
+    assert_eq!(
+        nginx.components.ingress.component.chart.chart,
+        "ingress-nginx"
+    );
+    assert_eq!(nginx.warnings.len(), 1, "{:?}", nginx.warnings);
+    assert_eq!(nginx.warnings[0].field, "/components/ingress/controller");
+    assert!(nginx.warnings[0].message.contains("retired"));
+    assert_round_trip(&nginx);
+
+    let off = ok(component("ingress", json!({"enabled": false})));
+    assert!(off.warnings.is_empty());
+}
+
+#[test]
+fn keys_pulumi_yaml_reads_as_builtins_are_refused_where_they_are() {
+    // The report of issue 13: with the real CLI this read the workspace's AWS config.
+    rejects(
+        component(
+            "cert_manager",
+            json!({"values": {"x": {"fn::readFile": "aws-config"}}}),
+        ),
+        "/components/cert_manager/values/x/fn::readFile",
+        "builtin",
+    );
+    rejects(
+        component("argocd", json!({"values": {"a": [{"FN::Invoke": {}}]}})),
+        "/components/argocd/values/a/0/FN::Invoke",
+        "builtin",
+    );
+    rejects(
+        json!({"tags": {"fn::aws:ssm:getParameter": "x"}}),
+        "/tags/fn::aws:ssm:getParameter",
+        "builtin",
+    );
+    rejects(
+        json!({"eks_config": {"addons": {"vpc_cni": {"configuration": {"Fn::fileAsset": "x"}}}}}),
+        "/eks_config/addons/vpc_cni/configuration/Fn::fileAsset",
+        "builtin",
+    );
+    // Interpolation is escaped, not refused: `${` and `$$` are data.
+    let c = ok(component(
+        "cert_manager",
+        json!({"values": {"x": "$${externalId}"}}),
+    ));
+    assert_eq!(c.components.cert_manager.values["x"], "$${externalId}");
+}

@@ -15,24 +15,47 @@ fn no_components() -> serde_json::Value {
 }
 
 #[test]
-fn eks_version_must_be_in_the_supported_window() {
-    ok(json!({"eks_version": "1.29"}));
+fn eks_version_must_be_one_eks_still_creates() {
     ok(json!({"eks_config": {"version": "1.34"}}));
+    ok(json!({"eks_version": "1.35"}));
     rejects(
-        json!({"eks_version": "1.28"}),
+        json!({"eks_version": "1.31"}),
         "/eks_version",
-        "1.29 to 1.34",
+        "no longer creates clusters on 1.31",
+    );
+    rejects(
+        json!({"eks_config": {"version": "1.36"}}),
+        "/eks_config/version",
+        "use 1.32 to 1.35",
     );
     rejects(
         json!({"eks_config": {"version": "1.31; rm -rf /"}}),
         "/eks_config/version",
-        "not a supported EKS version",
+        "not an EKS version",
     );
     rejects(
         json!({"eks_version": "2.1"}),
         "/eks_version",
-        "not a supported",
+        "not an EKS version",
     );
+}
+
+#[test]
+fn a_version_in_extended_support_is_saved_with_a_warning() {
+    let c = ok(json!({"eks_version": "1.33"}));
+    assert_eq!(c.eks.version, "1.33");
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings[0].field, "/eks_version");
+    assert!(
+        c.warnings[0].message.contains("extended support"),
+        "{}",
+        c.warnings[0].message
+    );
+    // The same version before its end of standard support needs no advice.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 7, 28).unwrap();
+    let before = run_on(json!({"eks_config": {"version": "1.33"}}), day).unwrap();
+    assert!(before.warnings.is_empty(), "{:?}", before.warnings);
+    assert!(ok(json!({"eks_version": "1.34"})).warnings.is_empty());
 }
 
 #[test]
