@@ -4,6 +4,7 @@
 
 pub mod configs;
 mod error;
+pub mod environments;
 pub mod events;
 mod mapping;
 pub mod operations;
