@@ -151,12 +151,21 @@ mod tests {
     fn no_embedded_file_uses_inline_script_style_or_html_sinks() {
         for asset in ASSETS {
             let text = std::str::from_utf8(asset.body).unwrap();
-            for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "style=\""] {
+            for banned in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "eval(",
+                "style=\"",
+            ] {
                 assert!(!text.contains(banned), "{} uses {banned}", asset.name);
             }
         }
         let html = std::str::from_utf8(ASSETS[0].body).unwrap();
-        assert!(!html.contains("<script>"), "index.html has an inline script");
+        assert!(
+            !html.contains("<script>"),
+            "index.html has an inline script"
+        );
         assert!(!html.contains("<style"), "index.html has an inline style");
     }
 }

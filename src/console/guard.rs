@@ -83,7 +83,11 @@ pub fn same_origin(req: &HttpRequest) -> Result<(), CrossSite> {
 /// Compares two tokens without leaking where they differ (hashes of equal length).
 fn equal(a: &str, b: &str) -> bool {
     let (x, y) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    x.iter().zip(y.iter()).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0 && !b.is_empty()
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
+        && !b.is_empty()
 }
 
 #[cfg(test)]
@@ -114,7 +118,11 @@ mod tests {
             .insert_header(("origin", "https://byoc.example.com"))
             .to_http_request();
         assert_eq!(same_origin(&ok), Ok(()));
-        for origin in ["https://evil.example", "null", "https://byoc.example.com.evil"] {
+        for origin in [
+            "https://evil.example",
+            "null",
+            "https://byoc.example.com.evil",
+        ] {
             let req = TestRequest::post()
                 .insert_header(("host", "byoc.example.com"))
                 .insert_header(("origin", origin))

@@ -165,7 +165,12 @@ pub async fn get_config_request(
         .db(move |conn| {
             let tenant = path.load_tenant(conn)?;
             let stored = match version {
-                Some(v) => Some(store::configs::find(conn, &tenant, path.env.as_str(), Some(v))?),
+                Some(v) => Some(store::configs::find(
+                    conn,
+                    &tenant,
+                    path.env.as_str(),
+                    Some(v),
+                )?),
                 None => store::configs::lookup(conn, &tenant.id, path.env.as_str(), None)?,
             };
             Ok::<_, StoreError>((tenant.aws_region, stored))

@@ -142,9 +142,14 @@ pub fn cookie_name(req: &HttpRequest) -> &'static str {
 /// included, gets a `Secure` cookie: trusting a forwarded header here can only add `Secure`.
 pub fn is_plain_loopback(req: &HttpRequest) -> bool {
     let local = req.app_config().local_addr().ip().is_loopback();
-    let forwarded = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]
-        .iter()
-        .any(|h| req.headers().contains_key(*h));
+    let forwarded = [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+    ]
+    .iter()
+    .any(|h| req.headers().contains_key(*h));
     local && !forwarded && host_is_loopback(req.connection_info().host())
 }
 
@@ -212,7 +217,13 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_recognised_with_and_without_ports() {
-        for host in ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "[::1]"] {
+        for host in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "[::1]",
+        ] {
             assert!(host_is_loopback(host), "{host}");
         }
         for host in ["byoc.example.com", "10.0.0.1:8000", "localhost.example.com"] {

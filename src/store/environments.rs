@@ -39,11 +39,19 @@ pub fn list(conn: &mut Conn, tenant_id: Option<&str>) -> Result<Vec<Environment>
         Some(id) => ec::table
             .filter(ec::tenant_id.eq(id))
             .group_by((ec::tenant_id, ec::environment))
-            .select((ec::tenant_id, ec::environment, diesel::dsl::max(ec::version)))
+            .select((
+                ec::tenant_id,
+                ec::environment,
+                diesel::dsl::max(ec::version),
+            ))
             .load(conn)?,
         None => ec::table
             .group_by((ec::tenant_id, ec::environment))
-            .select((ec::tenant_id, ec::environment, diesel::dsl::max(ec::version)))
+            .select((
+                ec::tenant_id,
+                ec::environment,
+                diesel::dsl::max(ec::version),
+            ))
             .load(conn)?,
     };
     let mut stack_query = stacks::table.select(Stack::as_select()).into_boxed();
@@ -88,7 +96,8 @@ pub fn list(conn: &mut Conn, tenant_id: Option<&str>) -> Result<Vec<Environment>
         .filter_map(|((tenant_id, environment), (config_version, stack))| {
             let (slug, name) = names.get(&tenant_id)?.clone();
             let op = |id: Option<&String>| id.and_then(|id| operations.get(id).cloned());
-            let current_operation = op(stack.as_ref().and_then(|s| s.current_operation_id.as_ref()));
+            let current_operation =
+                op(stack.as_ref().and_then(|s| s.current_operation_id.as_ref()));
             let last_operation = op(stack.as_ref().and_then(|s| s.last_operation_id.as_ref()));
             Some(Environment {
                 tenant_id,

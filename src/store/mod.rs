@@ -3,8 +3,8 @@
 //! the queue's transitions (`queue`), each of which is one transaction of its own.
 
 pub mod configs;
-mod error;
 pub mod environments;
+mod error;
 pub mod events;
 mod mapping;
 pub mod operations;
