@@ -58,6 +58,8 @@ fn the_console_walkthrough_in_headless_chromium() {
     ]))
     .unwrap();
     let shots = root.join("target/console-screenshots");
+    // Only this run's screenshots (it may not exist yet).
+    let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
 
     let status = Command::new("node")
@@ -70,9 +72,11 @@ fn the_console_walkthrough_in_headless_chromium() {
         .env("SCREENSHOT_DIR", &shots)
         .status()
         .expect("node runs");
+    let log = server.log();
+    let tail: Vec<&str> = log.lines().rev().take(40).collect();
     assert!(
         status.success(),
-        "the console walkthrough failed ({status}); server log:\n{}",
-        server.log()
+        "the console walkthrough failed ({status}); the server log ends with:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     );
 }

@@ -102,7 +102,7 @@ function environmentList(ctx, slug, envs) {
     : h('p', { class: 'empty' }, 'No environments yet.');
   if (!ctx.can('operator')) return table;
   const error = h('p', { id: 'new-env-error', class: 'field-error', hidden: true });
-  const input = h('input', { id: 'new-env', name: 'env', required: true, pattern: '[a-z][a-z0-9-]{0,19}', 'aria-describedby': 'new-env-hint new-env-error' });
+  const input = h('input', { id: 'new-env', name: 'env', required: true, 'aria-describedby': 'new-env-hint new-env-error' });
   const form = h('form', { class: 'toolbar' },
     h('div', { class: 'field inline' },
       h('label', { for: 'new-env' }, 'New environment'),
