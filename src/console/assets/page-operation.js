@@ -101,7 +101,10 @@ export async function render(ctx) {
     drawOp();
     drawProgress();
     announce(`Operation ${op.status}`);
-  }).catch((e) => mount(errorBox, problemBox(e)));
+  }).catch((e) => {
+    if (e.status === 401) window.dispatchEvent(new CustomEvent('byoc:signed-out'));
+    else mount(errorBox, problemBox(e));
+  });
 }
 
 function isFinal(op) {
