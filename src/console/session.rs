@@ -135,11 +135,12 @@ pub fn cookie_name(req: &HttpRequest) -> &'static str {
     }
 }
 
-/// Whether the browser reached byoc directly on a loopback address: the connection is to a
+/// Whether the browser reached byoc directly on a loopback address: the server listens on a
 /// loopback address, the `Host` names one, and no proxy said it forwarded the request. Only
-/// then may the cookie go without `Secure` (browsers keep `Secure` cookies of plain-HTTP
-/// `localhost` but not of `127.0.0.1`). Everything else, a reverse proxy on the same host
-/// included, gets a `Secure` cookie: trusting a forwarded header here can only add `Secure`.
+/// then may the cookie go without `Secure`, for browsers that keep no `Secure` cookie over
+/// plain HTTP even on loopback (Chromium and Firefox do keep it on `localhost`).
+/// Everything else, a reverse proxy on the same host included, gets a `Secure` cookie:
+/// trusting a forwarded header here can only add `Secure`.
 pub fn is_plain_loopback(req: &HttpRequest) -> bool {
     let local = req.app_config().local_addr().ip().is_loopback();
     let forwarded = [
