@@ -100,3 +100,50 @@ export async function assertAbsent(page, secrets, where) {
     assert.ok(!content.includes(value), `${where}: the page shows the ${name}`);
   }
 }
+
+/**
+ * Every visible piece of text meets WCAG AA contrast against the background it sits on
+ * (4.5:1, or 3:1 for large text); disabled controls are exempt, as WCAG exempts them.
+ */
+export async function assertContrast(page, where) {
+  const failures = await page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const ch = (v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return parse(getComputedStyle(document.body).backgroundColor) || { r: 255, g: 255, b: 255 };
+    };
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    while (walker.nextNode()) {
+      const el = walker.currentNode.parentElement;
+      if (!walker.currentNode.textContent.trim() || seen.has(el)) continue;
+      seen.add(el);
+      if (el.closest('[hidden], .visually-hidden, button:disabled, select:disabled, option, noscript')) continue;
+      const box = el.getBoundingClientRect();
+      if (!box.width || !box.height) continue;
+      const style = getComputedStyle(el);
+      const fg = parse(style.color);
+      if (!fg) continue;
+      const [a, b] = [lum(fg), lum(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) out.push(`${ratio.toFixed(2)}: ${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}"`);
+    }
+    return out;
+  });
+  assert.deepEqual(failures, [], `${where}: text below WCAG AA contrast`);
+}

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { assertAbsent, assertLabelled, launch, startForger, startProxy } from './lib.mjs';
+import { assertAbsent, assertContrast, assertLabelled, launch, startForger, startProxy } from './lib.mjs';
 
 const env = (name) => {
   const value = process.env[name];
@@ -41,6 +41,7 @@ async function shot(name) {
 /** Checks every page must pass, then a screenshot. */
 async function visited(name) {
   await assertLabelled(page, name);
+  await assertContrast(page, name);
   await assertAbsent(page, secrets, name);
   await shot(name);
 }
@@ -191,6 +192,9 @@ try {
   await page.getByLabel('Status').selectOption('succeeded');
   await page.locator('table.grid tbody tr', { hasText: 'prod' }).waitFor();
   await visited('fleet');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await visited('fleet-light-theme');
+  await page.emulateMedia({ colorScheme: 'dark' });
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to byoc' }).waitFor();
   assert.equal((await browser.context.cookies(base)).filter((c) => c.name === 'byoc_session').length, 0, 'the cookie is gone');
@@ -198,8 +202,15 @@ try {
   assert.equal(after.status(), 401);
 
   // --- a viewer: no deploy, cancel, verify or save --------------------------------------
-  await page.getByLabel('API token').fill(viewerToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // By keyboard alone: the skip link comes first and shows itself, Enter submits.
+  await page.goto(`${base}/ui/signin`);
+  await page.getByLabel('API token').waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  assert.ok((await page.locator('.skip').boundingBox()).x >= 0, 'the focused skip link is on screen');
+  await page.getByLabel('API token').focus();
+  await page.keyboard.type(viewerToken);
+  await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'New tenant' }).count(), 0);
   await page.goto(`${base}/ui/tenants/acme/environments/prod`);
@@ -209,6 +220,11 @@ try {
     assert.equal(await page.getByRole('button', { name }).count(), 0, `a viewer sees no ${name} button`);
   }
   await visited('environment-as-viewer');
+  await page.goto(`${base}/ui/tenants/acme/environments/prod/config`);
+  await page.getByRole('heading', { name: 'Config of acme/prod' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Validate and save' }).count(), 0);
+  assert.equal(await page.locator('fieldset.config-form').evaluate((f) => f.disabled), true, 'the form is read-only');
+  await visited('config-as-viewer');
   await page.goto(`${base}/ui/tenants/acme`);
   await page.getByRole('heading', { name: 'Acme Corp', level: 1 }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Verify role' }).count(), 0);

@@ -124,12 +124,19 @@ async function render() {
   focusHeading(main);
 }
 
-/** Moves focus to the new page's heading, so keyboard and screen-reader users start there. */
+let loaded = false;
+
+/**
+ * After a move within the console, focus goes to the new page's heading, so keyboard and
+ * screen-reader users start there; a fresh load leaves focus where the browser puts it (the
+ * skip link comes first).
+ */
 function focusHeading(main) {
   const heading = main.querySelector('h1');
   if (!heading) return;
   heading.setAttribute('tabindex', '-1');
-  heading.focus({ preventScroll: true });
+  if (loaded) heading.focus({ preventScroll: true });
+  loaded = true;
   document.title = `${heading.textContent} · byoc`;
 }
 
