@@ -195,6 +195,23 @@ try {
   await page.emulateMedia({ colorScheme: 'light' });
   await visited('fleet-light-theme');
   await page.emulateMedia({ colorScheme: 'dark' });
+
+  // --- destroy (confirmed by the stack's name), and cancel it from the page ---------------
+  await page.getByRole('link', { name: 'prod' }).first().click();
+  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
+  await page.locator('summary', { hasText: 'Destroy…' }).click();
+  await page.getByRole('button', { name: 'Destroy stack' }).click();
+  await page.getByText('Type acme-prod to confirm').waitFor();
+  await page.getByLabel('Type the stack name to confirm').fill('acme-prod');
+  await page.getByRole('button', { name: 'Destroy stack' }).click();
+  await page.waitForURL(/\/ui\/operations\//);
+  await page.getByRole('heading', { name: 'destroy of acme-prod' }).waitFor();
+  await page.locator('#op-log li.step').nth(1).waitFor();
+  await page.getByRole('button', { name: 'Cancel operation' }).click();
+  await page.locator('#op-connection').getByText('finished').waitFor({ timeout: 120000 });
+  await page.locator('dd .badge', { hasText: 'cancelled' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Cancel operation' }).count(), 0);
+  await visited('operation-cancelled');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to byoc' }).waitFor();
   assert.equal((await browser.context.cookies(base)).filter((c) => c.name === 'byoc_session').length, 0, 'the cookie is gone');
