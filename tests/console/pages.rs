@@ -166,3 +166,21 @@ async fn with_the_console_off_nothing_is_served_and_cookies_are_ignored() {
     assert_eq!(bearer.status(), 200, "the API itself is unchanged");
     app.stop().await;
 }
+
+#[test]
+fn byoc_console_is_on_by_default_and_takes_only_on_or_off() {
+    use byoc::settings::Settings;
+    let with = |v: Option<&'static str>| {
+        Settings::from_lookup(move |k| {
+            (k == "BYOC_CONSOLE")
+                .then(|| v)
+                .flatten()
+                .map(str::to_owned)
+        })
+    };
+    assert!(with(None).unwrap().console.enabled);
+    assert!(with(Some("on")).unwrap().console.enabled);
+    assert!(!with(Some("off")).unwrap().console.enabled);
+    let err = with(Some("no")).unwrap_err();
+    assert_eq!(err.var, "BYOC_CONSOLE");
+}
