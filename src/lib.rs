@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod cloud;
 pub mod commands;
+pub mod console;
 pub mod crypto;
 pub mod domain;
 pub mod executor;

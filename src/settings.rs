@@ -36,6 +36,15 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Pulumi Deployments (hosted runners).
     pub deployments: DeploymentsSettings,
+    /// The web console.
+    pub console: ConsoleSettings,
+}
+
+/// `BYOC_CONSOLE` (`on` | `off`, default `on`): the web console at `/`.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// Serve the console's pages and accept its session cookie.
+    pub enabled: bool,
 }
 
 /// Which executor runs operations.
@@ -362,6 +371,18 @@ impl Settings {
                     "BYOC_DEPLOYMENTS_MAX_POLL_MILLIS",
                     "15000",
                 )?),
+            },
+            console: ConsoleSettings {
+                enabled: match opt("BYOC_CONSOLE").as_deref() {
+                    None | Some("on") => true,
+                    Some("off") => false,
+                    Some(other) => {
+                        return Err(SettingsError {
+                            var: "BYOC_CONSOLE",
+                            reason: format!("'{other}' is not 'on' or 'off'"),
+                        });
+                    }
+                },
             },
         })
     }

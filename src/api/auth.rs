@@ -1,9 +1,10 @@
 //! Bearer-token authentication: the `Caller` extractor resolves `Authorization: Bearer <token>`
-//! to a live token row; handlers state the role they need by taking a [`Viewer`], an
-//! [`Operator`] or an [`Admin`] (or check `caller.require(Role::…)` when it depends on the
-//! request). actix polls a handler's extractors together and answers the first error: a
-//! request without a token is refused (401) before anything else, but a token that must be
-//! looked up loses the race against a malformed path parameter (422).
+//! — or, without one, the web console's session cookie — to a live token row; handlers state
+//! the role they need by taking a [`Viewer`], an [`Operator`] or an [`Admin`] (or check
+//! `caller.require(Role::…)` when it depends on the request). actix polls a handler's
+//! extractors together and answers the first error: a request without a token is refused (401)
+//! before anything else, but a token that must be looked up loses the race against a malformed
+//! path parameter (422).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +54,19 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The token id of the console session a request's cookie carries (console on, no bearer
+/// token sent): `None` without a valid session, an error when a state-changing request fails
+/// the console's forgery checks (`console::guard`).
+fn console_session(req: &HttpRequest, state: &AppState) -> Option<Result<String, ApiError>> {
+    if !state.settings.console.enabled {
+        return None;
+    }
+    match crate::console::guard::checked_session(req, &state.key) {
+        Ok(session) => session.map(|s| Ok(s.token_id)),
+        Err(refused) => Some(Err(ApiError::CrossSite(refused))),
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -60,13 +74,27 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let session = match (&token, &state) {
+            (None, Some(state)) => console_session(req, state),
+            _ => None,
+        };
         Box::pin(async move {
-            let token = token.ok_or(ApiError::Unauthorized)?;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            let hash = hash_token(&token);
+            let lookup = match (token, session) {
+                (Some(token), _) => Ok(hash_token(&token)),
+                (None, Some(session)) => Err(session?),
+                (None, None) => return Err(ApiError::Unauthorized),
+            };
             let row = state
                 .db(move |conn| {
-                    let row = store::tokens::find_active_by_hash(conn, &hash)?;
+                    let row = match lookup {
+                        Ok(hash) => store::tokens::find_active_by_hash(conn, &hash)?,
+                        Err(id) => match store::tokens::find_active(conn, &id) {
+                            Ok(row) => Some(row),
+                            Err(StoreError::NotFound { .. }) => None,
+                            Err(e) => return Err(e),
+                        },
+                    };
                     if let Some(row) = &row {
                         store::tokens::touch(conn, &row.id, store::now())?;
                     }

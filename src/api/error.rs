@@ -48,6 +48,9 @@ pub enum ApiError {
         /// Role of the token.
         actual: Role,
     },
+    /// A console-session request failed the cross-site checks (origin, CSRF token).
+    #[error(transparent)]
+    CrossSite(#[from] crate::console::guard::CrossSite),
     /// A named thing does not exist.
     #[error("{kind} '{name}' not found")]
     NotFound {
@@ -99,6 +102,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden { .. } => "forbidden",
+            ApiError::CrossSite(_) => "cross-site-request",
             ApiError::NotFound { .. } => "not-found",
             ApiError::Conflict { slug, .. } => slug,
             ApiError::Validation(_) => "validation-failed",
@@ -117,7 +121,7 @@ impl ApiError {
         use http::StatusCode as S;
         match self {
             ApiError::Unauthorized => S::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => S::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::CrossSite(_) => S::FORBIDDEN,
             ApiError::NotFound { .. } => S::NOT_FOUND,
             ApiError::Conflict { .. } => S::CONFLICT,
             ApiError::Validation(_) => S::UNPROCESSABLE_ENTITY,

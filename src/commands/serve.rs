@@ -88,6 +88,7 @@ pub fn start_with_aws(
             .wrap_fn(api::request_id_header)
             .wrap(TracingLogger::default())
             .configure(api::configure(state.clone()))
+            .configure(crate::console::configure(state.settings.console.enabled))
     })
     .bind(bind)
     .map_err(|e| anyhow::anyhow!("cannot listen on {bind} (BYOC_BIND): {e}"))?;
