@@ -8,10 +8,6 @@ mod app;
 #[path = "support/files.rs"]
 mod files;
 #[path = "support/moto.rs"]
-#[expect(
-    dead_code,
-    reason = "shared with other suites; the console suite only starts moto"
-)]
 mod moto;
 #[path = "support/poll.rs"]
 mod poll;

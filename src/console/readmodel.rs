@@ -199,7 +199,11 @@ pub async fn get_config_request(
 
 /// The spec's flat fields at byoc's defaults for `region`: a short first config to edit.
 fn starter(region: &AwsRegion) -> Result<EnvironmentConfigRequest, ApiError> {
-    let defaults = resolve(EnvironmentConfigRequest::default(), region)?;
+    let defaults = resolve(
+        EnvironmentConfigRequest::default(),
+        region,
+        chrono::Utc::now().date_naive(),
+    )?;
     let group = defaults.eks.node_groups.first();
     Ok(EnvironmentConfigRequest {
         vpc_cidr: Some(defaults.vpc.cidr_block.to_string()),

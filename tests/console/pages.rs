@@ -173,7 +173,7 @@ fn byoc_console_is_on_by_default_and_takes_only_on_or_off() {
     let with = |v: Option<&'static str>| {
         Settings::from_lookup(move |k| {
             (k == "BYOC_CONSOLE")
-                .then(|| v)
+                .then_some(v)
                 .flatten()
                 .map(str::to_owned)
         })
