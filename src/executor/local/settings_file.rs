@@ -10,8 +10,8 @@
 //! provider can encrypt it — and it is set only when the external ID changed.
 
 use secrecy::{ExposeSecret, SecretString};
-use yaml_serde::{Mapping, Value};
 use sha2::{Digest, Sha256};
+use yaml_serde::{Mapping, Value};
 
 use crate::domain::StackName;
 use crate::executor::StackSettings;
