@@ -5,18 +5,25 @@ use serde_json::{Value, json};
 
 use crate::app::TestApp;
 use crate::deployments_double::{Double, Scenario};
-use crate::harness::onboard;
+use byoc::executor::{DeploymentsConfig, DeploymentsExecutor};
+
+use crate::harness::{Aws, SharedExecutor, onboard};
 use crate::routes::{Action, PROD};
 
 #[actix_web::test]
 async fn deploy_preview_destroy_and_redeploy_on_pulumi_deployments() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
     let double = Double::start(Scenario::default());
+    let platform = aws.platform().await;
     let app = TestApp::builder()
         .settings(double.configurer())
-        .executor(|settings| async move {
-            byoc::executor::build(&settings, &byoc::pulumi::EnvSnapshot::default())
-                .await
-                .expect("deployments executor")
+        .executor(move |settings| async move {
+            // As `byoc::executor::build` makes it, with the pre-flight's AWS at moto.
+            let config = DeploymentsConfig::from_settings(&settings).expect("config");
+            let exec = DeploymentsExecutor::new(config, platform).expect("executor");
+            std::sync::Arc::new(exec) as SharedExecutor
         })
         .spawn()
         .await;
