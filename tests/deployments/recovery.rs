@@ -165,7 +165,7 @@ async fn a_deployment_created_after_the_note_is_adopted_and_followed_to_its_end(
         "no second deployment"
     );
     assert_eq!(double.deployments().len(), 2);
-    assert_eq!(sent.external_refs, [orphan.clone()]);
+    assert_eq!(sent.external_refs, [orphan.as_str()]);
     let adopted = sent
         .events
         .iter()

@@ -308,7 +308,21 @@ async fn handle(
     body: web::Bytes,
     state: web::Data<Arc<Mutex<State>>>,
 ) -> HttpResponse {
-    let mut s = state.lock().unwrap();
+    let (response, hold) = {
+        let mut s = state.lock().unwrap();
+        let response = respond(&mut s, &req, &body);
+        let created = req.method() == "POST" && response.status().as_u16() == 202;
+        (response, created && s.scenario.hold_create)
+    };
+    if hold {
+        // The caller is expected to die waiting; the connection then closes.
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// Records the request and answers it.
+fn respond(s: &mut State, req: &HttpRequest, body: &web::Bytes) -> HttpResponse {
     s.requests.push(Recorded {
         method: req.method().to_string(),
         path: req.path().to_owned(),
@@ -323,7 +337,7 @@ async fn handle(
                 )
             })
             .collect(),
-        body: serde_json::from_slice(&body).ok(),
+        body: serde_json::from_slice(body).ok(),
         at: Instant::now(),
     });
     let authorized = req
@@ -344,23 +358,18 @@ async fn handle(
             HttpResponse::Ok().json(json!({"orgName": org, "projectName": project}))
         }
         ("POST", ["api", "stacks", _, _, _, "deployments"]) => {
-            let operation = serde_json::from_slice::<Value>(&body)
+            let operation = serde_json::from_slice::<Value>(body)
                 .ok()
                 .and_then(|b| b["operation"].as_str().map(str::to_owned))
                 .unwrap_or_default();
             let dep = s.add(&operation);
-            if s.scenario.hold_create {
-                drop(s);
-                // The caller is expected to die waiting; the connection then closes.
-                std::future::pending::<()>().await;
-            }
             HttpResponse::Accepted().json(json!({
                 "id": dep.id,
                 "consoleUrl": format!("https://app.pulumi.com/deployments/{}", dep.id),
                 "version": dep.version,
             }))
         }
-        ("GET", ["api", "stacks", _, _, _, "deployments"]) => list(&s, req.query_string()),
+        ("GET", ["api", "stacks", _, _, _, "deployments"]) => list(s, req.query_string()),
         ("GET", ["api", "stacks", _, _, _, "deployments", id]) => {
             if !s.exists(id) {
                 return error(404, "Not Found: deployment not found");
@@ -407,7 +416,7 @@ async fn handle(
         }
         ("GET", ["api", "stacks", _, _, _, "update", update, "events"]) => {
             match update.strip_prefix("upd-") {
-                Some(id) if s.exists(id) => events_page(&s, id, token.as_deref()),
+                Some(id) if s.exists(id) => events_page(s, id, token.as_deref()),
                 _ => error(404, "Not Found: update not found"),
             }
         }
