@@ -9,13 +9,18 @@ mod body;
 pub mod double;
 #[path = "deployments/follow.rs"]
 mod follow;
+#[path = "support/moto.rs"]
+pub mod moto;
 #[path = "support/poll.rs"]
 mod poll;
 #[path = "program/support.rs"]
 pub mod program_support;
+#[path = "deployments/recovery.rs"]
+mod recovery;
 
 use std::time::Duration;
 
+use byoc::cloud::{AwsClientOptions, PlatformAws};
 use byoc::domain::config::{EksMode, IngressController, NatStrategy};
 use byoc::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 use byoc::executor::{
@@ -26,14 +31,45 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 use double::{Double, Scenario, TOKEN};
+use moto::MotoServer;
 use program_support::{Case, Toggles, sample_config};
 
 /// The platform role the runner assumes with OIDC in these tests.
 pub const OIDC_ROLE: &str = "arn:aws:iam::999999999999:role/byoc-deployments";
 
-/// An executor pointed at `double`, polling fast.
-pub fn executor(double: &Double) -> DeploymentsExecutor {
-    DeploymentsExecutor::new(config(double)).expect("executor")
+/// An executor and the moto server its tenant-role pre-flight talks to.
+pub struct Exec {
+    pub exec: DeploymentsExecutor,
+    pub moto: MotoServer,
+}
+
+impl std::ops::Deref for Exec {
+    type Target = DeploymentsExecutor;
+    fn deref(&self) -> &DeploymentsExecutor {
+        &self.exec
+    }
+}
+
+/// An executor pointed at `double`, polling fast; `None` when moto is missing (SKIPPED).
+pub async fn executor(double: &Double) -> Option<Exec> {
+    executor_with(config(double)).await
+}
+
+/// An executor with `config`, its pre-flight against a fresh moto (IAM authorization off:
+/// any role of any account can be assumed; tests/deployments/recovery.rs switches it on).
+pub async fn executor_with(config: DeploymentsConfig) -> Option<Exec> {
+    let moto = MotoServer::start().await?;
+    let aws = platform(&moto, "testing", "testing").await;
+    let exec = DeploymentsExecutor::new(config, aws).expect("executor");
+    Some(Exec { exec, moto })
+}
+
+/// The platform identity byoc uses, signing with `key`/`secret` at `moto`.
+pub async fn platform(moto: &MotoServer, key: &str, secret: &str) -> PlatformAws {
+    let mut options = AwsClientOptions::new(AwsRegion::parse("us-east-1").unwrap());
+    options.endpoint_url = Some(moto.url.clone());
+    let creds = aws_credential_types::Credentials::new(key, secret, None, None, "moto");
+    PlatformAws::with_credentials(options, creds).await
 }
 
 /// The config of [`executor`], to tweak.
@@ -118,6 +154,7 @@ pub fn job(tenant: &Tenant, kind: OperationKind) -> OperationJob {
 pub struct Sent {
     pub events: Vec<EngineEventRecord>,
     pub external_refs: Vec<String>,
+    pub flushes: usize,
 }
 
 /// Runs `job` with a fresh sink and cancel token, collecting what it sent.
@@ -132,15 +169,24 @@ pub async fn run_with(
     cancel: CancellationToken,
 ) -> (Outcome, Sent) {
     let (sink, mut rx) = EventSink::channel(100_000);
-    let outcome = executor.run(job, sink, cancel).await;
-    let mut sent = Sent::default();
-    while let Ok(msg) = rx.try_recv() {
-        match msg {
-            SinkMessage::Event(e) => sent.events.push(e),
-            SinkMessage::ExternalRef(r) => sent.external_refs.push(r),
-            SinkMessage::StackSettings(_) | SinkMessage::CheckPending(_) => {}
+    // Drained while the run goes on: a flush waits for its answer (stored: always, here).
+    let drain = tokio::spawn(async move {
+        let mut sent = Sent::default();
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                SinkMessage::Event(e) => sent.events.push(e),
+                SinkMessage::ExternalRef(r) => sent.external_refs.push(r),
+                SinkMessage::Flush(done) => {
+                    sent.flushes += 1;
+                    let _ = done.send(true);
+                }
+                SinkMessage::StackSettings(_) | SinkMessage::CheckPending(_) => {}
+            }
         }
-    }
+        sent
+    });
+    let outcome = executor.run(job, sink, cancel).await;
+    let sent = drain.await.expect("the drain task");
     (outcome, sent)
 }
 

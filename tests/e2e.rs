@@ -23,5 +23,7 @@ mod crash;
 mod deployments;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/lease.rs"]
+mod lease;
 #[path = "e2e/local.rs"]
 mod local;

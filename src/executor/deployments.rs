@@ -2,8 +2,11 @@
 //! runners through the REST API (`docs/pulumi-contract.md` §5). It ensures the stack exists,
 //! creates one deployment with `inheritSettings: false` (tenant values only as secret
 //! variables, constant pre-run commands), records its id on the operation at once, follows it
-//! to the end and maps its status. A recovered operation follows the recorded deployment and
-//! never creates a second one. Knows nothing of the database or the HTTP API.
+//! to the end and maps its status. Before creating it checks the tenant role (the same STS
+//! pre-flight as the local executor) and notes on the operation that a deployment is being
+//! created; a recovered operation follows the recorded deployment, or adopts the one the dead
+//! attempt created (`adopt`), and never creates a second one. Knows nothing of the database
+//! or the HTTP API.
 //!
 //! Choices worth knowing:
 //! - Source: a deployment without inherited settings needs a `sourceContext`. The runner starts
@@ -17,6 +20,7 @@
 //!   operator decides); any end after a cancel → Cancelled.
 //! - Events: engine events are de-duplicated by `sequence` within one follow; a follow that
 //!   resumes after a crash reads the update's events from the start again.
+mod adopt;
 mod body;
 mod client;
 mod error;
@@ -38,9 +42,11 @@ pub use client::{ACCEPT, INITIATOR, RetryPolicy};
 pub use error::DeploymentsError;
 pub use follow::LOG_EVENT;
 
+use self::adopt::Recorded;
 use self::client::{Client, StackPath};
 use self::follow::Pace;
 use super::{EventSink, Executor, OperationJob, Outcome, RecoverError};
+use crate::cloud::{PlatformAws, RoleTarget, SessionName, preflight_role};
 use crate::program::{self, RenderInput};
 use crate::settings::Settings;
 
@@ -140,13 +146,22 @@ impl DeploymentsConfig {
 pub struct DeploymentsExecutor {
     config: DeploymentsConfig,
     client: Client,
+    /// The platform identity the tenant-role pre-flight assumes the role from.
+    aws: PlatformAws,
 }
 
+/// Event recorded when an attempt adopts the deployment an earlier attempt created.
+pub const ADOPTED_EVENT: &str = "byoc.deployment-adopted";
+
 impl DeploymentsExecutor {
-    /// An executor talking to `config.api_url`.
-    pub fn new(config: DeploymentsConfig) -> Result<Self, DeploymentsError> {
+    /// An executor talking to `config.api_url`, checking tenant roles as `aws`.
+    pub fn new(config: DeploymentsConfig, aws: PlatformAws) -> Result<Self, DeploymentsError> {
         let client = Client::new(&config.api_url, config.token.clone(), config.retry.clone())?;
-        Ok(Self { config, client })
+        Ok(Self {
+            config,
+            client,
+            aws,
+        })
     }
 
     fn stack_path(&self, job: &OperationJob) -> StackPath {
@@ -157,7 +172,8 @@ impl DeploymentsExecutor {
         }
     }
 
-    /// Starts a deployment for `job` (or picks up the recorded one) and follows it.
+    /// Starts a deployment for `job` (or picks up the one an earlier attempt started) and
+    /// follows it.
     async fn drive(
         &self,
         job: &OperationJob,
@@ -165,37 +181,31 @@ impl DeploymentsExecutor {
         cancel: &CancellationToken,
     ) -> Result<Outcome, DeploymentsError> {
         let stack = self.stack_path(job);
-        let id = match &job.external_ref {
-            Some(id) => {
+        let recorded = job.external_ref.as_deref().map(Recorded::parse);
+        let id = match recorded {
+            Some(Recorded::Deployment(id)) => {
                 tracing::info!(deployment.id = %id, "following the deployment an earlier attempt started");
                 sink.event("byoc.resume", json!({ "deployment": id })).await;
-                id.clone()
+                id
+            }
+            Some(Recorded::Creating { after_version }) => {
+                match self.adopt(job, &stack, after_version, sink).await? {
+                    Some(id) => id,
+                    None => {
+                        let Some(id) = self
+                            .create(job, &stack, Some(after_version), sink, cancel)
+                            .await?
+                        else {
+                            return Ok(cancelled_early());
+                        };
+                        id
+                    }
+                }
             }
             None => {
-                if cancel.is_cancelled() {
-                    return Ok(Outcome::Cancelled {
-                        reason: "cancelled before a deployment was created".into(),
-                        summary: Default::default(),
-                    });
-                }
-                let program = program::render_checked(&RenderInput {
-                    stack: &job.stack,
-                    slug: &job.slug,
-                    env: &job.env,
-                    account_id: &job.account,
-                    region: &job.region,
-                    tenant_role_arn: &job.role_arn,
-                    project: &self.config.project,
-                    config: &job.config,
-                })?;
-                let request =
-                    body::create_request(job, &program, &stack.qualified(), &self.config)?;
-                self.client.ensure_stack(&stack).await?;
-                let id = self.client.create_deployment(&stack, &request.0).await?;
-                // Recorded before anything else, so a worker that dies from here on is
-                // recovered by following this deployment instead of starting another.
-                sink.external_ref(id.clone()).await;
-                tracing::info!(deployment.id = %id, "created deployment");
+                let Some(id) = self.create(job, &stack, None, sink, cancel).await? else {
+                    return Ok(cancelled_early());
+                };
                 id
             }
         };
@@ -205,6 +215,114 @@ impl DeploymentsExecutor {
             cancel_grace: self.config.cancel_grace,
         };
         follow::follow(&self.client, &stack, &id, job, sink, cancel, pace).await
+    }
+
+    /// An earlier attempt noted it was creating a deployment and died before recording its
+    /// id: the deployment it created, if it reached the service (`adopt.rs`).
+    async fn adopt(
+        &self,
+        job: &OperationJob,
+        stack: &StackPath,
+        after_version: i64,
+        sink: &EventSink,
+    ) -> Result<Option<String>, DeploymentsError> {
+        let ours = adopt::created_after(
+            &self.client,
+            stack,
+            after_version,
+            body::operation(job.kind),
+        )
+        .await?;
+        let Some(first) = ours.first() else {
+            tracing::info!(
+                after_version,
+                "the earlier attempt's deployment never reached the service; creating one"
+            );
+            return Ok(None);
+        };
+        let others: Vec<&str> = ours[1..].iter().map(|d| d.id.as_str()).collect();
+        tracing::info!(deployment.id = %first.id, deployment.status = %first.status, "adopting the deployment an earlier attempt created");
+        sink.event(
+            ADOPTED_EVENT,
+            json!({
+                "deployment": first.id,
+                "version": first.version,
+                "status": first.status,
+                "also_after_marker": others,
+            }),
+        )
+        .await;
+        sink.external_ref(first.id.clone()).await;
+        Ok(Some(first.id.clone()))
+    }
+
+    /// Checks the tenant role, notes on the operation that a deployment is being created
+    /// (stored before the create is sent), creates it and records its id. `None`: cancelled
+    /// before anything was created.
+    async fn create(
+        &self,
+        job: &OperationJob,
+        stack: &StackPath,
+        marker: Option<i64>,
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<Option<String>, DeploymentsError> {
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        let program = program::render_checked(&RenderInput {
+            stack: &job.stack,
+            slug: &job.slug,
+            env: &job.env,
+            account_id: &job.account,
+            region: &job.region,
+            tenant_role_arn: &job.role_arn,
+            project: &self.config.project,
+            config: &job.config,
+        })?;
+        let request = body::create_request(job, &program, &stack.qualified(), &self.config)?;
+        tokio::select! {
+            r = self.preflight(job) => r?,
+            () = cancel.cancelled() => return Ok(None),
+        }
+        self.client.ensure_stack(stack).await?;
+        if marker.is_none() {
+            let after_version = adopt::newest_version(&self.client, stack).await?;
+            sink.external_ref(Recorded::marker(after_version)).await;
+            if !sink.flush().await {
+                return Err(DeploymentsError::NotRecorded);
+            }
+        }
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        let id = self.client.create_deployment(stack, &request.0).await?;
+        // Recorded before anything else, so a worker that dies from here on is recovered by
+        // following this deployment instead of looking for it.
+        sink.external_ref(id.clone()).await;
+        tracing::info!(deployment.id = %id, "created deployment");
+        Ok(Some(id))
+    }
+
+    /// `sts:AssumeRole` with the external ID, session `byoc-<kind>-<stack>`, as the local
+    /// executor does: a bad role fails here, clearly, before a runner is started.
+    async fn preflight(&self, job: &OperationJob) -> Result<(), DeploymentsError> {
+        let target = RoleTarget {
+            account: job.account.clone(),
+            region: job.region.clone(),
+            role_arn: job.role_arn.clone(),
+            external_id: job.external_id.clone(),
+        };
+        let session = SessionName::for_operation(job.kind.as_str(), job.stack.as_str());
+        preflight_role(&self.aws, &target, &session).await?;
+        Ok(())
+    }
+}
+
+fn cancelled_early() -> Outcome {
+    Outcome::Cancelled {
+        reason: "cancelled before a deployment was created".into(),
+        summary: Default::default(),
     }
 }
 
@@ -244,6 +362,9 @@ impl Executor for DeploymentsExecutor {
 }
 
 /// The executor `BYOC_EXECUTOR=deployments` asks for.
-pub fn build(settings: &Settings) -> Result<DeploymentsExecutor, DeploymentsError> {
-    DeploymentsExecutor::new(DeploymentsConfig::from_settings(settings)?)
+pub fn build(
+    settings: &Settings,
+    aws: PlatformAws,
+) -> Result<DeploymentsExecutor, DeploymentsError> {
+    DeploymentsExecutor::new(DeploymentsConfig::from_settings(settings)?, aws)
 }

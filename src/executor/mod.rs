@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 mod deployments;
 
 pub use deployments::{
-    ACCEPT as DEPLOYMENTS_ACCEPT, AWS_CONFIG_PATH, AWS_CONFIG_VAR, DeploymentsConfig,
-    DeploymentsError, DeploymentsExecutor, EXTERNAL_ID_VAR, INITIATOR as DEPLOYMENTS_INITIATOR,
-    LOG_EVENT, PRE_RUN_COMMANDS, PROGRAM_VAR, RetryPolicy, STACK_VAR, Source,
+    ACCEPT as DEPLOYMENTS_ACCEPT, ADOPTED_EVENT as DEPLOYMENT_ADOPTED_EVENT, AWS_CONFIG_PATH,
+    AWS_CONFIG_VAR, DeploymentsConfig, DeploymentsError, DeploymentsExecutor, EXTERNAL_ID_VAR,
+    INITIATOR as DEPLOYMENTS_INITIATOR, LOG_EVENT, PRE_RUN_COMMANDS, PROGRAM_VAR, RetryPolicy,
+    STACK_VAR, Source,
 };
 pub use unavailable::UnavailableExecutor;
 
@@ -112,6 +113,9 @@ pub enum SinkMessage {
     /// Whether the stack's checkpoint may hold pending operations: `true` after a run was
     /// killed before it could resolve them, `false` once they are resolved.
     CheckPending(bool),
+    /// Answer `true` once everything sent before this is stored, `false` when it was not (the
+    /// lease was lost, the worker is gone).
+    Flush(tokio::sync::oneshot::Sender<bool>),
 }
 
 impl EventSink {
@@ -142,6 +146,17 @@ impl EventSink {
     /// Reports whether the stack may hold pending operations (see [`SinkMessage`]).
     pub async fn check_pending(&self, on: bool) {
         let _ = self.events.send(SinkMessage::CheckPending(on)).await;
+    }
+
+    /// Waits until everything sent so far is stored. `false`: it was not, and will not be
+    /// (lease lost, worker gone), so the run must not act on it (e.g. create what the stored
+    /// note was meant to protect).
+    pub async fn flush(&self) -> bool {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.events.send(SinkMessage::Flush(tx)).await.is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// Records the executor-side reference of the run.
@@ -239,14 +254,14 @@ pub async fn build(
     match settings.pulumi.executor {
         crate::settings::ExecutorKind::Local => build_local(settings, env).await,
         crate::settings::ExecutorKind::Deployments => {
-            Ok(std::sync::Arc::new(deployments::build(settings)?))
+            Ok(std::sync::Arc::new(build_deployments(settings).await?))
         }
         crate::settings::ExecutorKind::Auto => {
             let path = env.get("PATH").map(std::ffi::OsStr::new);
             match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path) {
                 Ok(_) => build_local(settings, env).await,
                 Err(_) if settings.deployments.is_configured() => {
-                    Ok(std::sync::Arc::new(deployments::build(settings)?))
+                    Ok(std::sync::Arc::new(build_deployments(settings).await?))
                 }
                 Err(e) => Ok(std::sync::Arc::new(UnavailableExecutor::new(format!(
                     "BYOC_EXECUTOR=auto found no pulumi CLI ({e}; set BYOC_PULUMI_BIN or install \
@@ -271,18 +286,27 @@ pub fn plugin_status(settings: &crate::settings::Settings) -> Option<crate::pulu
     ))
 }
 
+/// The platform's AWS identity from the provider chain (the role pre-flight's caller).
+async fn platform_aws(settings: &crate::settings::Settings) -> crate::cloud::PlatformAws {
+    crate::cloud::PlatformAws::from_provider_chain(crate::cloud::AwsClientOptions::from_settings(
+        crate::domain::AwsRegion::default(),
+        &settings.aws,
+    ))
+    .await
+}
+
+/// The Deployments executor, checking tenant roles with the platform's AWS identity.
+async fn build_deployments(
+    settings: &crate::settings::Settings,
+) -> Result<DeploymentsExecutor, DeploymentsError> {
+    deployments::build(settings, platform_aws(settings).await)
+}
+
 /// The local executor, with the platform's AWS identity from the provider chain.
 async fn build_local(
     settings: &crate::settings::Settings,
     env: &crate::pulumi::EnvSnapshot,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
-    let aws = crate::cloud::PlatformAws::from_provider_chain(
-        crate::cloud::AwsClientOptions::from_settings(
-            crate::domain::AwsRegion::default(),
-            &settings.aws,
-        ),
-    )
-    .await;
-    let local = LocalExecutor::new(settings, aws, env.clone()).await?;
+    let local = LocalExecutor::new(settings, platform_aws(settings).await, env.clone()).await?;
     Ok(std::sync::Arc::new(local))
 }

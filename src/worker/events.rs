@@ -24,6 +24,8 @@ impl Worker {
         lost: CancellationToken,
     ) {
         let mut batch = Vec::with_capacity(BATCH);
+        // Every executor reference so far was stored (what a flush vouches for).
+        let mut refs_stored = true;
         while let Some(first) = rx.recv().await {
             let mut next = Some(first);
             while let Some(message) = next.take() {
@@ -35,10 +37,17 @@ impl Worker {
                     SinkMessage::ExternalRef(reference) => {
                         let stored = self.record(&lease, std::mem::take(&mut batch)).await;
                         if stored.is_ok() {
-                            self.record_external_ref(&lease, reference, &lost).await;
+                            refs_stored &= self.record_external_ref(&lease, reference, &lost).await;
                         } else {
+                            refs_stored = false;
                             note_lost(stored, &lost);
                         }
+                    }
+                    SinkMessage::Flush(done) => {
+                        let stored = self.record(&lease, std::mem::take(&mut batch)).await;
+                        // A dropped receiver means the executor stopped waiting: nothing to do.
+                        let _ = done.send(stored.is_ok() && refs_stored);
+                        note_lost(stored, &lost);
                     }
                     other => {
                         let stored = self.record(&lease, std::mem::take(&mut batch)).await;
@@ -91,7 +100,7 @@ impl Worker {
         lease: &Lease,
         reference: String,
         lost: &CancellationToken,
-    ) {
+    ) -> bool {
         let held = lease.clone();
         let res = self
             .blocking(move |conn| queue::record_external_ref(conn, &held, &reference))
@@ -99,7 +108,9 @@ impl Worker {
         if let Err(QueueError::Store(e)) = &res {
             tracing::error!(error = %e, "cannot record the executor reference");
         }
+        let ok = res.is_ok();
         note_lost(res, lost);
+        ok
     }
 }
 
@@ -123,7 +134,9 @@ impl Worker {
                     queue::record_stack_settings(conn, &held, &sealed)
                 }
                 SinkMessage::CheckPending(on) => queue::record_check_pending(conn, &held, on),
-                SinkMessage::Event(_) | SinkMessage::ExternalRef(_) => Ok(()),
+                SinkMessage::Event(_) | SinkMessage::ExternalRef(_) | SinkMessage::Flush(_) => {
+                    Ok(())
+                }
             })
             .await;
         if let Err(QueueError::Store(e)) = &res {

@@ -9,13 +9,16 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::double::{Scenario, sample_events};
-use super::{ACME, double, executor, job, run, run_with};
+use super::{ACME, double, executor, executor_with, job, run, run_with};
 use crate::poll::wait_until;
 
 #[actix_web::test]
 async fn deploy_succeeds_with_summary_and_redacted_secret_outputs() {
     let double = double(Scenario::default());
-    let (outcome, sent) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, sent) = run(&exec, job(&ACME, OperationKind::Update)).await;
     let Outcome::Succeeded { summary, outputs } = outcome else {
         panic!("expected success, got {outcome:?}");
     };
@@ -37,9 +40,10 @@ async fn deploy_succeeds_with_summary_and_redacted_secret_outputs() {
     );
     assert_eq!(
         sent.external_refs,
-        vec!["dep-1".to_owned()],
-        "the id is recorded once, at once"
+        ["byoc-creating-after-version:0", "dep-1"],
+        "the creating note first (flushed), then the id, once, at once"
     );
+    assert_eq!(sent.flushes, 1);
     assert!(
         double.requests_to("GET", "/export").is_empty(),
         "never downloads the state"
@@ -57,7 +61,10 @@ async fn engine_events_are_forwarded_in_order_without_duplicates() {
         overlap_pages: true,
         ..Scenario::default()
     });
-    let (_, sent) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (_, sent) = run(&exec, job(&ACME, OperationKind::Update)).await;
     let engine: Vec<_> = sent
         .events
         .iter()
@@ -103,7 +110,10 @@ async fn failed_deployment_fails_with_the_engine_error() {
         events,
         ..Scenario::default()
     });
-    let (outcome, _) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, _) = run(&exec, job(&ACME, OperationKind::Update)).await;
     let Outcome::Failed {
         message, retryable, ..
     } = outcome
@@ -132,7 +142,10 @@ async fn failure_before_the_update_reports_the_step_and_runner_log() {
         ],
         ..Scenario::default()
     });
-    let (outcome, _) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, _) = run(&exec, job(&ACME, OperationKind::Update)).await;
     let Outcome::Failed { message, .. } = outcome else {
         panic!("expected failure, got {outcome:?}");
     };
@@ -148,7 +161,10 @@ async fn skipped_deployment_fails_with_a_clear_message() {
         events: Vec::new(),
         ..Scenario::default()
     });
-    let (outcome, _) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, _) = run(&exec, job(&ACME, OperationKind::Update)).await;
     let Outcome::Failed {
         message, retryable, ..
     } = outcome
@@ -167,7 +183,10 @@ async fn rate_limited_status_poll_waits_for_retry_after() {
         server_error_first_logs: true,
         ..Scenario::default()
     });
-    let (outcome, _) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, _) = run(&exec, job(&ACME, OperationKind::Update)).await;
     assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
     let polls = double.requests_to("GET", "/deployments/dep-1");
     assert!(polls.len() >= 2);
@@ -190,7 +209,9 @@ async fn cancel_goes_through_the_api_and_ends_cancelled() {
         running_polls: usize::MAX,
         ..Scenario::default()
     });
-    let exec = executor(&double);
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
     let cancel = CancellationToken::new();
     let run = run_with(&exec, job(&ACME, OperationKind::Update), cancel.clone());
     let trigger = async {
@@ -222,12 +243,14 @@ async fn a_cancel_the_service_ignores_ends_cancelled_after_the_grace() {
     });
     let mut cfg = super::config(&double);
     cfg.cancel_grace = Duration::from_millis(50);
-    let exec = byoc::executor::DeploymentsExecutor::new(cfg).unwrap();
+    let Some(exec) = executor_with(cfg).await else {
+        return;
+    };
     let cancel = CancellationToken::new();
     cancel.cancel();
     let mut resumed = job(&ACME, OperationKind::Update);
-    double.seed_deployment("dep-3");
-    resumed.external_ref = Some("dep-3".into());
+    let seeded = double.seed_deployment("update");
+    resumed.external_ref = Some(seeded.clone());
     let (outcome, _) = run_with(&exec, resumed, cancel).await;
     let Outcome::Cancelled { reason, .. } = outcome else {
         panic!("expected cancelled, got {outcome:?}");
@@ -235,7 +258,7 @@ async fn a_cancel_the_service_ignores_ends_cancelled_after_the_grace() {
     assert!(reason.contains("has not stopped yet"), "{reason}");
     assert_eq!(
         double
-            .requests_to("POST", "/deployments/dep-3/cancel")
+            .requests_to("POST", &format!("/deployments/{seeded}/cancel"))
             .len(),
         1
     );
@@ -248,7 +271,10 @@ async fn unreadable_outputs_leave_a_successful_deploy_successful() {
         outputs_missing: true,
         ..Scenario::default()
     });
-    let (outcome, sent) = run(&executor(&double), job(&ACME, OperationKind::Update)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, sent) = run(&exec, job(&ACME, OperationKind::Update)).await;
     assert!(
         matches!(outcome, Outcome::Succeeded { outputs: None, .. }),
         "{outcome:?}"
@@ -260,7 +286,10 @@ async fn unreadable_outputs_leave_a_successful_deploy_successful() {
 #[actix_web::test]
 async fn destroy_succeeds_without_reading_outputs() {
     let double = double(Scenario::default());
-    let (outcome, _) = run(&executor(&double), job(&ACME, OperationKind::Destroy)).await;
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
+    let (outcome, _) = run(&exec, job(&ACME, OperationKind::Destroy)).await;
     assert!(
         matches!(outcome, Outcome::Succeeded { outputs: None, .. }),
         "{outcome:?}"
@@ -274,11 +303,13 @@ async fn destroy_succeeds_without_reading_outputs() {
 #[actix_web::test]
 async fn a_recovered_operation_follows_the_recorded_deployment() {
     let double = double(Scenario::default());
-    double.seed_deployment("dep-7");
+    let seeded = double.seed_deployment("update");
     let mut resumed = job(&ACME, OperationKind::Update);
     resumed.attempt = 2;
-    resumed.external_ref = Some("dep-7".into());
-    let exec = executor(&double);
+    resumed.external_ref = Some(seeded.clone());
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
     exec_recover(&exec, &resumed).await;
     let (outcome, sent) = run(&exec, resumed).await;
     assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
@@ -291,8 +322,12 @@ async fn a_recovered_operation_follows_the_recorded_deployment() {
             .requests_to("POST", "/api/stacks/acme-org/byoc-platform")
             .is_empty()
     );
-    assert_eq!(double.deployments(), vec!["dep-7".to_owned()]);
-    assert!(!double.requests_to("GET", "/deployments/dep-7").is_empty());
+    assert_eq!(double.deployments(), vec![seeded.clone()]);
+    assert!(
+        !double
+            .requests_to("GET", &format!("/deployments/{seeded}"))
+            .is_empty()
+    );
     assert!(sent.external_refs.is_empty());
     double.stop().await;
 }
@@ -350,15 +385,17 @@ async fn settings_select_the_double_and_each_operation_gets_its_own_deployment()
     let double = double(Scenario::default());
     let mut settings = byoc::settings::Settings::for_data_dir("/nonexistent");
     double.configure(&mut settings);
-    let exec = byoc::executor::build(&settings, &no_pulumi_on_path())
+    let built = byoc::executor::build(&settings, &no_pulumi_on_path())
         .await
         .expect("deployments executor builds");
-    assert_eq!(exec.name(), "deployments");
+    assert_eq!(built.name(), "deployments");
+    // The same settings, with the pre-flight's AWS at moto.
+    let cfg = byoc::executor::DeploymentsConfig::from_settings(&settings).expect("config");
+    let Some(exec) = super::executor_with(cfg).await else {
+        return;
+    };
     for kind in [OperationKind::Update, OperationKind::Destroy] {
-        let (sink, _rx) = byoc::executor::EventSink::channel(10_000);
-        let outcome = exec
-            .run(job(&ACME, kind), sink, CancellationToken::new())
-            .await;
+        let (outcome, _) = run(&exec, job(&ACME, kind)).await;
         assert!(
             matches!(outcome, Outcome::Succeeded { .. }),
             "{kind:?}: {outcome:?}"
@@ -374,13 +411,15 @@ async fn settings_select_the_double_and_each_operation_gets_its_own_deployment()
 #[actix_web::test]
 async fn a_resumed_follow_forwards_only_events_newer_than_those_stored() {
     let double = double(Scenario::default());
-    double.seed_deployment("dep-9");
+    let seeded = double.seed_deployment("update");
     let mut resumed = job(&ACME, OperationKind::Update);
     resumed.attempt = 2;
-    resumed.external_ref = Some("dep-9".into());
+    resumed.external_ref = Some(seeded.clone());
     // The first attempt stored events up to sequence 1 before its worker died.
     resumed.resume_after_sequence = Some(1);
-    let exec = executor(&double);
+    let Some(exec) = executor(&double).await else {
+        return;
+    };
     let (outcome, sent) = run(&exec, resumed).await;
     let Outcome::Succeeded { summary, .. } = outcome else {
         panic!("{outcome:?}")

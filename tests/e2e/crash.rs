@@ -18,10 +18,10 @@ use crate::poll::eventually;
 use crate::routes::{EnvStatus, EventPage, Operation};
 
 /// How long real processes get to do what a test waits for.
-const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -31,15 +31,15 @@ impl Drop for Proc {
     }
 }
 
-struct Cluster {
-    data: tempfile::TempDir,
-    env: Vec<(String, String)>,
-    base: String,
-    client: Client,
+pub(crate) struct Cluster {
+    pub(crate) data: tempfile::TempDir,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) base: String,
+    pub(crate) client: Client,
 }
 
 impl Cluster {
-    fn new(aws: &Aws, pulumi: &Pulumi) -> Self {
+    pub(crate) fn new(aws: &Aws, pulumi: &Pulumi) -> Self {
         let data = tempfile::tempdir().unwrap();
         let port = crate::moto::free_port();
         let keep = |k: &str| std::env::var(k).ok().map(|v| (k.to_owned(), v));
@@ -71,7 +71,7 @@ impl Cluster {
         }
     }
 
-    fn spawn(&self, args: &[&str], extra: &[(&str, &str)], log: &str) -> Proc {
+    pub(crate) fn spawn(&self, args: &[&str], extra: &[(&str, &str)], log: &str) -> Proc {
         let out = std::fs::File::create(self.data.path().join(log)).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_byoc"))
             .args(args)
@@ -86,7 +86,7 @@ impl Cluster {
         Proc(child)
     }
 
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.base))
             .bearer_auth(ADMIN_TOKEN)
@@ -96,7 +96,7 @@ impl Cluster {
             .unwrap()
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
@@ -107,7 +107,7 @@ impl Cluster {
         resp.json().await.unwrap()
     }
 
-    async fn deploy(&self) -> String {
+    pub(crate) async fn deploy(&self) -> String {
         let resp = self
             .post("/api/v1/tenants/acme/environments/prod/deploy", json!({}))
             .await;
@@ -115,18 +115,18 @@ impl Cluster {
         resp.json::<Operation>().await.unwrap().id
     }
 
-    async fn operation(&self, id: &str) -> Operation {
+    pub(crate) async fn operation(&self, id: &str) -> Operation {
         self.get(&format!("/api/v1/operations/{id}")).await
     }
 
-    async fn finished(&self, id: &str) -> Operation {
+    pub(crate) async fn finished(&self, id: &str) -> Operation {
         eventually("the operation to finish", PATIENCE, async || {
             Some(self.operation(id).await).filter(Operation::is_final)
         })
         .await
     }
 
-    fn locks(&self) -> Vec<PathBuf> {
+    pub(crate) fn locks(&self) -> Vec<PathBuf> {
         let dir = self
             .data
             .path()
@@ -137,7 +137,7 @@ impl Cluster {
     }
 
     /// Resource types of the pending creates in the stack's checkpoint.
-    fn pending_creates(&self) -> Vec<String> {
+    pub(crate) fn pending_creates(&self) -> Vec<String> {
         let path = self
             .data
             .path()
@@ -156,7 +156,7 @@ impl Cluster {
     }
 
     /// How many objects of the stand-in's fake cloud carry each URN.
-    fn cloud_objects(&self) -> std::collections::BTreeMap<String, usize> {
+    pub(crate) fn cloud_objects(&self) -> std::collections::BTreeMap<String, usize> {
         let dir = self.data.path().join("state/.standin-cloud/objects");
         let mut out = std::collections::BTreeMap::new();
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -168,7 +168,7 @@ impl Cluster {
         out
     }
 
-    fn log(&self, name: &str) -> String {
+    pub(crate) fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.data.path().join(name)).unwrap_or_default()
     }
 }
@@ -179,13 +179,20 @@ fn exists(p: &Path) -> Option<()> {
 
 /// Starts `byoc serve` (API only) with tenant `acme` and a saved `prod` config; the stand-in
 /// runs slowly and marks when it holds the stack lock.
-async fn api_with_a_slow_stack(aws: &Aws, pulumi: &Pulumi) -> (Cluster, Proc, PathBuf) {
+pub(crate) async fn api_with_a_slow_stack(aws: &Aws, pulumi: &Pulumi) -> (Cluster, Proc, PathBuf) {
     let started = pulumi.dir.path().join("started");
     pulumi.knobs(&[
         ("PULUMI_STANDIN_SLEEP_MS", "200"),
         ("PULUMI_STANDIN_STARTED", started.to_str().unwrap()),
     ]);
     let cluster = Cluster::new(aws, pulumi);
+    let api = api_with_tenant(&cluster).await;
+    (cluster, api, started)
+}
+
+/// Starts `byoc serve` (API only) for `cluster`, creates tenant `acme` and saves a `prod`
+/// config.
+pub(crate) async fn api_with_tenant(cluster: &Cluster) -> Proc {
     let api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
     eventually("the API to be ready", PATIENCE, async || {
         let r = cluster
@@ -208,7 +215,7 @@ async fn api_with_a_slow_stack(aws: &Aws, pulumi: &Pulumi) -> (Cluster, Proc, Pa
         .post("/api/v1/tenants/acme/environments/prod/config", json!({}))
         .await;
     assert_eq!(resp.status(), 201);
-    (cluster, api, started)
+    api
 }
 
 #[actix_web::test]

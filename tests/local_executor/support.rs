@@ -318,6 +318,9 @@ impl Running {
                 }
                 SinkMessage::CheckPending(on) => self.memory.lock().unwrap().check_pending = on,
                 SinkMessage::ExternalRef(_) => {}
+                SinkMessage::Flush(done) => {
+                    let _ = done.send(true);
+                }
             }
         }
     }

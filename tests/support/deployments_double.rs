@@ -1,7 +1,17 @@
 //! A local HTTP double of the Pulumi Cloud routes the Deployments executor calls
 //! (`docs/pulumi-contract.md` §5): documented shapes, token check, every request recorded, and
 //! scripted scenarios (success with events and outputs, failure with a runner message,
-//! `skipped`, 429 with `Retry-After`, 5xx, cancel). Start one per test with [`Double::start`].
+//! `skipped`, 429 with `Retry-After`, 5xx, cancel, a create whose answer never comes). Start
+//! one per test with [`Double::start`].
+//!
+//! Shapes, with their sources: create answers `{id, consoleUrl, version}` (REST docs,
+//! `CreateDeploymentResponse`); a stack's deployments are listed newest first, 1-based `page`,
+//! `pageSize` default 10 and at most 100, as `{deployments, itemsPerPage, total}` of
+//! snapshots `{id, created, modified, status, version, requestedBy, pulumiOperation, updates,
+//! jobs, initiator}` (pulumi/pulumi `sdk/go/common/apitype/list_deployments.go`,
+//! `ListDeploymentResponseV2`, and its client test `client_deployments_test.go`; the CLI's
+//! `pulumi deployment list` pages until `total`). Neither the list nor the get answer carries
+//! the request's variables or source.
 
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
@@ -71,6 +81,9 @@ pub struct Scenario {
     pub ignore_cancel: bool,
     /// The outputs route answers 404.
     pub outputs_missing: bool,
+    /// A create is accepted (the deployment exists and runs) but its answer never comes, as
+    /// when the caller dies or the connection drops right after sending it.
+    pub hold_create: bool,
 }
 
 impl Default for Scenario {
@@ -97,6 +110,7 @@ impl Default for Scenario {
             stack_exists: false,
             ignore_cancel: false,
             outputs_missing: false,
+            hold_create: false,
         }
     }
 }
@@ -112,11 +126,20 @@ pub fn sample_events() -> Vec<Value> {
     ]
 }
 
+/// One deployment the double holds.
+#[derive(Debug, Clone)]
+struct Dep {
+    id: String,
+    /// Ordinal on the stack, from 1 (`version`: "the ordinal ID for the stack").
+    version: i64,
+    operation: String,
+}
+
 #[derive(Debug)]
 struct State {
     scenario: Scenario,
     requests: Vec<Recorded>,
-    deployments: Vec<String>,
+    deployments: Vec<Dep>,
     /// Status polls per deployment id.
     polls: HashMap<String, usize>,
     cancelled: HashSet<String>,
@@ -145,6 +168,33 @@ impl State {
 
     fn update_started(&self, id: &str) -> bool {
         self.polls(id) >= 1 && !self.scenario.events.is_empty()
+    }
+
+    fn exists(&self, id: &str) -> bool {
+        self.deployments.iter().any(|d| d.id == id)
+    }
+
+    fn add(&mut self, operation: &str) -> Dep {
+        let version = self.deployments.len() as i64 + 1;
+        let dep = Dep {
+            id: format!("dep-{version}"),
+            version,
+            operation: operation.to_owned(),
+        };
+        self.deployments.push(dep.clone());
+        dep
+    }
+
+    /// A `ListDeploymentSnapshot`.
+    fn snapshot(&self, dep: &Dep) -> Value {
+        let status = self.status(&dep.id);
+        json!({
+            "id": dep.id, "created": "2026-11-26T10:00:00Z", "modified": "2026-11-26T10:00:05Z",
+            "status": status, "version": dep.version,
+            "requestedBy": {"name": "byoc", "githubLogin": "byoc", "avatarUrl": ""},
+            "projectName": "byoc-platform", "pulumiOperation": dep.operation,
+            "updates": [], "jobs": [{"status": status, "steps": []}], "initiator": "automation-api",
+        })
     }
 }
 
@@ -200,7 +250,13 @@ impl Double {
 
     /// Ids of the deployments created.
     pub fn deployments(&self) -> Vec<String> {
-        self.state.lock().unwrap().deployments.clone()
+        self.state
+            .lock()
+            .unwrap()
+            .deployments
+            .iter()
+            .map(|d| d.id.clone())
+            .collect()
     }
 
     /// Plays `scenario` for deployments created from now on.
@@ -208,9 +264,10 @@ impl Double {
         self.state.lock().unwrap().scenario = scenario;
     }
 
-    /// Pretends a deployment `id` was created earlier (by a worker that died).
-    pub fn seed_deployment(&self, id: &str) {
-        self.state.lock().unwrap().deployments.push(id.to_owned());
+    /// Pretends a deployment running `operation` was created earlier (by someone, or a worker
+    /// that died); answers its id.
+    pub fn seed_deployment(&self, operation: &str) -> String {
+        self.state.lock().unwrap().add(operation).id
     }
 
     /// Points byoc settings at this double (`BYOC_EXECUTOR=deployments`, fast polling), for
@@ -251,7 +308,21 @@ async fn handle(
     body: web::Bytes,
     state: web::Data<Arc<Mutex<State>>>,
 ) -> HttpResponse {
-    let mut s = state.lock().unwrap();
+    let (response, hold) = {
+        let mut s = state.lock().unwrap();
+        let response = respond(&mut s, &req, &body);
+        let created = req.method() == "POST" && response.status().as_u16() == 202;
+        (response, created && s.scenario.hold_create)
+    };
+    if hold {
+        // The caller is expected to die waiting; the connection then closes.
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// Records the request and answers it.
+fn respond(s: &mut State, req: &HttpRequest, body: &web::Bytes) -> HttpResponse {
     s.requests.push(Recorded {
         method: req.method().to_string(),
         path: req.path().to_owned(),
@@ -266,7 +337,7 @@ async fn handle(
                 )
             })
             .collect(),
-        body: serde_json::from_slice(&body).ok(),
+        body: serde_json::from_slice(body).ok(),
         at: Instant::now(),
     });
     let authorized = req
@@ -287,14 +358,20 @@ async fn handle(
             HttpResponse::Ok().json(json!({"orgName": org, "projectName": project}))
         }
         ("POST", ["api", "stacks", _, _, _, "deployments"]) => {
-            let id = format!("dep-{}", s.deployments.len() + 1);
-            s.deployments.push(id.clone());
-            HttpResponse::Accepted().json(
-                json!({"id": id, "consoleUrl": format!("https://app.pulumi.com/deployments/{id}")}),
-            )
+            let operation = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|b| b["operation"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let dep = s.add(&operation);
+            HttpResponse::Accepted().json(json!({
+                "id": dep.id,
+                "consoleUrl": format!("https://app.pulumi.com/deployments/{}", dep.id),
+                "version": dep.version,
+            }))
         }
+        ("GET", ["api", "stacks", _, _, _, "deployments"]) => list(s, req.query_string()),
         ("GET", ["api", "stacks", _, _, _, "deployments", id]) => {
-            if !s.deployments.iter().any(|d| d == id) {
+            if !s.exists(id) {
                 return error(404, "Not Found: deployment not found");
             }
             if let (Some(secs), false) = (s.scenario.rate_limit_first_get, s.rate_limited) {
@@ -339,9 +416,7 @@ async fn handle(
         }
         ("GET", ["api", "stacks", _, _, _, "update", update, "events"]) => {
             match update.strip_prefix("upd-") {
-                Some(id) if s.deployments.iter().any(|d| d == id) => {
-                    events_page(&s, id, token.as_deref())
-                }
+                Some(id) if s.exists(id) => events_page(s, id, token.as_deref()),
                 _ => error(404, "Not Found: update not found"),
             }
         }
@@ -351,7 +426,7 @@ async fn handle(
         ("GET", ["api", "stacks", _, _, _, "outputs"]) => HttpResponse::Ok()
             .json(json!({"outputs": s.scenario.outputs, "secretsProviders": {"type": "service"}})),
         ("POST", ["api", "stacks", _, _, _, "deployments", id, "cancel"]) => {
-            if !s.deployments.iter().any(|d| d == id) {
+            if !s.exists(id) {
                 return error(404, "Not Found: deployment not found");
             }
             s.cancelled.insert((*id).to_owned());
@@ -359,6 +434,34 @@ async fn handle(
         }
         _ => error(404, "Not Found"),
     }
+}
+
+/// `GET …/deployments?page=&pageSize=`: newest first. The docs give `pageSize` ≤ 100 but not
+/// what a larger or invalid value does (the CLI's client test only shows that an error status
+/// is an error); the double answers 400 so a client that sends one is noticed.
+fn list(s: &State, query: &str) -> HttpResponse {
+    let page: i64 = query_param(query, "page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
+    let size: i64 = query_param(query, "pageSize")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10);
+    if page < 1 || !(1..=100).contains(&size) {
+        return error(400, "Bad Request: invalid page or pageSize");
+    }
+    let newest_first: Vec<Value> = s
+        .deployments
+        .iter()
+        .rev()
+        .skip(((page - 1) * size) as usize)
+        .take(size as usize)
+        .map(|d| s.snapshot(d))
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "deployments": newest_first,
+        "itemsPerPage": size,
+        "total": s.deployments.len(),
+    }))
 }
 
 /// Pages of `page_size` events, token `ev-<index of next event>`; once all are served the

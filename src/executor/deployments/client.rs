@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::DeploymentsError;
-use super::shapes::{Deployment, EventsPage, LogsPage, StackOutputs, UpdateRef};
+use super::shapes::{Deployment, DeploymentList, EventsPage, LogsPage, StackOutputs, UpdateRef};
 
 /// `Accept` header the REST documentation asks for.
 pub const ACCEPT: &str = "application/vnd.pulumi+8";
@@ -124,6 +124,23 @@ impl Client {
             .send(Method::POST, &path, Some(body), false, "create deployment")
             .await?;
         Ok(decode::<Created>(&text, "create deployment")?.id)
+    }
+
+    /// Page `page` (1-based) of the stack's deployments, newest first, `page_size` ≤ 100.
+    pub async fn list_deployments(
+        &self,
+        stack: &StackPath,
+        page: u32,
+        page_size: u32,
+    ) -> Result<DeploymentList, DeploymentsError> {
+        let path = format!(
+            "{}/deployments?page={page}&pageSize={page_size}",
+            stack.base()
+        );
+        decode(
+            &self.get(&path, "list stack deployments").await?,
+            "list stack deployments",
+        )
     }
 
     /// The deployment's current state.

@@ -2,7 +2,7 @@
 //! Cloud REST API. Secrets never reach a message: bodies are not echoed, only the service's
 //! own `{code, message}`.
 
-use crate::cloud::ProfileError;
+use crate::cloud::{ProfileError, RoleCheckError};
 use crate::program::{ProgramError, ProgramProblems, RenderError};
 
 /// Why a Deployments run could not be started or followed.
@@ -20,6 +20,16 @@ pub enum DeploymentsError {
     /// The tenant AWS profile for the runner could not be built.
     #[error("could not build the tenant AWS profile for the runner")]
     Profile(#[from] ProfileError),
+    /// The tenant role pre-flight (`sts:AssumeRole` with the external ID) failed; nothing was
+    /// created. Same check and message as the local executor's.
+    #[error("pre-flight check of the tenant role failed: {0}")]
+    Role(#[from] RoleCheckError),
+    /// The note that guards against a second deployment could not be stored, so none is
+    /// created (the worker lost its lease or its database).
+    #[error(
+        "could not record on the operation that a deployment is being created; none was created"
+    )]
+    NotRecorded,
     /// The program does not fit in one runner environment variable.
     #[error(
         "the encoded program is {bytes} bytes; a runner environment variable holds at most {max}"
@@ -82,6 +92,8 @@ impl DeploymentsError {
         match self {
             Self::Transport { .. } | Self::RateLimited { .. } => true,
             Self::Api { status, .. } => *status >= 500,
+            Self::Role(e) => e.is_transient(),
+            Self::NotRecorded => true,
             _ => false,
         }
     }

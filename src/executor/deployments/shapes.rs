@@ -14,6 +14,34 @@ pub struct Deployment {
     pub jobs: Vec<Job>,
 }
 
+/// One page of a stack's deployments, `GET …/deployments?page=&pageSize=` (pulumi/pulumi
+/// `sdk/go/common/apitype/list_deployments.go`, `ListDeploymentResponseV2`; newest first).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeploymentList {
+    /// This page's deployments.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentSummary>,
+    /// The stack's deployments in all.
+    #[serde(default)]
+    pub total: i64,
+}
+
+/// One deployment of a list (`ListDeploymentSnapshot`; only the fields byoc reads). The
+/// snapshot carries no request data (variables, source): a deployment is known by its
+/// `version` and `pulumiOperation` only.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeploymentSummary {
+    /// Deployment id.
+    pub id: String,
+    /// Ordinal of the deployment on its stack (sequential, assigned at create).
+    pub version: i64,
+    /// Status, as on [`Deployment`].
+    pub status: String,
+    /// `update`, `preview`, `refresh`, `destroy` (or a drift operation).
+    #[serde(rename = "pulumiOperation")]
+    pub pulumi_operation: String,
+}
+
 /// One runner job.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {

@@ -68,6 +68,12 @@ pub(super) async fn recover(
         if lock.hostname != host {
             continue;
         }
+        if pulumi_alive(lock.pid) {
+            tracing::warn!(
+                pid = lock.pid,
+                "the stack lock's holder is still running; waiting for it to stop"
+            );
+        }
         while pulumi_alive(lock.pid) {
             if started.elapsed() > patience {
                 return Err(RecoverError::HolderAlive {
