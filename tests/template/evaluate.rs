@@ -397,7 +397,9 @@ fn customer_calls() -> Vec<Call> {
         )
         .with(
             "iam:PolicyARN",
-            json!(format!("arn:{PARTITION}:iam::aws:policy/AdministratorAccess")),
+            json!(format!(
+                "arn:{PARTITION}:iam::aws:policy/AdministratorAccess"
+            )),
         ),
         call(
             "pass a byoc role to EKS",

@@ -139,12 +139,20 @@ mod tests {
             dns_label(&e.namespace, 63).expect("namespace");
             dns_label(&e.release_name, 53).expect("release");
             dns_label(&e.service_account, 63).expect("sa");
-            assert!(e.record(&e.version).is_some(), "{}: default not listed", e.chart);
+            assert!(
+                e.record(&e.version).is_some(),
+                "{}: default not listed",
+                e.chart
+            );
             for c in &e.compatibility {
                 exact_version(&c.version).expect("listed version pinned");
                 assert!(kube_minor(&c.kubernetes.min).is_some(), "{}", c.version);
                 if let Some(max) = &c.kubernetes.max {
-                    assert!(kube_minor(max) >= kube_minor(&c.kubernetes.min), "{}", c.version);
+                    assert!(
+                        kube_minor(max) >= kube_minor(&c.kubernetes.min),
+                        "{}",
+                        c.version
+                    );
                 }
                 assert!(!c.source.trim().is_empty(), "{}: no source", c.version);
             }

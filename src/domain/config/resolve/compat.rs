@@ -74,7 +74,10 @@ pub fn choose_version(
                 .map(|r| r.version.as_str())
                 .collect();
             let hint = if instead.is_empty() {
-                format!("no version byoc has checked does (checked: {})", checked(entry))
+                format!(
+                    "no version byoc has checked does (checked: {})",
+                    checked(entry)
+                )
             } else {
                 format!("use {}", instead.join(" or "))
             };

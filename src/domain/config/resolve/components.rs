@@ -38,7 +38,16 @@ pub fn resolve_components(
                          entry: &CatalogEntry,
                          off_message: &str,
                          errors: &mut ValidationErrors| {
-        component(base, r, default_on, entry, off_message, kube, errors, warnings)
+        component(
+            base,
+            r,
+            default_on,
+            entry,
+            off_message,
+            kube,
+            errors,
+            warnings,
+        )
     };
     let karpenter_req = req.karpenter.unwrap_or_default();
     if mode == EksMode::Auto && karpenter_req.enabled == Some(true) {
@@ -122,7 +131,10 @@ pub fn resolve_components(
     components
 }
 
-#[allow(clippy::too_many_arguments)] // one component's inputs; a struct would only rename them
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one component's inputs; a struct would only rename them"
+)]
 fn component(
     base: &str,
     r: ComponentRequest,
@@ -161,10 +173,11 @@ fn component(
     }
     let chart = r.chart.unwrap_or_else(|| entry.chart.clone());
     errors.check(&ptr(base, "chart"), dns_label(&chart, 63));
-    let pinned_ok = r
-        .version
-        .as_deref()
-        .is_none_or(|v| errors.check(&ptr(base, "version"), exact_version(v)).is_some());
+    let pinned_ok = r.version.as_deref().is_none_or(|v| {
+        errors
+            .check(&ptr(base, "version"), exact_version(v))
+            .is_some()
+    });
     let choice = Choice {
         base,
         requested: r.version,

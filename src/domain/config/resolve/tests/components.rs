@@ -296,7 +296,9 @@ fn a_pinned_version_outside_its_kubernetes_range_is_refused() {
         "karpenter": {"version": "1.5.0"}, "external_secrets": {"enabled": false}}}));
     assert_eq!(c.components.karpenter.chart.version, "1.5.0");
     assert!(
-        c.warnings.iter().all(|w| w.field != "/components/karpenter/version"),
+        c.warnings
+            .iter()
+            .all(|w| w.field != "/components/karpenter/version"),
         "{:?}",
         c.warnings
     );
@@ -335,7 +337,8 @@ fn no_checked_version_for_the_cluster_is_refused_unless_pinned_or_disabled() {
         .find(|w| w.field == "/components/external_secrets/version")
         .expect("a warning about the unrecorded version");
     assert!(
-        w.message.contains("no compatibility record for external-secrets 2.5.0"),
+        w.message
+            .contains("no compatibility record for external-secrets 2.5.0"),
         "{}",
         w.message
     );
@@ -350,7 +353,8 @@ fn records_say_nothing_about_another_chart_or_a_disabled_component() {
     assert_eq!(other_repo.components.karpenter.chart.version, "1.5.0");
     assert!(other_repo.warnings.is_empty(), "{:?}", other_repo.warnings);
     // A Kubernetes version byoc does not offer is reported once, at its own field.
-    let errs = errors(json!({"eks_version": "1.36", "components": {"karpenter": {"version": "1.5.0"}}}));
+    let errs =
+        errors(json!({"eks_version": "1.36", "components": {"karpenter": {"version": "1.5.0"}}}));
     assert!(errs.iter().any(|e| e.field == "/eks_version"), "{errs:#?}");
     assert!(
         errs.iter().all(|e| !e.field.starts_with("/components")),

@@ -59,7 +59,8 @@ fn a_version_in_extended_support_is_saved_with_a_warning() {
     let before = run_on(
         json!({"eks_config": {"version": "1.33"}, "components": eso_off}),
         day,
-    ).unwrap();
+    )
+    .unwrap();
     assert!(before.warnings.is_empty(), "{:?}", before.warnings);
     assert!(ok(json!({"eks_version": "1.34"})).warnings.is_empty());
 }
