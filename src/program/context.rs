@@ -94,11 +94,14 @@ pub fn build(input: &RenderInput<'_>) -> Result<Value, RenderError> {
                 "AmazonEKSNetworkingPolicy",
             ][..]
         },
+        // Pull-only ECR access, as the Karpenter v1.14 reference node role
+        // (getting-started-with-karpenter/cloudformation.yaml, KarpenterNodeRole) and the EKS
+        // user guide's node IAM role: ReadOnly adds image listing nothing on a node needs.
         "node_policies": if managed {
             &[
                 "AmazonEKSWorkerNodePolicy",
                 "AmazonEKS_CNI_Policy",
-                "AmazonEC2ContainerRegistryReadOnly",
+                "AmazonEC2ContainerRegistryPullOnly",
                 "AmazonSSMManagedInstanceCore",
             ][..]
         } else {

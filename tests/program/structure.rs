@@ -170,6 +170,54 @@ fn node_groups_only_in_managed_mode(case: &Case, doc: &Doc) {
     }
 }
 
+/// The controller policy grants what Karpenter 1.14 calls with our EC2NodeClass and nothing
+/// for instance profiles it would manage only for `spec.role` (infra-yaml/karpenter.yaml).
+fn karpenter_controller_policy(doc: &Doc) {
+    let policy = &doc.props("karpenterRolePolicy")["policy"]["fn::toJSON"];
+    let statements = policy["Statement"].as_array().unwrap();
+    let actions = |st: &Value| -> Vec<String> {
+        match &st["Action"] {
+            Value::String(a) => vec![a.clone()],
+            v => v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+        }
+    };
+    let statement = |sid: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid}"))
+    };
+    let reads = actions(statement("AllowRegionalReadActions"));
+    for a in ["ec2:DescribeInstanceStatus", "ec2:DescribePlacementGroups"] {
+        assert!(reads.iter().any(|r| r == a), "{a} missing from {reads:?}");
+    }
+    assert!(!reads.iter().any(|r| r == "ec2:DescribeAvailabilityZones"));
+    let all: Vec<String> = statements.iter().flat_map(actions).collect();
+    for write in [
+        "iam:CreateInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "arc-zonal-shift:GetManagedResource",
+    ] {
+        assert!(!all.iter().any(|a| a == write), "{write} granted");
+    }
+    let get = statement("AllowInstanceProfileReadActions");
+    // Any profile of the account: the NodeClass finalizer looks up a legacy name and must get
+    // NoSuchEntity, not AccessDenied.
+    assert!(
+        get["Resource"]
+            .as_str()
+            .unwrap()
+            .ends_with(":instance-profile/*"),
+        "{get}"
+    );
+}
+
 fn karpenter_only_in_managed_mode_with_queue_and_rules(case: &Case, doc: &Doc) {
     let wanted = case.mode == EksMode::Managed && case.components.karpenter;
     let karpenter: Vec<_> = doc
@@ -187,8 +235,29 @@ fn karpenter_only_in_managed_mode_with_queue_and_rules(case: &Case, doc: &Doc) {
     assert_eq!(doc.of_type("aws:sqs/queue:Queue").len(), 1);
     let rules = doc.of_type("aws:cloudwatch/eventRule:EventRule");
     let targets = doc.of_type("aws:cloudwatch/eventTarget:EventTarget");
-    assert_eq!(rules.len(), 4);
-    assert_eq!(targets.len(), 4);
+    // The interruption events of the Karpenter v1.14 reference CloudFormation
+    // (getting-started-with-karpenter/cloudformation.yaml: ScheduledChange, SpotInterruption,
+    // Rebalance, InstanceStateChange and CapacityReservationInterruption rules).
+    let mut detail_types: Vec<String> = rules
+        .iter()
+        .map(|(_, r)| {
+            let pattern = &r["properties"]["eventPattern"]["fn::toJSON"];
+            pattern["detail-type"][0].as_str().unwrap().to_owned()
+        })
+        .collect();
+    detail_types.sort();
+    assert_eq!(
+        detail_types,
+        [
+            "AWS Health Event",
+            "EC2 Capacity Reservation Instance Interruption Warning",
+            "EC2 Instance Rebalance Recommendation",
+            "EC2 Instance State-change Notification",
+            "EC2 Spot Instance Interruption Warning",
+        ]
+    );
+    assert_eq!(targets.len(), rules.len());
+    karpenter_controller_policy(doc);
     assert!(
         targets
             .iter()

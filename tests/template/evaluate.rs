@@ -323,6 +323,27 @@ fn customer_calls() -> Vec<Call> {
         )
         .with("aws:RequestTag/ManagedBy", json!("byoc")),
         // IAM: names and services.
+        // Karpenter 1.14's fifth interruption rule (capacity reservation interruptions).
+        call(
+            "create the capacity reservation interruption rule",
+            "events:PutRule",
+            vec![existing(
+                &arn(
+                    "events",
+                    "rule/karpenterCapacityReservationInterruptionRule-1a2b3c4",
+                ),
+                NONE,
+            )],
+            true,
+        )
+        .with("aws:RequestTag/ManagedBy", json!("byoc")),
+        call(
+            "create a rule of another name",
+            "events:PutRule",
+            vec![existing(&arn("events", "rule/exfiltrate-1a2b3c4"), NONE)],
+            false,
+        )
+        .with("aws:RequestTag/ManagedBy", json!("byoc")),
         call(
             "create a byoc role",
             "iam:CreateRole",
@@ -334,6 +355,51 @@ fn customer_calls() -> Vec<Call> {
             "iam:CreateRole",
             vec![existing(&iam("role/Admin"), NONE)],
             false,
+        ),
+        // The Karpenter controller's inline policy (infra-yaml/karpenter.yaml) and the node
+        // roles' managed policies (src/program/context.rs: ECR pull-only, as the Karpenter
+        // v1.14 reference node role).
+        call(
+            "put the Karpenter controller's inline policy",
+            "iam:PutRolePolicy",
+            vec![existing(&iam("role/byoc-acme-prod-karpenter"), NONE)],
+            true,
+        ),
+        call(
+            "attach ECR pull-only to a node role",
+            "iam:AttachRolePolicy",
+            vec![existing(&iam("role/byoc-acme-prod-karpenter-node"), NONE)],
+            true,
+        )
+        .with(
+            "iam:PolicyARN",
+            json!(format!(
+                "arn:{PARTITION}:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
+            )),
+        ),
+        call(
+            "attach ECR read-only (no program uses it any more)",
+            "iam:AttachRolePolicy",
+            vec![existing(&iam("role/byoc-acme-prod-node"), NONE)],
+            false,
+        )
+        .with(
+            "iam:PolicyARN",
+            json!(format!(
+                "arn:{PARTITION}:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+            )),
+        ),
+        call(
+            "attach AdministratorAccess to a byoc role",
+            "iam:AttachRolePolicy",
+            vec![existing(&iam("role/byoc-acme-prod-karpenter"), NONE)],
+            false,
+        )
+        .with(
+            "iam:PolicyARN",
+            json!(format!(
+                "arn:{PARTITION}:iam::aws:policy/AdministratorAccess"
+            )),
         ),
         call(
             "pass a byoc role to EKS",

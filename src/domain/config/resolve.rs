@@ -9,6 +9,7 @@
 mod access;
 mod catalog;
 mod checks;
+mod compat;
 mod components;
 mod cross;
 mod eks;
@@ -75,9 +76,18 @@ pub fn resolve(
         today,
     };
     let eks = eks::resolve_eks(&request, &eks_context, &mut errors, &mut warnings);
+    // Chart versions are judged only against a Kubernetes version byoc offers.
+    let kube = versions::check_version(&eks.version, today)
+        .ok()
+        .and(catalog::kube_minor(&eks.version))
+        .map(|minor| compat::Kube {
+            version: &eks.version,
+            minor,
+        });
     let components = components::resolve_components(
         request.components.clone().unwrap_or_default(),
         mode,
+        kube,
         catalog,
         &mut errors,
         &mut warnings,

@@ -20,6 +20,68 @@ pub struct CatalogEntry {
     pub release_name: String,
     /// Service account name.
     pub service_account: String,
+    /// The chart versions byoc has checked, newest first (the default among them).
+    pub compatibility: Vec<Compatibility>,
+}
+
+/// The Kubernetes minors one chart version supports, per its project.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compatibility {
+    /// Exact chart version.
+    pub version: String,
+    /// Supported Kubernetes minors.
+    pub kubernetes: KubeRange,
+    /// Where the range was read (project, file, section).
+    pub source: String,
+}
+
+/// An inclusive range of Kubernetes minors (`1.NN`); no `max` when the project states only a
+/// lower bound.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeRange {
+    /// Oldest supported minor.
+    pub min: String,
+    /// Newest supported minor, if the project states one.
+    pub max: Option<String>,
+}
+
+impl KubeRange {
+    /// Whether Kubernetes `1.<minor>` is inside the range (bounds that do not parse exclude
+    /// everything; a test keeps the shipped catalog parseable).
+    pub fn contains(&self, minor: u32) -> bool {
+        let above_min = kube_minor(&self.min).is_some_and(|m| minor >= m);
+        let below_max = match &self.max {
+            None => true,
+            Some(max) => kube_minor(max).is_some_and(|m| minor <= m),
+        };
+        above_min && below_max
+    }
+}
+
+impl std::fmt::Display for KubeRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.max {
+            Some(max) if *max == self.min => write!(f, "{max}"),
+            Some(max) => write!(f, "{}–{max}", self.min),
+            None => write!(f, "{} or later", self.min),
+        }
+    }
+}
+
+impl CatalogEntry {
+    /// The checked record of chart `version`, if any.
+    pub fn record(&self, version: &str) -> Option<&Compatibility> {
+        self.compatibility.iter().find(|c| c.version == version)
+    }
+}
+
+/// The minor of a `1.NN` Kubernetes version.
+pub fn kube_minor(v: &str) -> Option<u32> {
+    let m = v.strip_prefix("1.")?;
+    let ok = !m.is_empty() && m.len() <= 2 && m.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| m.parse().ok()).flatten()
 }
 
 /// Every catalog entry, keyed as in the YAML file.
@@ -56,22 +118,80 @@ pub fn catalog() -> Result<&'static Catalog, &'static str> {
 mod tests {
     use super::*;
     use crate::domain::config::resolve::checks::{dns_label, exact_version};
+    use crate::domain::config::resolve::versions::DEFAULT_EKS_VERSION;
 
-    #[test]
-    fn embedded_catalog_parses_and_pins_exact_versions() {
-        let c = catalog().expect("catalog parses");
-        for e in [
+    fn all(c: &Catalog) -> [&CatalogEntry; 6] {
+        [
             &c.karpenter,
             &c.argocd,
             &c.cert_manager,
             &c.external_secrets,
             &c.ingress_nginx,
             &c.aws_load_balancer_controller,
-        ] {
+        ]
+    }
+
+    #[test]
+    fn embedded_catalog_parses_and_pins_exact_versions() {
+        let c = catalog().expect("catalog parses");
+        for e in all(c) {
             exact_version(&e.version).expect("pinned");
             dns_label(&e.namespace, 63).expect("namespace");
             dns_label(&e.release_name, 53).expect("release");
             dns_label(&e.service_account, 63).expect("sa");
+            assert!(
+                e.record(&e.version).is_some(),
+                "{}: default not listed",
+                e.chart
+            );
+            for c in &e.compatibility {
+                exact_version(&c.version).expect("listed version pinned");
+                assert!(kube_minor(&c.kubernetes.min).is_some(), "{}", c.version);
+                if let Some(max) = &c.kubernetes.max {
+                    assert!(
+                        kube_minor(max) >= kube_minor(&c.kubernetes.min),
+                        "{}",
+                        c.version
+                    );
+                }
+                assert!(!c.source.trim().is_empty(), "{}: no source", c.version);
+            }
         }
+    }
+
+    /// The defaults must work together: every default pin supports the default Kubernetes
+    /// version (the one a config without `eks_config.version` gets).
+    #[test]
+    fn every_default_pin_supports_the_default_kubernetes_version() {
+        let c = catalog().expect("catalog parses");
+        let default = kube_minor(DEFAULT_EKS_VERSION).expect("default parses");
+        for e in all(c) {
+            let record = e.record(&e.version).expect("default listed");
+            assert!(
+                record.kubernetes.contains(default),
+                "{} {} supports Kubernetes {}, not the default {DEFAULT_EKS_VERSION}",
+                e.chart,
+                e.version,
+                record.kubernetes
+            );
+        }
+    }
+
+    #[test]
+    fn ranges_include_their_bounds_only() {
+        let r = KubeRange {
+            min: "1.32".into(),
+            max: Some("1.35".into()),
+        };
+        assert!(!r.contains(31) && r.contains(32) && r.contains(35) && !r.contains(36));
+        assert_eq!(r.to_string(), "1.32–1.35");
+        let open = KubeRange {
+            min: "1.22".into(),
+            max: None,
+        };
+        assert!(!open.contains(21) && open.contains(40));
+        assert_eq!(open.to_string(), "1.22 or later");
+        assert_eq!(kube_minor("1.035"), None);
+        assert_eq!(kube_minor("v1.35"), None);
     }
 }

@@ -2,6 +2,7 @@
 
 use super::catalog::{Catalog, CatalogEntry};
 use super::checks::{dns_label, exact_version, ptr};
+use super::compat::{Choice, Kube, choose_version};
 use crate::domain::ValidationErrors;
 use crate::domain::config::request::{ArgoRepositoryRequest, ComponentRequest, ComponentsRequest};
 use crate::domain::config::{
@@ -21,14 +22,33 @@ const NGINX_RETIRED: &str = "ingress-nginx was retired upstream in March 2026 an
 /// Default revision an Argo CD root application tracks.
 pub const DEFAULT_TARGET_REVISION: &str = "HEAD";
 
-/// Resolves every component against the catalog.
+/// Resolves every component against the catalog; `kube` is the cluster's Kubernetes version
+/// when it is a valid one (chart versions are judged against it).
 pub fn resolve_components(
     req: ComponentsRequest,
     mode: EksMode,
+    kube: Option<Kube<'_>>,
     catalog: &Catalog,
     errors: &mut ValidationErrors,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Components {
+    let mut component = |base: &str,
+                         r: ComponentRequest,
+                         default_on: bool,
+                         entry: &CatalogEntry,
+                         off_message: &str,
+                         errors: &mut ValidationErrors| {
+        component(
+            base,
+            r,
+            default_on,
+            entry,
+            off_message,
+            kube,
+            errors,
+            warnings,
+        )
+    };
     let karpenter_req = req.karpenter.unwrap_or_default();
     if mode == EksMode::Auto && karpenter_req.enabled == Some(true) {
         errors.push(
@@ -65,12 +85,8 @@ pub fn resolve_components(
         errors.push("/components/ingress/controller", DISABLED);
     }
     let controller = controller.unwrap_or(IngressController::AwsLoadBalancerController);
-    if ingress_enabled && controller == IngressController::IngressNginx {
-        warnings.push(ConfigWarning::new(
-            "/components/ingress/controller",
-            NGINX_RETIRED,
-        ));
-    }
+    let nginx_warning = (ingress_enabled && controller == IngressController::IngressNginx)
+        .then(|| ConfigWarning::new("/components/ingress/controller", NGINX_RETIRED));
     let entry = match controller {
         IngressController::IngressNginx => &catalog.ingress_nginx,
         IngressController::AwsLoadBalancerController => &catalog.aws_load_balancer_controller,
@@ -110,17 +126,24 @@ pub fn resolve_components(
             component: ingress,
         },
     };
+    warnings.extend(nginx_warning);
     unique_releases(&components, errors);
     components
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one component's inputs; a struct would only rename them"
+)]
 fn component(
     base: &str,
     r: ComponentRequest,
     default_on: bool,
     entry: &CatalogEntry,
     off_message: &str,
+    kube: Option<Kube<'_>>,
     errors: &mut ValidationErrors,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> ComponentConfig {
     let enabled = r.enabled.unwrap_or(default_on);
     let overrides = [
@@ -137,8 +160,6 @@ fn component(
             errors.push(ptr(base, name), off_message);
         }
     }
-    let version = r.version.unwrap_or_else(|| entry.version.clone());
-    errors.check(&ptr(base, "version"), exact_version(&version));
     let repository = r
         .chart_repository
         .unwrap_or_else(|| entry.repository.clone());
@@ -152,6 +173,18 @@ fn component(
     }
     let chart = r.chart.unwrap_or_else(|| entry.chart.clone());
     errors.check(&ptr(base, "chart"), dns_label(&chart, 63));
+    let pinned_ok = r.version.as_deref().is_none_or(|v| {
+        errors
+            .check(&ptr(base, "version"), exact_version(v))
+            .is_some()
+    });
+    let choice = Choice {
+        base,
+        requested: r.version,
+        enabled,
+        catalog_chart: pinned_ok && repository == entry.repository && chart == entry.chart,
+    };
+    let version = choose_version(choice, entry, kube, errors, warnings);
     let namespace = r.namespace.unwrap_or_else(|| entry.namespace.clone());
     errors.check(&ptr(base, "namespace"), dns_label(&namespace, 63));
     // Helm caps release names at 53 characters.

@@ -53,7 +53,7 @@ fn empty_body_fills_every_default() {
         c.components.ingress.controller,
         IngressController::AwsLoadBalancerController
     );
-    assert_eq!(c.components.cert_manager.chart.version, "v1.17.2");
+    assert_eq!(c.components.cert_manager.chart.version, "v1.20.3");
     assert!(
         c.warnings.is_empty(),
         "defaults need no advice: {:?}",

@@ -276,3 +276,94 @@ fn keys_pulumi_yaml_reads_as_builtins_are_refused_where_they_are() {
     ));
     assert_eq!(c.components.cert_manager.values["x"], "$${externalId}");
 }
+
+/// Chart versions against the cluster's Kubernetes version (`infra-yaml/catalog.yaml`,
+/// `compatibility`): Karpenter 1.5.0 supports 1.26–1.33, 1.14.1 supports 1.26–1.36.
+#[test]
+fn a_pinned_version_outside_its_kubernetes_range_is_refused() {
+    rejects(
+        component("karpenter", json!({"version": "1.5.0"})),
+        "/components/karpenter/version",
+        "karpenter 1.5.0 supports Kubernetes 1.26–1.33, not 1.35; use 1.14.1",
+    );
+    rejects(
+        json!({"eks_config": {"version": "1.34"}, "components": {"argocd": {"version": "8.0.0"}}}),
+        "/components/argocd/version",
+        "supports Kubernetes 1.29–1.32, not 1.34",
+    );
+    // The same pin on a cluster it supports is accepted without advice about it.
+    let c = ok(json!({"eks_version": "1.33", "components": {
+        "karpenter": {"version": "1.5.0"}, "external_secrets": {"enabled": false}}}));
+    assert_eq!(c.components.karpenter.chart.version, "1.5.0");
+    assert!(
+        c.warnings
+            .iter()
+            .all(|w| w.field != "/components/karpenter/version"),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn the_default_gives_way_to_a_checked_version_that_supports_the_cluster() {
+    // External Secrets 2.8.0 (the default) is tested on 1.35–1.36, 2.6.0 on 1.34–1.35.
+    let eso = |c: &crate::domain::config::EnvironmentConfig| {
+        c.components.external_secrets.chart.version.clone()
+    };
+    assert_eq!(eso(&ok(json!({}))), "2.8.0");
+    let on_134 = ok(json!({"eks_version": "1.34"}));
+    assert_eq!(eso(&on_134), "2.6.0");
+    assert!(on_134.warnings.is_empty(), "{:?}", on_134.warnings);
+    assert_round_trip(&on_134);
+}
+
+#[test]
+fn no_checked_version_for_the_cluster_is_refused_unless_pinned_or_disabled() {
+    rejects(
+        json!({"eks_version": "1.33"}),
+        "/components/external_secrets/version",
+        "no external-secrets version byoc has checked supports Kubernetes 1.33 (checked: 2.8.0 \
+         for 1.35–1.36, 2.6.0 for 1.34–1.35)",
+    );
+    ok(json!({"eks_version": "1.33", "components": {"external_secrets": {"enabled": false}}}));
+    // A version byoc has no record of is the user's call: accepted, with a warning.
+    let c = ok(
+        json!({"eks_version": "1.33", "components": {"external_secrets": {"version": "2.5.0"}}}),
+    );
+    assert_eq!(c.components.external_secrets.chart.version, "2.5.0");
+    let w = c
+        .warnings
+        .iter()
+        .find(|w| w.field == "/components/external_secrets/version")
+        .expect("a warning about the unrecorded version");
+    assert!(
+        w.message
+            .contains("no compatibility record for external-secrets 2.5.0"),
+        "{}",
+        w.message
+    );
+}
+
+#[test]
+fn records_say_nothing_about_another_chart_or_a_disabled_component() {
+    let other_repo = ok(component(
+        "karpenter",
+        json!({"version": "1.5.0", "chart_repository": "oci://registry.example.com/charts"}),
+    ));
+    assert_eq!(other_repo.components.karpenter.chart.version, "1.5.0");
+    assert!(other_repo.warnings.is_empty(), "{:?}", other_repo.warnings);
+    // A Kubernetes version byoc does not offer is reported once, at its own field.
+    let errs =
+        errors(json!({"eks_version": "1.36", "components": {"karpenter": {"version": "1.5.0"}}}));
+    assert!(errs.iter().any(|e| e.field == "/eks_version"), "{errs:#?}");
+    assert!(
+        errs.iter().all(|e| !e.field.starts_with("/components")),
+        "{errs:#?}"
+    );
+    // ingress-nginx 4.12.3 supports 1.28–1.32, but the ingress is off.
+    rejects(
+        json!({"components": {"ingress": {"enabled": false, "version": "4.12.3"}}}),
+        "/components/ingress/version",
+        "no effect on a disabled component",
+    );
+}
