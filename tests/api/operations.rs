@@ -159,8 +159,13 @@ async fn an_operation_whose_program_does_not_render_or_validate_is_refused_with_
     let mut config = saved["config"].clone();
     config["vpc"]["nat_gateway_strategy"] = json!("one_per_az");
     config["vpc"]["public_subnets"] = json!([]);
-    byoc::store::configs::insert_next(&mut app.db(), &tenant.id, "prod", &config.to_string())
-        .unwrap();
+    let config = config.to_string();
+    let new = byoc::store::configs::NewConfig {
+        config: &config,
+        request: None,
+        created_by: None,
+    };
+    byoc::store::configs::insert_next(&mut app.db(), &tenant.id, "prod", new).unwrap();
     let problem = Problem::of(app.queue(PROD, Action::Deploy).await, 422).await;
     assert_eq!(problem.kind, "/problems/validation-failed");
     assert!(!problem.errors.is_empty(), "{problem:?}");

@@ -5,9 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Lease, QueueError, hold, others_active};
-use crate::domain::{OperationKind, OperationStatus};
+use crate::domain::{OperationKind, OperationStatus, StackStatus};
 use crate::store::events::{self, NewEvent};
 use crate::store::operations::{self, Operation};
+use crate::store::schema::operation_events as ev;
 use crate::store::schema::operations as ops;
 use crate::store::stack_settings;
 use crate::store::stacks::{self, StackChange};
@@ -98,18 +99,31 @@ pub struct Ending<'a> {
 /// Records the end of a running operation, on the operation and its stack: the stack's
 /// status follows the kind and the outcome (`OperationKind::status_after`), its error is the
 /// operation's, a successful update replaces its outputs and a successful destroy clears
-/// them; nothing runs on the stack any more.
+/// them; nothing runs on the stack any more. A deploy or destroy that failed or was cancelled
+/// on a stack that no run ever reached the engine for leaves it `not_deployed`: nothing can
+/// have been created (e.g. no executor on this server), so its config and tenant stay
+/// deletable.
 pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(), QueueError> {
     transaction(conn, |conn| {
         let op = hold(conn, lease)?;
+        let untouched = matches!(op.kind, OperationKind::Update | OperationKind::Destroy)
+            && matches!(
+                ending.status,
+                OperationStatus::Failed | OperationStatus::Cancelled
+            )
+            && engine_never_reached(conn, &op)?;
         close(conn, &op, ending.status, ending.error, ending.summary)?;
         let outputs = match (op.kind, ending.status, ending.outputs) {
             (OperationKind::Destroy, OperationStatus::Succeeded, _) => Some(None),
             (_, OperationStatus::Succeeded, Some(sealed)) => Some(Some(sealed)),
             _ => None,
         };
+        let status = match untouched {
+            true => Some(StackStatus::NotDeployed),
+            false => op.kind.status_after(ending.status, None),
+        };
         let change = StackChange {
-            status: op.kind.status_after(ending.status, None),
+            status,
             outputs,
             error: Some(ending.error),
             last_operation_id: Some(Some(&op.id)),
@@ -157,6 +171,31 @@ pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
         }
         Ok(operations::find(conn, id)?)
     })
+}
+
+/// Whether no run on `op`'s stack has ever reached the engine: no operation of the stack
+/// stored an engine event (byoc's own notes are `byoc.*`; the engine's first event, the
+/// prelude, comes before any resource step), and every earlier attempt of `op` ended in a
+/// retry this worker recorded (an attempt lost with its worker may have run the engine
+/// without its events reaching the database, so it counts as reached).
+fn engine_never_reached(conn: &mut Conn, op: &Operation) -> Result<bool, QueueError> {
+    let stack_ops = ops::table
+        .filter(ops::stack_name.eq(&op.stack_name))
+        .select(ops::id);
+    let engine_events: i64 = ev::table
+        .filter(ev::operation_id.eq_any(stack_ops))
+        .filter(ev::kind.not_like("byoc.%"))
+        .count()
+        .get_result(conn)?;
+    if engine_events > 0 {
+        return Ok(false);
+    }
+    let retries: i64 = ev::table
+        .filter(ev::operation_id.eq(&op.id))
+        .filter(ev::kind.eq("byoc.retry"))
+        .count()
+        .get_result(conn)?;
+    Ok(retries == i64::from(op.attempt) - 1)
 }
 
 /// Ends the operation row itself.

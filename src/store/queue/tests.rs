@@ -47,6 +47,7 @@ fn queue(db: &mut Db, env: &str, kind: Kind) -> Result<Operation, QueueError> {
             kind,
             config_version: 1,
             requested_by: "test",
+            if_idle: false,
         },
     )
 }
