@@ -5,6 +5,7 @@ mod app;
 mod auth;
 mod configs;
 mod events;
+mod forget;
 #[path = "../support/files.rs"]
 mod files;
 #[path = "../support/moto.rs"]
