@@ -34,7 +34,7 @@ pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
 pub use forget::forget;
 pub use settle::{
-    Ending, cancel, finish, record_check_pending, record_events, record_external_ref,
+    CANCEL_TOO_LATE, Ending, cancel, finish, record_check_pending, record_events, record_external_ref,
     record_stack_settings, requeue,
 };
 

@@ -83,6 +83,9 @@ pub fn requeue(conn: &mut Conn, lease: &Lease) -> Result<(), QueueError> {
     })
 }
 
+/// Event kind of the note recorded when a cancel was asked for but the run ended otherwise.
+pub const CANCEL_TOO_LATE: &str = "byoc.cancel-too-late";
+
 /// How a run ended, as the worker records it.
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
@@ -106,6 +109,20 @@ pub struct Ending<'a> {
 pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(), QueueError> {
     transaction(conn, |conn| {
         let op = hold(conn, lease)?;
+        if op.cancel_requested && ending.status != OperationStatus::Cancelled {
+            // The engine ended before the cancel could stop it: say so, or a
+            // `cancel_requested` operation that succeeded leaves the user guessing.
+            let note = NewEvent {
+                kind: CANCEL_TOO_LATE.to_owned(),
+                payload: serde_json::json!({ CANCEL_TOO_LATE: {
+                    "message": format!(
+                        "the cancel arrived after the engine had finished; the operation {} and its result stands",
+                        ending.status
+                    )
+                }}),
+            };
+            events::append(conn, &op.id, &[note])?;
+        }
         let untouched = matches!(op.kind, OperationKind::Update | OperationKind::Destroy)
             && matches!(
                 ending.status,
@@ -173,10 +190,10 @@ pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
     })
 }
 
-/// Whether no run on `op`'s stack has ever reached the engine: no operation of the stack
-/// stored an engine event (byoc's own notes are `byoc.*`; the engine's first event, the
-/// prelude, comes before any resource step), and every earlier attempt of `op` ended in a
-/// retry this worker recorded (an attempt lost with its worker may have run the engine
+/// Whether no run on `op`'s stack has ever reached the engine: no deploy of the stack
+/// succeeded, no operation of the stack stored an engine event (byoc's own notes are `byoc.*`; the engine's first event, the
+/// prelude, comes before any resource step), no attempt of `op` was taken over, and every
+/// earlier attempt of `op` ended in a retry the worker recorded (an attempt lost with its worker may have run the engine
 /// without its events reaching the database, so it counts as reached).
 fn engine_never_reached(conn: &mut Conn, op: &Operation) -> Result<bool, QueueError> {
     let stack_ops = ops::table
@@ -187,7 +204,14 @@ fn engine_never_reached(conn: &mut Conn, op: &Operation) -> Result<bool, QueueEr
         .filter(ev::kind.not_like("byoc.%"))
         .count()
         .get_result(conn)?;
-    if engine_events > 0 {
+    // A deploy that succeeded created something, whatever its executor reported as events.
+    let deployed: i64 = ops::table
+        .filter(ops::stack_name.eq(&op.stack_name))
+        .filter(ops::kind.eq(OperationKind::Update))
+        .filter(ops::status.eq(OperationStatus::Succeeded))
+        .count()
+        .get_result(conn)?;
+    if engine_events > 0 || deployed > 0 {
         return Ok(false);
     }
     let retries: i64 = ev::table
@@ -195,7 +219,10 @@ fn engine_never_reached(conn: &mut Conn, op: &Operation) -> Result<bool, QueueEr
         .filter(ev::kind.eq("byoc.retry"))
         .count()
         .get_result(conn)?;
-    Ok(retries == i64::from(op.attempt) - 1)
+    // `claim` and `take_over` each add one to the lease token, only `claim` to the attempt:
+    // a token above the attempt count means an attempt was taken over from a lost worker.
+    let taken_over = op.lease_token > i64::from(op.attempt);
+    Ok(!taken_over && retries == i64::from(op.attempt) - 1)
 }
 
 /// Ends the operation row itself.
