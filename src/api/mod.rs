@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 pub(crate) mod configs;
+pub(crate) mod environments;
 mod error;
 mod metrics;
 mod onboarding;
@@ -87,6 +88,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(tenants::list_tenants)
             .service(tenants::get_tenant)
             .service(tenants::delete_tenant)
+            .service(environments::list_environments)
             .service(configs::save_config)
             .service(configs::list_config_versions)
             .service(configs::get_config_version)

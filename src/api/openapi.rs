@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{configs, metrics, onboarding, operations, program, system, tenants, tokens};
+use super::{configs, environments, metrics, onboarding, operations, program, system, tenants, tokens};
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -16,6 +16,7 @@ use super::{configs, metrics, onboarding, operations, program, system, tenants, 
         tenants::list_tenants,
         tenants::get_tenant,
         tenants::delete_tenant,
+        environments::list_environments,
         configs::save_config,
         configs::get_config,
         configs::list_config_versions,
