@@ -446,7 +446,10 @@ mod tests {
     fn the_copied_env_example_gives_the_defaults() {
         let example = example_env();
         // The empty lines are really there (what `cp .env.example .env` gives a new user).
-        assert_eq!(example.get("PULUMI_CONFIG_PASSPHRASE").map(String::as_str), Some(""));
+        assert_eq!(
+            example.get("PULUMI_CONFIG_PASSPHRASE").map(String::as_str),
+            Some("")
+        );
         let s = Settings::from_lookup(|k| example.get(k).cloned()).unwrap();
         // Unset, so the passphrase is generated into the data dir instead of being empty.
         assert!(s.pulumi.passphrase.is_none());
@@ -467,7 +470,8 @@ mod tests {
     #[test]
     fn every_empty_variable_is_unset() {
         let example = example_env();
-        let s = Settings::from_lookup(|k| example.contains_key(k).then(|| "  ".to_owned())).unwrap();
+        let s =
+            Settings::from_lookup(|k| example.contains_key(k).then(|| "  ".to_owned())).unwrap();
         let defaults = Settings::from_lookup(|_| None).unwrap();
         assert_eq!(format!("{s:?}"), format!("{defaults:?}"));
     }

@@ -239,11 +239,10 @@ pub async fn get_config_version(
     req: HttpRequest,
 ) -> ApiResult {
     let raw = req.match_info().get("version").unwrap_or_default();
-    let version: i32 = raw
-        .parse()
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or_else(|| ValidationErrors::single("version", "must be a whole number, 1 or more"))?;
+    let version: i32 =
+        raw.parse().ok().filter(|v| *v >= 1).ok_or_else(|| {
+            ValidationErrors::single("version", "must be a whole number, 1 or more")
+        })?;
     let at = path.clone();
     let row = state
         .db(move |conn| {

@@ -143,4 +143,3 @@ pub(crate) async fn list(state: web::Data<AppState>, query: EnvironmentsQuery) -
         .collect();
     Ok(HttpResponse::Ok().json(EnvironmentList { items }))
 }
-

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{configs, environments, metrics, onboarding, operations, program, system, tenants, tokens};
+use super::{
+    configs, environments, metrics, onboarding, operations, program, system, tenants, tokens,
+};
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
 #[derive(OpenApi)]

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::environments::EnvironmentsQuery;
 use crate::api::{ApiError, ApiResult, AppState, EnvPath, Viewer};
+use crate::domain::AwsRegion;
 use crate::domain::config::request::NodeGroupConfigRequest;
 use crate::domain::config::{EnvironmentConfig, EnvironmentConfigRequest, resolve};
-use crate::domain::AwsRegion;
 use crate::store::{self, StoreError};
 
 /// Every environment (of one tenant with `?tenant=`): the same as `GET /api/v1/environments`,

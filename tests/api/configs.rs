@@ -339,3 +339,14 @@ async fn the_request_document_read_back_posts_back_to_an_identical_version() {
     Problem::of(bad, 422).await;
     app.stop().await;
 }
+
+#[test]
+fn the_readme_shows_the_documented_request_example() {
+    let readme = include_str!("../../README.md");
+    let marker = "<!-- config-request-example";
+    let after = &readme[readme.find(marker).expect("the README marks its example")..];
+    let start = after.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + after[start..].find("```").expect("the block ends");
+    let shown: Value = serde_json::from_str(&after[start..end]).expect("valid JSON");
+    assert_eq!(shown, byoc::api::config_request_example());
+}

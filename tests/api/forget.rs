@@ -69,19 +69,35 @@ async fn an_admin_forgets_a_failed_stack_and_the_history_says_so() {
     // Operators may not.
     let operator = app.token("operator").await;
     let resp = app
-        .request(reqwest::Method::POST, &forget, Some(&operator), Some(json!({})))
+        .request(
+            reqwest::Method::POST,
+            &forget,
+            Some(&operator),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(resp.status(), 403);
 
     let resp = app.post(&forget, json!({})).await;
     assert_eq!(resp.status(), 200);
     let op: Operation = resp.json().await.unwrap();
-    assert_eq!((op.kind.as_str(), op.status.as_str()), ("forget", "succeeded"));
-    assert_eq!((op.tenant_slug.as_str(), op.environment.as_str()), ("acme", "prod"));
+    assert_eq!(
+        (op.kind.as_str(), op.status.as_str()),
+        ("forget", "succeeded")
+    );
+    assert_eq!(
+        (op.tenant_slug.as_str(), op.environment.as_str()),
+        ("acme", "prod")
+    );
     assert!(op.finished_at.is_some());
     let st = app.status(PROD).await;
     assert_eq!(st.status, "not_deployed");
-    let kinds: Vec<String> = app.history(PROD).await.into_iter().map(|o| o.kind).collect();
+    let kinds: Vec<String> = app
+        .history(PROD)
+        .await
+        .into_iter()
+        .map(|o| o.kind)
+        .collect();
     assert_eq!(kinds, ["forget", "update"]);
     assert_eq!(app.delete("/api/v1/tenants/acme").await.status(), 204);
     app.stop().await;
@@ -106,15 +122,29 @@ async fn if_idle_refuses_instead_of_queueing_behind_work() {
     let app = crate::app::spawn_app().await;
     app.with_config(PROD).await;
     let first = app.start(PROD, Action::Deploy).await;
-    assert_eq!((first.tenant_slug.as_str(), first.environment.as_str()), ("acme", "prod"));
+    assert_eq!(
+        (first.tenant_slug.as_str(), first.environment.as_str()),
+        ("acme", "prod")
+    );
     let path = PROD.path();
-    let problem =
-        Problem::of(app.post(&format!("{path}/preview?if_idle=true"), json!({})).await, 409).await;
+    let problem = Problem::of(
+        app.post(&format!("{path}/preview?if_idle=true"), json!({}))
+            .await,
+        409,
+    )
+    .await;
     assert_eq!(problem.kind, "/problems/operation-in-progress");
     // Without it, the preview queues behind the deploy as before.
-    assert_eq!(app.post(&format!("{path}/preview"), json!({})).await.status(), 202);
+    assert_eq!(
+        app.post(&format!("{path}/preview"), json!({}))
+            .await
+            .status(),
+        202
+    );
     app.run_pending_operations().await;
-    let idle = app.post(&format!("{path}/preview?if_idle=true"), json!({})).await;
+    let idle = app
+        .post(&format!("{path}/preview?if_idle=true"), json!({}))
+        .await;
     assert_eq!(idle.status(), 202);
     app.run_pending_operations().await;
     app.stop().await;

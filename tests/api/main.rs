@@ -5,9 +5,9 @@ mod app;
 mod auth;
 mod configs;
 mod events;
-mod forget;
 #[path = "../support/files.rs"]
 mod files;
+mod forget;
 #[path = "../support/moto.rs"]
 mod moto;
 mod onboarding;

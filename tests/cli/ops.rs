@@ -173,7 +173,8 @@ fn forget_asks_for_yes_off_a_terminal_and_then_stops_tracking_the_stack() {
     assert_eq!(status["status"], "not_deployed");
     let list = c.ok(&["ops", "list", "acme/prod"]);
     assert!(
-        list.lines().any(|l| l.contains("forget") && l.contains("succeeded")),
+        list.lines()
+            .any(|l| l.contains("forget") && l.contains("succeeded")),
         "{list}"
     );
     // Nothing holds the tenant any more.

@@ -17,7 +17,10 @@ fn run(tool: &str, args: &[&str]) -> Option<std::process::Output> {
                 !require_oracles(),
                 "{tool} is missing and BYOC_REQUIRE_ORACLES=1 (see .ci/run)"
             );
-            skipped::record(&format!("{tool} is not installed"), "see .ci/run for the pinned tools");
+            skipped::record(
+                &format!("{tool} is not installed"),
+                "see .ci/run for the pinned tools",
+            );
             None
         }
         Err(e) => panic!("cannot run {tool}: {e}"),

@@ -23,14 +23,14 @@ pub fn list_path() -> PathBuf {
 /// Records that the calling test skipped its check: `reason` says what is missing, `install`
 /// how to get it.
 pub fn record(reason: &str, install: &str) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_owned();
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
     let binary = std::env::current_exe()
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .map(|s| s.rsplit_once('-').map_or(s.clone(), |(name, _)| name.to_owned()))
+        .map(|s| {
+            s.rsplit_once('-')
+                .map_or(s.clone(), |(name, _)| name.to_owned())
+        })
         .unwrap_or_default();
     println!("SKIPPED: {reason} ({install})");
     let line = format!("{binary} {test}: {reason} — install: {install}");

@@ -34,8 +34,8 @@ pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
 pub use forget::forget;
 pub use settle::{
-    CANCEL_TOO_LATE, Ending, cancel, finish, record_check_pending, record_events, record_external_ref,
-    record_stack_settings, requeue,
+    CANCEL_TOO_LATE, Ending, cancel, finish, record_check_pending, record_events,
+    record_external_ref, record_stack_settings, requeue,
 };
 
 use super::operations::Operation;
