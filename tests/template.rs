@@ -5,7 +5,7 @@
 //! least-privilege rules, and by evaluating allowed and denied requests with a policy simulator.
 
 #[path = "support/skipped.rs"]
-mod skipped;
+pub mod skipped;
 
 #[path = "template/customer.rs"]
 mod customer;

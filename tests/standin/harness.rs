@@ -1,9 +1,6 @@
 //! One private world per test: a workspace holding a Pulumi YAML program, a `file://` state
 //! backend, and the stand-in run as a child process with a clean, explicit environment.
 
-#[path = "../support/skipped.rs"]
-mod skipped;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -268,7 +265,7 @@ pub fn schema_errors(doc: &str) -> Option<String> {
             !crate::moto::oracles_required(),
             "python jsonschema not found and BYOC_REQUIRE_ORACLES=1: pip install jsonschema"
         );
-        skipped::record("python jsonschema not found", "pip install jsonschema");
+        crate::moto::skipped::record("python jsonschema not found", "pip install jsonschema");
         return None;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pulumi_schema.py");

@@ -7,7 +7,7 @@
 )]
 
 #[path = "skipped.rs"]
-mod skipped;
+pub mod skipped;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
