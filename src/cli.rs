@@ -16,7 +16,8 @@ use clap::{Parser, Subcommand};
 pub use client::{ClientArgs, ClientCommand, OutputFormat, StackRef};
 pub use config::{ConfigAction, ConfigArgs, ProgramArgs};
 pub use ops::{
-    DestroyArgs, FollowArgs, OperationArgs, OpsAction, OpsArgs, OutputsArgs, ShellArg, StackArgs,
+    DestroyArgs, FollowArgs, ForgetArgs, OperationArgs, OpsAction, OpsArgs, OutputsArgs, ShellArg,
+    StackArgs,
 };
 pub use session::{ContextsAction, ContextsArgs, LoginArgs, LogoutArgs};
 pub use tenants::{TenantsAction, TenantsArgs};

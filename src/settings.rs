@@ -258,7 +258,9 @@ impl Settings {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    /// Reads every setting through `get`, so tests can supply a map.
+    /// Reads every setting through `get`, so tests can supply a map. An empty (or blank) value
+    /// means unset for every variable, as `.env.example` documents: `cp .env.example .env`
+    /// must not turn a "generated when unset" setting into an empty one.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let opt = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         Ok(Self {
@@ -305,7 +307,7 @@ impl Settings {
                 },
                 bin: opt("BYOC_PULUMI_BIN").map(PathBuf::from),
                 backend_url: opt("PULUMI_BACKEND_URL"),
-                passphrase: get("PULUMI_CONFIG_PASSPHRASE").map(SecretString::from),
+                passphrase: opt("PULUMI_CONFIG_PASSPHRASE").map(SecretString::from),
                 secrets_provider: opt("BYOC_SECRETS_PROVIDER")
                     .unwrap_or_else(|| "passphrase".into()),
                 project: opt("BYOC_PULUMI_PROJECT").unwrap_or_else(|| "byoc-platform".into()),
@@ -431,6 +433,47 @@ mod tests {
         let env: HashMap<&str, &str> = [("BYOC_BIND", "not-an-address")].into();
         let err = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
         assert_eq!(err.var, "BYOC_BIND");
+    }
+
+    /// `.env.example` parsed exactly as `main` loads a `.env` (dotenvy), every line verbatim.
+    fn example_env() -> HashMap<String, String> {
+        dotenvy::from_read_iter(include_str!("../.env.example").as_bytes())
+            .map(|item| item.expect("a valid .env line"))
+            .collect()
+    }
+
+    #[test]
+    fn the_copied_env_example_gives_the_defaults() {
+        let example = example_env();
+        // The empty lines are really there (what `cp .env.example .env` gives a new user).
+        assert_eq!(
+            example.get("PULUMI_CONFIG_PASSPHRASE").map(String::as_str),
+            Some("")
+        );
+        let s = Settings::from_lookup(|k| example.get(k).cloned()).unwrap();
+        // Unset, so the passphrase is generated into the data dir instead of being empty.
+        assert!(s.pulumi.passphrase.is_none());
+        assert!(s.data.master_key.is_none());
+        assert!(s.auth.bootstrap_token.is_none());
+        assert!(s.pulumi.bin.is_none());
+        assert!(s.pulumi.backend_url.is_none());
+        assert!(s.aws.trusted_principal_arn.is_none());
+        assert!(s.aws.endpoint_url.is_none());
+        assert!(s.deployments.token.is_none());
+        assert!(s.pulumi.automatic_plugin_acquisition);
+        assert!(s.worker.health_bind.is_none());
+        // Everything else the file sets equals the built-in default.
+        let defaults = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(format!("{s:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn every_empty_variable_is_unset() {
+        let example = example_env();
+        let s =
+            Settings::from_lookup(|k| example.contains_key(k).then(|| "  ".to_owned())).unwrap();
+        let defaults = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(format!("{s:?}"), format!("{defaults:?}"));
     }
 
     #[test]

@@ -7,9 +7,16 @@ use crate::settings::LogFormat;
 /// Installs the global subscriber (filter from `RUST_LOG`, default `info`).
 /// Safe to call more than once: later calls are ignored.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // An empty RUST_LOG (as `.env.example` may leave it) means unset, like every setting.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // No colour escapes in files, pipes and log collectors.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // try_init fails only when a subscriber is already installed (tests); ignoring is fine.
     let _ = match format {

@@ -4,6 +4,9 @@
 //! AWS's Service Authorization Reference (the data parliament bundles), by our own
 //! least-privilege rules, and by evaluating allowed and denied requests with a policy simulator.
 
+#[path = "support/skipped.rs"]
+pub mod skipped;
+
 #[path = "template/customer.rs"]
 mod customer;
 #[path = "template/evaluate.rs"]
@@ -222,7 +225,7 @@ pub fn python_has(modules: &[&str], install: &str) -> bool {
             modules.join(", "),
             python()
         );
-        println!("SKIPPED: python modules {modules:?} missing ({install})");
+        skipped::record(&format!("python modules {modules:?} missing"), install);
     }
     ok
 }

@@ -155,6 +155,10 @@ impl From<QueueError> for ApiError {
                 slug: "not-deployed",
                 detail: e.to_string(),
             },
+            e @ QueueError::Busy { .. } => ApiError::Conflict {
+                slug: "operation-in-progress",
+                detail: e.to_string(),
+            },
             e @ QueueError::Finished { .. } => ApiError::Conflict {
                 slug: "operation-finished",
                 detail: e.to_string(),

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 pub(crate) mod configs;
+pub(crate) mod environments;
 mod error;
 mod metrics;
 mod onboarding;
@@ -25,6 +26,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use auth::{Admin, Caller, Operator, Viewer};
+pub use configs::request_example as config_request_example;
 pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
 pub use paths::{EnvPath, OperationPath, TenantPath};
@@ -86,7 +88,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(tenants::list_tenants)
             .service(tenants::get_tenant)
             .service(tenants::delete_tenant)
+            .service(environments::list_environments)
             .service(configs::save_config)
+            .service(configs::list_config_versions)
+            .service(configs::get_config_version)
             .service(configs::get_config)
             .service(configs::delete_config)
             .service(tokens::create_token)
@@ -96,6 +101,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(operations::preview_environment)
             .service(operations::refresh_environment)
             .service(operations::destroy_environment)
+            .service(operations::forget_environment)
             .service(operations::get_environment_status)
             .service(operations::list_environment_operations)
             .service(operations::get_environment_outputs)

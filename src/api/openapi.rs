@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{configs, metrics, onboarding, operations, program, system, tenants, tokens};
+use super::{
+    configs, environments, metrics, onboarding, operations, program, system, tenants, tokens,
+};
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
 #[derive(OpenApi)]
@@ -16,8 +18,11 @@ use super::{configs, metrics, onboarding, operations, program, system, tenants, 
         tenants::list_tenants,
         tenants::get_tenant,
         tenants::delete_tenant,
+        environments::list_environments,
         configs::save_config,
         configs::get_config,
+        configs::list_config_versions,
+        configs::get_config_version,
         configs::delete_config,
         tokens::create_token,
         tokens::list_tokens,
@@ -26,6 +31,7 @@ use super::{configs, metrics, onboarding, operations, program, system, tenants, 
         operations::preview_environment,
         operations::refresh_environment,
         operations::destroy_environment,
+        operations::forget_environment,
         operations::get_environment_status,
         operations::list_environment_operations,
         operations::get_environment_outputs,

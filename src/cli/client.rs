@@ -7,7 +7,9 @@ use std::str::FromStr;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::config::{ConfigArgs, ProgramArgs};
-use super::ops::{DestroyArgs, OperationArgs, OpsArgs, OutputsArgs, ShellArg, StackArgs};
+use super::ops::{
+    DestroyArgs, ForgetArgs, OperationArgs, OpsArgs, OutputsArgs, ShellArg, StackArgs,
+};
 use super::session::{ContextsArgs, LoginArgs, LogoutArgs};
 use super::tenants::TenantsArgs;
 use super::tokens::TokensArgs;
@@ -123,6 +125,9 @@ pub enum ClientCommand {
     /// Destroy every resource of the environment's stack.
     #[command(after_help = super::ops::DESTROY_HELP)]
     Destroy(DestroyArgs),
+    /// Stop tracking the environment's stack (admin); resources, if any, stay in the account.
+    #[command(after_help = super::ops::FORGET_HELP)]
+    Forget(ForgetArgs),
     /// Show the deployment status of an environment.
     #[command(after_help = "Examples:\n  byoc status acme/prod\n  byoc status acme/prod -o json")]
     Status(StackArgs),

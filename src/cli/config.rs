@@ -35,13 +35,18 @@ pub enum ConfigAction {
     },
     /// Show the latest (or a given) config version, with every default filled in.
     #[command(after_help = "Examples:\n  byoc config show acme/prod\n  \
-                            byoc config show acme/prod --version 3 -o yaml")]
+                            byoc config show acme/prod --version 3 -o yaml\n  \
+                            byoc config show acme/prod --request > prod.yaml  # edit, then config set")]
     Show {
         /// Environment, as TENANT/ENV.
         stack: StackRef,
         /// Version to show (default: the latest).
         #[arg(long, value_name = "N")]
         version: Option<u32>,
+        /// Print the request document as it was posted (YAML, or JSON with `-o json`), ready
+        /// to be edited and saved again with `byoc config set -f`.
+        #[arg(long)]
+        request: bool,
     },
     /// List the saved versions, newest first.
     #[command(after_help = "Example:\n  byoc config history acme/prod --limit 5")]

@@ -25,6 +25,17 @@ Examples:
   byoc destroy acme/dev
   byoc destroy acme/dev --yes --no-follow";
 
+/// Help of `byoc forget`.
+pub const FORGET_HELP: &str = "byoc stops tracking the stack: it shows not_deployed again, so \
+its config and tenant can be deleted. Resources, if any, stay in the tenant's AWS account (and \
+the stack's Pulumi state in the backend); nothing is destroyed. Admin token only; refused while \
+an operation is queued or running. On a terminal the command asks for the stack name; \
+elsewhere --yes is required.
+
+Examples:
+  byoc forget acme/dev
+  byoc forget acme/dev --yes";
+
 /// Whether to follow an operation; unset means: follow when stdout is a terminal.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct FollowArgs {
@@ -52,6 +63,10 @@ impl FollowArgs {
 pub struct OperationArgs {
     /// Environment, as TENANT/ENV.
     pub stack: StackRef,
+    /// Fail (exit 5) when an operation is already queued or running on the stack, instead of
+    /// queueing behind it.
+    #[arg(long)]
+    pub if_idle: bool,
     /// Follow or not.
     #[command(flatten)]
     pub follow: FollowArgs,
@@ -71,6 +86,19 @@ pub struct DestroyArgs {
     /// Follow or not.
     #[command(flatten)]
     pub follow: FollowArgs,
+    /// Server, context and output format.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `byoc forget`.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Environment, as TENANT/ENV.
+    pub stack: StackRef,
+    /// Do not ask for the stack name (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Server, context and output format.
     #[command(flatten)]
     pub client: ClientArgs,

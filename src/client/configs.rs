@@ -17,7 +17,20 @@ use crate::cli::{ConfigAction, OutputFormat, ProgramArgs, StackRef};
 pub async fn run(s: &Session, action: ConfigAction) -> Result<Exit, ClientError> {
     match action {
         ConfigAction::Set { stack, file } => set(s, &stack, &file).await,
-        ConfigAction::Show { stack, version } => {
+        ConfigAction::Show {
+            stack,
+            version,
+            request: true,
+        } => {
+            let body = version_body(s, &stack, version).await?;
+            let request = &body["request"];
+            match s.out.format {
+                OutputFormat::Json => println!("{}", super::output::json(request)),
+                OutputFormat::Table | OutputFormat::Yaml => print_text(&yaml(request)?),
+            }
+            Ok(Exit::Succeeded)
+        }
+        ConfigAction::Show { stack, version, .. } => {
             let body = version_body(s, &stack, version).await?;
             s.out.show(&body, |v| {
                 format!(

@@ -106,6 +106,9 @@ async fn execute(cmd: ClientCommand, env: &ClientEnv, term: Terminal) -> Result<
         C::Destroy(args) => {
             operations::destroy(&Session::open(&args.client, env, term)?, &args).await
         }
+        C::Forget(args) => {
+            operations::forget(&Session::open(&args.client, env, term)?, &args).await
+        }
         C::Status(args) => {
             operations::status(&Session::open(&args.client, env, term)?, &args).await
         }

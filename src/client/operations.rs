@@ -7,13 +7,16 @@ use super::error::{ClientError, Exit};
 use super::follow;
 use super::output::{changes, text, time};
 use super::terminal::read_line;
-use crate::cli::{DestroyArgs, FollowArgs, OperationArgs, OutputsArgs, StackArgs, StackRef};
+use crate::cli::{
+    DestroyArgs, FollowArgs, ForgetArgs, OperationArgs, OutputsArgs, StackArgs, StackRef,
+};
 
 /// Starts `action` (`deploy`, `preview` or `refresh`) and follows it or prints it.
 pub async fn start(s: &Session, action: &str, args: &OperationArgs) -> Result<Exit, ClientError> {
+    let query = if args.if_idle { "?if_idle=true" } else { "" };
     let op = s
         .api
-        .post(&format!("{}/{action}", args.stack.api_path()), None)
+        .post(&format!("{}/{action}{query}", args.stack.api_path()), None)
         .await?;
     started(s, &op, args.follow, &args.stack).await
 }
@@ -41,6 +44,41 @@ pub async fn destroy(s: &Session, args: &DestroyArgs) -> Result<Exit, ClientErro
         .await?
         .ok_or_else(|| ClientError::Protocol("destroy answered without a body".to_owned()))?;
     started(s, &op, args.follow, &args.stack).await
+}
+
+/// `byoc forget`: byoc stops tracking the stack; confirmed like a destroy.
+pub async fn forget(s: &Session, args: &ForgetArgs) -> Result<Exit, ClientError> {
+    if !args.yes {
+        if !s.term.interactive() {
+            return Err(ClientError::Usage(
+                "forget asks for confirmation on a terminal; pass --yes to forget without asking"
+                    .to_owned(),
+            ));
+        }
+        let name = args.stack.stack_name();
+        eprintln!(
+            "byoc stops tracking stack {name}. Resources, if any, stay in the tenant's AWS \
+             account; nothing is destroyed."
+        );
+        let answer = read_line(&format!("Type the stack name ({name}) to confirm: "))?;
+        if answer.trim() != name {
+            eprintln!("Not confirmed: byoc still tracks the stack.");
+            return Err(ClientError::Reported(Exit::Usage));
+        }
+    }
+    let op = s
+        .api
+        .post(&format!("{}/forget", args.stack.api_path()), None)
+        .await?;
+    s.out.show(&op, |v| {
+        format!(
+            "Forgot stack {} (recorded as operation {}): it is not_deployed now; resources, \
+             if any, stay in the account.",
+            text(v, "stack_name"),
+            text(v, "id")
+        )
+    })?;
+    Ok(Exit::Succeeded)
 }
 
 /// What happens once an operation is queued: follow it (default on a terminal) or print it.

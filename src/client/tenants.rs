@@ -172,8 +172,15 @@ fn onboarding_table(out: &Printer, o: &Value) -> String {
     if o["quick_create_url"].is_string() {
         rows.push(("Console", text(o, "quick_create_url")));
     }
+    let warnings: String = o["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|w| format!("\n\nWarning: {w}"))
+        .collect();
     format!(
-        "{}\n\nThe tenant runs:\n{}",
+        "{}\n\nThe tenant runs:\n{}{warnings}",
         out.pairs(rows),
         text(o, "cli_command")
     )

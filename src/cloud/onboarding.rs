@@ -85,7 +85,18 @@ pub struct Onboarding {
     pub quick_create_url: Option<String>,
     /// The exact AWS CLI command (run next to the downloaded template).
     pub cli_command: String,
+    /// What is wrong with this block and who must fix it (e.g. the server has no
+    /// `BYOC_TRUSTED_PRINCIPAL_ARN`, so the parameters hold a placeholder). Empty when the
+    /// block can be used as is.
+    pub warnings: Vec<String>,
 }
+
+/// The warning of a server without `BYOC_TRUSTED_PRINCIPAL_ARN` (in every onboarding block,
+/// and logged at startup).
+pub const NO_TRUSTED_PRINCIPAL_WARNING: &str = "BYOC_TRUSTED_PRINCIPAL_ARN is not configured \
+on this server: TrustedPrincipalArn holds a placeholder and the tenant's stack cannot be \
+created until the operator sets it (the ARN of the platform's worker role or user) and restarts \
+byoc";
 
 /// Never prints the external ID, which the parameters may hold.
 impl fmt::Debug for Onboarding {
@@ -156,6 +167,12 @@ pub fn onboarding(tenant: &OnboardingTenant<'_>, settings: &OnboardingSettings<'
         external_id_included: included,
         quick_create_url,
         cli_command: cli,
+        warnings: settings
+            .trusted_principal_arn
+            .is_none()
+            .then(|| NO_TRUSTED_PRINCIPAL_WARNING.to_owned())
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -54,6 +54,9 @@ pub fn start_with_aws(
     aws: PlatformAws,
 ) -> anyhow::Result<Server> {
     let (db, key) = super::open(&settings)?;
+    if settings.aws.trusted_principal_arn.is_none() {
+        tracing::warn!("{}", crate::cloud::onboarding::NO_TRUSTED_PRINCIPAL_WARNING);
+    }
     if let Some(token) = super::token::ensure_bootstrap_token(&db, &settings)? {
         // Printed once, on stdout, for the operator; never logged.
         println!("byoc: created the first admin token (shown only now):");

@@ -1,138 +1,32 @@
-//! Two reads the public API does not offer yet, which the console's pages need; both take
-//! the same [`Viewer`] extractor as every API read, so roles apply exactly as in the API:
+//! Console reads; both take the same [`Viewer`] extractor as every API read, so roles apply
+//! exactly as in the API:
 //!
-//! - `GET /console/api/environments[?tenant=SLUG]`: every environment of every tenant (or of
-//!   one) with its stack status and current/last operation — the fleet overview and a
-//!   tenant's environment list. (A candidate for `GET /api/v1/environments`.)
+//! - `GET /console/api/environments[?tenant=SLUG]`: now `GET /api/v1/environments`
+//!   (`api::environments`), kept here at its first path.
 //! - `GET /console/api/tenants/{slug}/environments/{env}/config-request[?version=N]`: a
 //!   stored config version written back as a request body (what `POST …/config` takes), so
 //!   the page can edit and re-save it; without a saved config, a starter with the spec's flat
 //!   fields at their defaults. (A candidate for a `?as=request` form of `GET …/config`.)
 
 use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::environments::EnvironmentsQuery;
 use crate::api::{ApiError, ApiResult, AppState, EnvPath, Viewer};
+use crate::domain::AwsRegion;
 use crate::domain::config::request::NodeGroupConfigRequest;
 use crate::domain::config::{EnvironmentConfig, EnvironmentConfigRequest, resolve};
-use crate::domain::{AwsRegion, OperationKind, OperationStatus, Slug, StackStatus};
 use crate::store::{self, StoreError};
 
-/// Query of `list_environments`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnvironmentsQuery {
-    /// Only this tenant's environments.
-    pub tenant: Option<String>,
-}
-
-/// An operation, in brief.
-#[derive(Debug, Serialize)]
-pub struct OperationBrief {
-    /// Id.
-    pub id: String,
-    /// preview | update | refresh | destroy.
-    pub kind: OperationKind,
-    /// queued | running | succeeded | failed | cancelled.
-    pub status: OperationStatus,
-    /// Queued at.
-    pub created_at: DateTime<Utc>,
-    /// Finished at.
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Token name that started it.
-    pub requested_by: Option<String>,
-}
-
-impl From<store::operations::Operation> for OperationBrief {
-    fn from(o: store::operations::Operation) -> Self {
-        Self {
-            id: o.id,
-            kind: o.kind,
-            status: o.status,
-            created_at: o.created_at.and_utc(),
-            finished_at: o.finished_at.map(|t| t.and_utc()),
-            requested_by: o.requested_by,
-        }
-    }
-}
-
-/// One environment in the fleet.
-#[derive(Debug, Serialize)]
-pub struct EnvironmentItem {
-    /// Tenant slug.
-    pub tenant_slug: String,
-    /// Tenant name.
-    pub tenant_name: String,
-    /// Environment.
-    pub environment: String,
-    /// `<slug>-<env>`.
-    pub stack_name: String,
-    /// Latest saved config version.
-    pub config_version: Option<i32>,
-    /// The stack's status (`not_deployed` before its first operation).
-    pub status: StackStatus,
-    /// The stack's last error.
-    pub error: Option<String>,
-    /// The operation running now.
-    pub current_operation: Option<OperationBrief>,
-    /// The last finished operation.
-    pub last_operation: Option<OperationBrief>,
-}
-
-/// `{"items": […]}`.
-#[derive(Debug, Serialize)]
-pub struct EnvironmentList {
-    /// Ordered by tenant slug, then environment.
-    pub items: Vec<EnvironmentItem>,
-}
-
-/// Every environment (of one tenant with `?tenant=`).
+/// Every environment (of one tenant with `?tenant=`): the same as `GET /api/v1/environments`,
+/// kept at its first path.
 #[get("/console/api/environments")]
 pub async fn list_environments(
     state: web::Data<AppState>,
     _: Viewer,
     query: web::Query<EnvironmentsQuery>,
 ) -> ApiResult {
-    let tenant = query
-        .into_inner()
-        .tenant
-        .map(|t| {
-            Slug::parse(&t).map_err(|e| {
-                ApiError::Validation(crate::domain::ValidationErrors::single(
-                    "tenant",
-                    e.to_string(),
-                ))
-            })
-        })
-        .transpose()?;
-    let rows = state
-        .db(move |conn| {
-            let id = match &tenant {
-                Some(slug) => Some(store::tenants::find_by_slug(conn, slug.as_str())?.id),
-                None => None,
-            };
-            store::environments::list(conn, id.as_deref())
-        })
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|e| EnvironmentItem {
-            stack_name: format!("{}-{}", e.tenant_slug, e.environment),
-            tenant_slug: e.tenant_slug,
-            tenant_name: e.tenant_name,
-            environment: e.environment,
-            config_version: e.config_version,
-            status: e
-                .stack
-                .as_ref()
-                .map_or(StackStatus::NotDeployed, |s| s.status),
-            error: e.stack.and_then(|s| s.error),
-            current_operation: e.current_operation.map(Into::into),
-            last_operation: e.last_operation.map(Into::into),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(EnvironmentList { items }))
+    crate::api::environments::list(state, query.into_inner()).await
 }
 
 /// Query of `get_config_request`.

@@ -16,6 +16,9 @@ stored_enum! {
         Refresh = "refresh",
         /// `pulumi destroy`: removes every resource.
         Destroy = "destroy",
+        /// byoc stops tracking the stack (an admin's `forget`); resources, if any, stay in
+        /// the account. Recorded already finished: never queued, never run by an executor.
+        Forget = "forget",
     }
 }
 
@@ -86,7 +89,7 @@ impl OperationKind {
         match self {
             Self::Update => Some(StackStatus::Pending),
             Self::Destroy => Some(StackStatus::Destroying),
-            Self::Preview | Self::Refresh => None,
+            Self::Preview | Self::Refresh | Self::Forget => None,
         }
     }
 
@@ -101,7 +104,7 @@ impl OperationKind {
         match self {
             Self::Update => Some(StackStatus::InProgress),
             Self::Destroy => Some(StackStatus::Destroying),
-            Self::Preview | Self::Refresh => None,
+            Self::Preview | Self::Refresh | Self::Forget => None,
         }
     }
 

@@ -21,15 +21,42 @@ pub struct ConfigVersion {
     pub config: String,
     /// When it was saved.
     pub created_at: NaiveDateTime,
+    /// The request document as posted (JSON); `None` for versions saved before it was kept.
+    pub request: Option<String>,
+    /// Name of the token that saved it, when known.
+    pub created_by: Option<String>,
 }
 
-/// Saves `config` as the next version of (`tenant_id`, `environment`). Run it inside a
+/// What a new version stores.
+#[derive(Debug, Clone, Copy)]
+pub struct NewConfig<'a> {
+    /// The resolved config (JSON).
+    pub config: &'a str,
+    /// The request document as posted (JSON).
+    pub request: Option<&'a str>,
+    /// Name of the token saving it.
+    pub created_by: Option<&'a str>,
+}
+
+/// One line of an environment's version list.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ec)]
+pub struct ConfigVersionSummary {
+    /// Version, from 1.
+    pub version: i32,
+    /// When it was saved.
+    pub created_at: NaiveDateTime,
+    /// Name of the token that saved it, when known.
+    pub created_by: Option<String>,
+}
+
+/// Saves `new` as the next version of (`tenant_id`, `environment`). Run it inside a
 /// transaction: the next version number is read and written in the same one.
 pub fn insert_next(
     conn: &mut Conn,
     tenant_id: &str,
     environment: &str,
-    config: &str,
+    new: NewConfig<'_>,
 ) -> Result<ConfigVersion, StoreError> {
     let current: Option<i32> = ec::table
         .filter(ec::tenant_id.eq(tenant_id))
@@ -41,7 +68,9 @@ pub fn insert_next(
             ec::tenant_id.eq(tenant_id),
             ec::environment.eq(environment),
             ec::version.eq(current.unwrap_or(0) + 1),
-            ec::config.eq(config),
+            ec::config.eq(new.config),
+            ec::request.eq(new.request),
+            ec::created_by.eq(new.created_by),
             ec::created_at.eq(super::now()),
         ))
         .returning(ConfigVersion::as_returning())
@@ -78,6 +107,27 @@ pub fn find(
 ) -> Result<ConfigVersion, StoreError> {
     lookup(conn, &tenant.id, environment, version)
         .found("environment config", || name(tenant, environment, version))
+}
+
+/// Every version of an environment's config, newest first; `NotFound` when there is none.
+pub fn list_versions(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    environment: &str,
+) -> Result<Vec<ConfigVersionSummary>, StoreError> {
+    let rows: Vec<ConfigVersionSummary> = ec::table
+        .filter(ec::tenant_id.eq(&tenant.id))
+        .filter(ec::environment.eq(environment))
+        .select(ConfigVersionSummary::as_select())
+        .order(ec::version.desc())
+        .load(conn)?;
+    if rows.is_empty() {
+        return Err(StoreError::not_found(
+            "environment config",
+            name(tenant, environment, None),
+        ));
+    }
+    Ok(rows)
 }
 
 /// Deletes every version of an environment's config; `NotFound` when there was none.

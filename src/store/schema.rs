@@ -23,6 +23,8 @@ diesel::table! {
         version -> Integer,
         config -> Text,
         created_at -> Timestamp,
+        request -> Nullable<Text>,
+        created_by -> Nullable<Text>,
     }
 }
 

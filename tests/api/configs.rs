@@ -258,3 +258,95 @@ async fn a_pulumi_builtin_key_in_helm_values_is_422_naming_its_path() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn type_errors_and_semantic_errors_are_reported_together() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let resp = app
+        .save_config(
+            "acme",
+            "prod",
+            json!({
+                "vpc_cidr": "10.1.0.0/33",
+                "eks_mode": "fargate",
+                "node_group_config": {"desired_size": "two", "disk_size": -1},
+                "tagz": {}
+            }),
+        )
+        .await;
+    let problem = Problem::of(resp, 422).await;
+    let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+    for expected in [
+        "/eks_mode",
+        "/node_group_config/desired_size",
+        "/node_group_config/disk_size",
+        "/tagz",
+    ] {
+        assert!(fields.contains(&expected), "{expected} in {fields:?}");
+    }
+    // The semantic check of the field that did parse is there too.
+    assert!(
+        fields.iter().any(|f| f.starts_with("/vpc_cidr")),
+        "{fields:?}"
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_request_document_read_back_posts_back_to_an_identical_version() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let example = byoc::api::config_request_example();
+    let saved = app.save_config("acme", "prod", example.clone()).await;
+    assert_eq!(saved.status(), 201, "the documented example is valid");
+    let v1: Value = app
+        .get_json("/api/v1/tenants/acme/environments/prod/config")
+        .await;
+    // What was posted, and the resolved view beside it.
+    assert_eq!(v1["request"], example);
+    assert_eq!(v1["config"]["vpc"]["cidr_block"], "10.20.0.0/16");
+    assert!(v1["created_by"].is_string(), "{v1}");
+
+    let again = app.save_config("acme", "prod", v1["request"].clone()).await;
+    assert_eq!(again.status(), 201);
+    let v2: Value = app
+        .get_json("/api/v1/tenants/acme/environments/prod/config/versions/2")
+        .await;
+    assert_eq!(v2["version"], 2);
+    assert_eq!(v2["request"], v1["request"]);
+    assert_eq!(v2["config"], v1["config"]);
+
+    let list: Value = app
+        .get_json("/api/v1/tenants/acme/environments/prod/config/versions")
+        .await;
+    let versions: Vec<i64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, vec![2, 1]);
+    assert_eq!(list["items"][0]["created_by"], v1["created_by"]);
+
+    let missing = app
+        .get("/api/v1/tenants/acme/environments/prod/config/versions/9")
+        .await;
+    assert_eq!(missing.status(), 404);
+    let bad = app
+        .get("/api/v1/tenants/acme/environments/prod/config/versions/zero")
+        .await;
+    Problem::of(bad, 422).await;
+    app.stop().await;
+}
+
+#[test]
+fn the_readme_shows_the_documented_request_example() {
+    let readme = include_str!("../../README.md");
+    let marker = "<!-- config-request-example";
+    let after = &readme[readme.find(marker).expect("the README marks its example")..];
+    let start = after.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + after[start..].find("```").expect("the block ends");
+    let shown: Value = serde_json::from_str(&after[start..end]).expect("valid JSON");
+    assert_eq!(shown, byoc::api::config_request_example());
+}

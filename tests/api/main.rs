@@ -7,6 +7,7 @@ mod configs;
 mod events;
 #[path = "../support/files.rs"]
 mod files;
+mod forget;
 #[path = "../support/moto.rs"]
 mod moto;
 mod onboarding;

@@ -182,3 +182,25 @@ async fn verify_checks_the_role_and_follows_a_rotation() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_server_without_a_trusted_principal_says_so_in_the_onboarding_block() {
+    let app = spawn_app().await;
+    let created = app.create_tenant("acme").await;
+    let warnings = created.onboarding["warnings"].as_array().unwrap().clone();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains("BYOC_TRUSTED_PRINCIPAL_ARN is not configured")
+    );
+    let block: Value = app.get_json("/api/v1/tenants/acme/onboarding").await;
+    assert_eq!(block["warnings"], Value::Array(warnings));
+    app.stop().await;
+
+    let app = spawn_app_with_principal().await;
+    let created = app.create_tenant("acme").await;
+    assert_eq!(created.onboarding["warnings"], json!([]));
+    app.stop().await;
+}

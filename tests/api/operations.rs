@@ -159,11 +159,48 @@ async fn an_operation_whose_program_does_not_render_or_validate_is_refused_with_
     let mut config = saved["config"].clone();
     config["vpc"]["nat_gateway_strategy"] = json!("one_per_az");
     config["vpc"]["public_subnets"] = json!([]);
-    byoc::store::configs::insert_next(&mut app.db(), &tenant.id, "prod", &config.to_string())
-        .unwrap();
+    let config = config.to_string();
+    let new = byoc::store::configs::NewConfig {
+        config: &config,
+        request: None,
+        created_by: None,
+    };
+    byoc::store::configs::insert_next(&mut app.db(), &tenant.id, "prod", new).unwrap();
     let problem = Problem::of(app.queue(PROD, Action::Deploy).await, 422).await;
     assert_eq!(problem.kind, "/problems/validation-failed");
     assert!(!problem.errors.is_empty(), "{problem:?}");
     assert!(app.history(PROD).await.is_empty(), "nothing was queued");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_environments_list_shows_each_stack_with_its_status_and_operations() {
+    let app = spawn_app().await;
+    app.with_config(PROD).await;
+    app.create_tenant("beta").await;
+    app.save_config("beta", "dev", json!({})).await;
+    let op = app.run(PROD, Action::Deploy).await;
+    let list: Value = app.get_json("/api/v1/environments").await;
+    let items = list["items"].as_array().unwrap();
+    let names: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["tenant_slug"].as_str().unwrap(),
+                i["environment"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("acme", "prod"), ("beta", "dev")]);
+    assert_eq!(items[0]["status"], "succeeded");
+    assert_eq!(items[0]["last_operation"]["id"], op.id.as_str());
+    assert_eq!(items[0]["config_version"], 1);
+    assert_eq!(items[1]["status"], "not_deployed");
+    let one: Value = app.get_json("/api/v1/environments?tenant=beta").await;
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    let unauthenticated = app
+        .request(Method::GET, "/api/v1/environments", None, None)
+        .await;
+    assert_eq!(unauthenticated.status(), 401);
     app.stop().await;
 }

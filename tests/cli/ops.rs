@@ -146,3 +146,37 @@ fn the_plain_follow_output_of_a_deploy_is_stable() {
         insta::assert_snapshot!(out.stdout);
     });
 }
+
+#[test]
+fn forget_asks_for_yes_off_a_terminal_and_then_stops_tracking_the_stack() {
+    // No AWS: the deploy cannot create anything; what matters is that a stack row exists.
+    let server = Server::start();
+    let c = Client::admin(&server);
+    onboard(&c, "{}\n");
+    let queued = c.ok(&["deploy", "acme/prod", "--no-follow", "-o", "json"]);
+    let id = serde_json::from_str::<Value>(&queued).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::harness::eventually("the deploy to end", || {
+        let op = c.run(&["ops", "show", &id, "-o", "json"]).json();
+        matches!(op["status"].as_str(), Some("failed" | "succeeded")).then_some(())
+    });
+
+    let refused = c.run(&["forget", "acme/prod"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--yes"), "{refused:?}");
+
+    let forgot = c.ok(&["forget", "acme/prod", "--yes"]);
+    assert!(forgot.contains("Forgot stack acme-prod"), "{forgot}");
+    let status = c.run(&["status", "acme/prod", "-o", "json"]).json();
+    assert_eq!(status["status"], "not_deployed");
+    let list = c.ok(&["ops", "list", "acme/prod"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains("forget") && l.contains("succeeded")),
+        "{list}"
+    );
+    // Nothing holds the tenant any more.
+    c.ok(&["tenants", "delete", "acme"]);
+}

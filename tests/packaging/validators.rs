@@ -1,6 +1,9 @@
 //! The offline validators of TESTING.md on the packaging files, when installed (`.ci/run`
 //! installs them and sets BYOC_REQUIRE_ORACLES=1; elsewhere a missing tool prints SKIPPED).
 
+#[path = "../support/skipped.rs"]
+mod skipped;
+
 use std::process::Command;
 
 use super::{repo, require_oracles};
@@ -14,7 +17,10 @@ fn run(tool: &str, args: &[&str]) -> Option<std::process::Output> {
                 !require_oracles(),
                 "{tool} is missing and BYOC_REQUIRE_ORACLES=1 (see .ci/run)"
             );
-            println!("SKIPPED: {tool} is not installed");
+            skipped::record(
+                &format!("{tool} is not installed"),
+                "see .ci/run for the pinned tools",
+            );
             None
         }
         Err(e) => panic!("cannot run {tool}: {e}"),

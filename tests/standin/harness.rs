@@ -265,7 +265,7 @@ pub fn schema_errors(doc: &str) -> Option<String> {
             !crate::moto::oracles_required(),
             "python jsonschema not found and BYOC_REQUIRE_ORACLES=1: pip install jsonschema"
         );
-        println!("SKIPPED: python jsonschema not found");
+        crate::moto::skipped::record("python jsonschema not found", "pip install jsonschema");
         return None;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pulumi_schema.py");

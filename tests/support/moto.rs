@@ -6,6 +6,9 @@
     reason = "each test binary uses a different part of this support module"
 )]
 
+#[path = "skipped.rs"]
+pub mod skipped;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -140,7 +143,7 @@ fn skip(reason: &str) -> Option<MotoServer> {
         !oracles_required(),
         "{reason} and BYOC_REQUIRE_ORACLES=1: pip install 'moto[server]'"
     );
-    println!("SKIPPED: {reason}");
+    skipped::record(reason, "pip install 'moto[server]' boto3");
     None
 }
 

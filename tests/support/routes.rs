@@ -111,6 +111,8 @@ pub struct TenantCreated {
 pub struct Operation {
     pub id: String,
     pub stack_name: String,
+    pub tenant_slug: String,
+    pub environment: String,
     pub kind: String,
     pub status: String,
     pub config_version: Option<i64>,

@@ -39,7 +39,7 @@ fn cfn_lint(path: &str) {
             std::env::var("BYOC_REQUIRE_ORACLES").as_deref() != Ok("1"),
             "cfn-lint not found on PATH and BYOC_REQUIRE_ORACLES=1: pip install cfn-lint"
         );
-        println!("SKIPPED: cfn-lint not found");
+        crate::skipped::record("cfn-lint not found", "pip install cfn-lint");
         return;
     };
     let out = Command::new(cfn_lint)

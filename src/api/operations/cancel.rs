@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, post, web};
 
 use super::OperationView;
 use crate::api::problems::{Conflict, Forbidden, NotFound, Unauthorized};
-use crate::api::{ApiResult, AppState, OperationPath, Operator};
+use crate::api::{ApiError, ApiResult, AppState, OperationPath, Operator};
 use crate::store::queue;
 
 /// Cancels an operation.
@@ -25,10 +25,15 @@ pub async fn cancel_operation(
     _: Operator,
     path: OperationPath,
 ) -> ApiResult {
-    let op = state.db(move |conn| queue::cancel(conn, &path.id)).await?;
+    let op = state
+        .db(move |conn| {
+            let op = queue::cancel(conn, &path.id)?;
+            Ok::<_, ApiError>(OperationView::load(conn, op)?)
+        })
+        .await?;
     tracing::info!(operation.status = %op.status, "cancel requested");
     state.hub.changed(&op.id);
     // A cancelled queued operation may free its stack for the next one.
     state.hub.operation_queued();
-    Ok(HttpResponse::Accepted().json(OperationView::from(op)))
+    Ok(HttpResponse::Accepted().json(op))
 }

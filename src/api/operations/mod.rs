@@ -19,6 +19,7 @@ pub use start::*;
 
 use crate::domain::{OperationKind, OperationStatus};
 use crate::store::operations::Operation;
+use crate::store::{self, Conn, StoreError};
 
 /// An operation as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -27,7 +28,11 @@ pub struct OperationView {
     pub id: String,
     /// Stack `<slug>-<env>`.
     pub stack_name: String,
-    /// preview | update | refresh | destroy.
+    /// Slug of the tenant the stack belongs to.
+    pub tenant_slug: String,
+    /// Environment name of the stack.
+    pub environment: String,
+    /// preview | update | refresh | destroy | forget.
     #[schema(value_type = String)]
     pub kind: OperationKind,
     /// queued | running | succeeded | failed | cancelled.
@@ -56,9 +61,19 @@ pub struct OperationView {
     pub summary: Option<BTreeMap<String, u64>>,
 }
 
-impl From<Operation> for OperationView {
-    fn from(o: Operation) -> Self {
+impl OperationView {
+    /// Loads the tenant and environment of `o`'s stack.
+    pub fn load(conn: &mut Conn, o: Operation) -> Result<Self, StoreError> {
+        let stack = store::stacks::find(conn, &o.stack_name)?;
+        let tenant = store::tenants::find(conn, &stack.tenant_id)?;
+        Ok(Self::new(o, &tenant.slug, &stack.environment))
+    }
+
+    /// `o` on the stack of tenant `tenant_slug`'s `environment`.
+    pub fn new(o: Operation, tenant_slug: &str, environment: &str) -> Self {
         Self {
+            tenant_slug: tenant_slug.to_owned(),
+            environment: environment.to_owned(),
             summary: o
                 .summary
                 .as_deref()

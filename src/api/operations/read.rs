@@ -70,7 +70,7 @@ pub async fn get_environment_status(
                     Some(id) => store::operations::lookup(conn, id)?,
                     None => None,
                 };
-                Ok(found.map(Into::into))
+                Ok(found.map(|o| OperationView::new(o, &tenant.slug, &stack.environment)))
             };
             Ok::<_, ApiError>(EnvironmentStatus {
                 current_operation: op(&stack.current_operation_id)?,
@@ -115,6 +115,7 @@ pub async fn list_environment_operations(
     if !(1..=200).contains(&limit) {
         return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
     }
+    let (slug, env) = (path.slug.to_string(), path.env.to_string());
     let ops = state
         .db(move |conn| {
             path.load_tenant(conn)?;
@@ -122,7 +123,10 @@ pub async fn list_environment_operations(
             store::operations::list_for_stack(conn, stack.as_str(), i64::from(limit))
         })
         .await?;
-    let views: Vec<OperationView> = ops.into_iter().map(Into::into).collect();
+    let views: Vec<OperationView> = ops
+        .into_iter()
+        .map(|o| OperationView::new(o, &slug, &env))
+        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -139,10 +143,13 @@ pub async fn get_operation(
     _: Viewer,
     path: OperationPath,
 ) -> ApiResult {
-    let op = state
-        .db(move |conn| store::operations::find(conn, &path.id))
+    let view = state
+        .db(move |conn| {
+            let op = store::operations::find(conn, &path.id)?;
+            OperationView::load(conn, op)
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(OperationView::from(op)))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Query of `get_environment_outputs`.

@@ -1,5 +1,6 @@
 //! `POST …/deploy`, `…/preview`, `…/refresh` and `DELETE …/environments/{env}` (destroy):
-//! each queues an operation and answers 202 with it.
+//! each queues an operation and answers 202 with it. `POST …/forget` (admin): byoc stops
+//! tracking the stack.
 
 use actix_web::{HttpResponse, delete, post, web};
 use serde::Deserialize;
@@ -8,9 +9,18 @@ use utoipa::{IntoParams, ToSchema};
 use super::OperationView;
 use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
 use crate::api::program::render_stored;
-use crate::api::{ApiError, ApiResult, AppState, Caller, EnvPath, Operator};
+use crate::api::{Admin, ApiError, ApiResult, AppState, Caller, EnvPath, Operator};
 use crate::domain::OperationKind;
 use crate::store::{self, queue};
+
+/// Query of the routes that start an operation.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StartQuery {
+    /// `true`: answer 409 (`operation-in-progress`) when an operation is already queued or
+    /// running on the stack, instead of queueing behind it.
+    pub if_idle: Option<bool>,
+}
 
 /// Queues `kind` on the stack of `path`, checking what the kind needs first.
 async fn start(
@@ -18,7 +28,9 @@ async fn start(
     caller: Caller,
     path: EnvPath,
     kind: OperationKind,
+    query: StartQuery,
 ) -> ApiResult {
+    let if_idle = query.if_idle == Some(true);
     let project = state.settings.pulumi.project.clone();
     let at = path.clone();
     let config_version = state
@@ -42,6 +54,7 @@ async fn start(
         })
         .await?;
     let requested_by = caller.token_name.clone();
+    let (slug, env) = (path.slug.clone(), path.env.clone());
     let op = state
         .db(move |conn| {
             queue::enqueue(
@@ -52,6 +65,7 @@ async fn start(
                     kind,
                     config_version,
                     requested_by: &requested_by,
+                    if_idle,
                 },
             )
         })
@@ -60,7 +74,7 @@ async fn start(
     state.hub.operation_queued();
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/operations/{}", op.id)))
-        .json(OperationView::from(op)))
+        .json(OperationView::new(op, slug.as_str(), env.as_str())))
 }
 
 macro_rules! start_route {
@@ -70,7 +84,7 @@ macro_rules! start_route {
             $method,
             path = $path,
             tag = "operations",
-            params(EnvPath),
+            params(EnvPath, StartQuery),
             responses(
                 (status = 202, body = OperationView, description = "Queued; follow it at the Location"),
                 Unauthorized, Forbidden, NotFound, Conflict, Invalid
@@ -82,8 +96,9 @@ macro_rules! start_route {
             state: web::Data<AppState>,
             Operator(caller): Operator,
             path: EnvPath,
+            query: web::Query<StartQuery>,
         ) -> ApiResult {
-            start(state, caller, path, $kind).await
+            start(state, caller, path, $kind, query.into_inner()).await
         }
     };
 }
@@ -122,7 +137,7 @@ pub struct DestroyConfirm {
 /// `?confirm=true`.
 #[utoipa::path(
     tag = "operations",
-    params(EnvPath, DestroyConfirm),
+    params(EnvPath, DestroyConfirm, StartQuery),
     request_body(content = Option<DestroyConfirm>, description = "Alternatively, the confirmation as a body"),
     responses(
         (status = 202, body = OperationView, description = "Queued; follow it at the Location"),
@@ -136,6 +151,7 @@ pub async fn destroy_environment(
     Operator(caller): Operator,
     path: EnvPath,
     query: web::Query<DestroyConfirm>,
+    start_query: web::Query<StartQuery>,
     body: web::Bytes,
 ) -> ApiResult {
     let body_confirm = if body.iter().all(u8::is_ascii_whitespace) {
@@ -150,5 +166,45 @@ pub async fn destroy_environment(
         )
         .into());
     }
-    start(state, caller, path, OperationKind::Destroy).await
+    start(
+        state,
+        caller,
+        path,
+        OperationKind::Destroy,
+        start_query.into_inner(),
+    )
+    .await
+}
+
+/// byoc stops tracking the environment's stack: it shows `not_deployed` again, so its config
+/// and tenant can be deleted. Resources, if any, stay in the account (and the stack's Pulumi
+/// state in the backend); nothing is destroyed. Admin only; refused (409) while an operation
+/// is queued or running on the stack. Recorded in the history as a `forget` operation.
+#[utoipa::path(
+    tag = "operations",
+    params(EnvPath),
+    responses(
+        (status = 200, body = OperationView, description = "Forgotten; the recorded operation"),
+        Unauthorized, Forbidden, NotFound, Conflict, Invalid
+    ),
+    security(("bearer" = []))
+)]
+#[post("/api/v1/tenants/{slug}/environments/{env}/forget")]
+#[tracing::instrument(skip_all, fields(tenant.slug = %path.slug, environment = %path.env))]
+pub async fn forget_environment(
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    path: EnvPath,
+) -> ApiResult {
+    let (slug, env) = (path.slug.clone(), path.env.clone());
+    let op = state
+        .db(move |conn| queue::forget(conn, &path.slug, &path.env, &caller.token_name))
+        .await?;
+    tracing::warn!(
+        operation.id = %op.id,
+        stack = %op.stack_name,
+        "stack forgotten: byoc no longer tracks it; any resources stay in the account"
+    );
+    state.hub.changed(&op.id);
+    Ok(HttpResponse::Ok().json(OperationView::new(op, slug.as_str(), env.as_str())))
 }

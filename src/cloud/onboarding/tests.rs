@@ -173,4 +173,6 @@ fn missing_trusted_principal_is_visible_not_silent() {
         b.parameters[0].value,
         "<BYOC_TRUSTED_PRINCIPAL_ARN not configured>"
     );
+    assert_eq!(b.warnings.len(), 1);
+    assert!(b.warnings[0].contains("BYOC_TRUSTED_PRINCIPAL_ARN"));
 }

@@ -95,7 +95,7 @@ export const routes = {
   events: (id, after = 0) => `/api/v1/operations/${enc(id)}/events?after=${after}`,
   cancel: (id) => `/api/v1/operations/${enc(id)}/cancel`,
   // Reads the public API does not offer yet (see src/console/readmodel.rs).
-  environments: (slug) => `/console/api/environments${slug ? `?tenant=${enc(slug)}` : ''}`,
+  environments: (slug) => `/api/v1/environments${slug ? `?tenant=${enc(slug)}` : ''}`,
   configRequest: (slug, env) => `/console/api/tenants/${enc(slug)}/environments/${enc(env)}/config-request`,
   session: () => '/console/session',
 };

@@ -15,7 +15,7 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use request::{EnvironmentConfigRequest, parse_request, parse_request_yaml};
+pub use request::{EnvironmentConfigRequest, parse_request, parse_request_all, parse_request_yaml};
 pub use resolve::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion, resolve};
 
 /// A fully resolved environment configuration: what one stack deploys.

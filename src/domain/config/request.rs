@@ -20,7 +20,7 @@ pub use eks::{
     AccessEntryRequest, AddonRequest, AddonsRequest, EksConfigRequest, EndpointAccessRequest,
     NodeGroupRequest, ScalingRequest, TaintRequest,
 };
-pub use parse::{parse_request, parse_request_yaml};
+pub use parse::{parse_request, parse_request_all, parse_request_yaml};
 pub use vpc::{SubnetRequest, VpcConfigRequest, VpcEndpointsRequest};
 
 use super::{CapacityType, EksMode};

@@ -57,6 +57,8 @@ pub fn operation(kind: OperationKind) -> &'static str {
         OperationKind::Update => "update",
         OperationKind::Refresh => "refresh",
         OperationKind::Destroy => "destroy",
+        // Recorded finished by the queue; no worker ever claims one.
+        OperationKind::Forget => unreachable!("a forget operation is never run"),
     }
 }
 

@@ -35,6 +35,8 @@ impl EngineOp {
             OperationKind::Update => Self::Up(UpOptions::default()),
             OperationKind::Refresh => Self::Refresh,
             OperationKind::Destroy => Self::Destroy,
+            // Recorded finished by the queue; no worker ever claims one.
+            OperationKind::Forget => unreachable!("a forget operation is never run"),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `enqueue`: a new operation joins the end of its stack's queue.
 
-use super::{QueueError, others_active};
+use super::{QueueError, active_on, others_active};
 use crate::domain::{EnvName, OperationKind, OperationStatus, Slug, StackName};
 use crate::store::operations::{self, NewOperation, Operation};
 use crate::store::stacks::{self, StackChange};
@@ -19,11 +19,15 @@ pub struct Enqueue<'a> {
     pub config_version: i32,
     /// Name of the token that asked.
     pub requested_by: &'a str,
+    /// Refuse ([`QueueError::Busy`]) instead of queueing behind work already queued or
+    /// running on the stack.
+    pub if_idle: bool,
 }
 
 /// Queues an operation, in one transaction:
 /// - the stack row is created on first use (`not_deployed`);
 /// - a destroy or refresh of a stack that holds nothing is refused ([`QueueError::NotDeployed`]);
+/// - with `if_idle`, so is any operation while another is queued or running ([`QueueError::Busy`]);
 /// - the operation records the stack's status, to restore if it is cancelled before it runs;
 /// - a deploy or destroy shows its queued status (`pending`, `destroying`) at once — unless
 ///   other work is queued or running on the stack, which keeps showing that work.
@@ -37,6 +41,14 @@ pub fn enqueue(conn: &mut Conn, req: &Enqueue<'_>) -> Result<Operation, QueueErr
                 stack: stack.stack_name,
                 status: stack.status,
                 kind: req.kind,
+            });
+        }
+        if req.if_idle
+            && let Some(active) = active_on(conn, &stack.stack_name, "")?
+        {
+            return Err(QueueError::Busy {
+                stack: stack.stack_name,
+                operation_id: active,
             });
         }
         let id = uuid::Uuid::new_v4().to_string();

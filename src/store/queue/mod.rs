@@ -23,6 +23,7 @@
 
 mod claim;
 mod enqueue;
+mod forget;
 mod settle;
 #[cfg(test)]
 mod tests;
@@ -31,9 +32,10 @@ use diesel::prelude::*;
 
 pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
+pub use forget::forget;
 pub use settle::{
-    Ending, cancel, finish, record_check_pending, record_events, record_external_ref,
-    record_stack_settings, requeue,
+    CANCEL_TOO_LATE, Ending, cancel, finish, record_check_pending, record_events,
+    record_external_ref, record_stack_settings, requeue,
 };
 
 use super::operations::Operation;
@@ -84,6 +86,15 @@ pub enum QueueError {
         /// What was asked.
         kind: OperationKind,
     },
+    /// An operation is queued or running on the stack and the caller asked not to wait
+    /// (`if_idle`), or wants to forget it.
+    #[error("operation {operation_id} is queued or running on stack '{stack}'")]
+    Busy {
+        /// The stack.
+        stack: String,
+        /// The active operation (the oldest).
+        operation_id: String,
+    },
     /// A cancel of an operation that has already ended.
     #[error("operation {id} already {status}")]
     Finished {
@@ -126,11 +137,18 @@ fn hold(conn: &mut Conn, lease: &Lease) -> Result<Operation, QueueError> {
 
 /// Whether another operation than `except` is queued or running on `stack`.
 fn others_active(conn: &mut Conn, stack: &str, except: &str) -> Result<bool, StoreError> {
-    let n: i64 = ops::table
+    Ok(active_on(conn, stack, except)?.is_some())
+}
+
+/// The oldest operation other than `except` queued or running on `stack`.
+fn active_on(conn: &mut Conn, stack: &str, except: &str) -> Result<Option<String>, StoreError> {
+    ops::table
         .filter(ops::stack_name.eq(stack))
         .filter(ops::id.ne(except))
         .filter(ops::status.eq_any([OperationStatus::Queued, OperationStatus::Running]))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .order(ops::seq.asc())
+        .select(ops::id)
+        .first(conn)
+        .optional()
+        .map_err(Into::into)
 }

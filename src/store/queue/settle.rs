@@ -5,9 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Lease, QueueError, hold, others_active};
-use crate::domain::{OperationKind, OperationStatus};
+use crate::domain::{OperationKind, OperationStatus, StackStatus};
 use crate::store::events::{self, NewEvent};
 use crate::store::operations::{self, Operation};
+use crate::store::schema::operation_events as ev;
 use crate::store::schema::operations as ops;
 use crate::store::stack_settings;
 use crate::store::stacks::{self, StackChange};
@@ -82,6 +83,9 @@ pub fn requeue(conn: &mut Conn, lease: &Lease) -> Result<(), QueueError> {
     })
 }
 
+/// Event kind of the note recorded when a cancel was asked for but the run ended otherwise.
+pub const CANCEL_TOO_LATE: &str = "byoc.cancel-too-late";
+
 /// How a run ended, as the worker records it.
 #[derive(Debug, Clone, Copy)]
 pub struct Ending<'a> {
@@ -98,18 +102,45 @@ pub struct Ending<'a> {
 /// Records the end of a running operation, on the operation and its stack: the stack's
 /// status follows the kind and the outcome (`OperationKind::status_after`), its error is the
 /// operation's, a successful update replaces its outputs and a successful destroy clears
-/// them; nothing runs on the stack any more.
+/// them; nothing runs on the stack any more. A deploy or destroy that failed or was cancelled
+/// on a stack that no run ever reached the engine for leaves it `not_deployed`: nothing can
+/// have been created (e.g. no executor on this server), so its config and tenant stay
+/// deletable.
 pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(), QueueError> {
     transaction(conn, |conn| {
         let op = hold(conn, lease)?;
+        if op.cancel_requested && ending.status != OperationStatus::Cancelled {
+            // The engine ended before the cancel could stop it: say so, or a
+            // `cancel_requested` operation that succeeded leaves the user guessing.
+            let note = NewEvent {
+                kind: CANCEL_TOO_LATE.to_owned(),
+                payload: serde_json::json!({ CANCEL_TOO_LATE: {
+                    "message": format!(
+                        "the cancel arrived after the engine had finished; the operation {} and its result stands",
+                        ending.status
+                    )
+                }}),
+            };
+            events::append(conn, &op.id, &[note])?;
+        }
+        let untouched = matches!(op.kind, OperationKind::Update | OperationKind::Destroy)
+            && matches!(
+                ending.status,
+                OperationStatus::Failed | OperationStatus::Cancelled
+            )
+            && engine_never_reached(conn, &op)?;
         close(conn, &op, ending.status, ending.error, ending.summary)?;
         let outputs = match (op.kind, ending.status, ending.outputs) {
             (OperationKind::Destroy, OperationStatus::Succeeded, _) => Some(None),
             (_, OperationStatus::Succeeded, Some(sealed)) => Some(Some(sealed)),
             _ => None,
         };
+        let status = match untouched {
+            true => Some(StackStatus::NotDeployed),
+            false => op.kind.status_after(ending.status, None),
+        };
         let change = StackChange {
-            status: op.kind.status_after(ending.status, None),
+            status,
             outputs,
             error: Some(ending.error),
             last_operation_id: Some(Some(&op.id)),
@@ -157,6 +188,41 @@ pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
         }
         Ok(operations::find(conn, id)?)
     })
+}
+
+/// Whether no run on `op`'s stack has ever reached the engine: no deploy of the stack
+/// succeeded, no operation of the stack stored an engine event (byoc's own notes are `byoc.*`; the engine's first event, the
+/// prelude, comes before any resource step), no attempt of `op` was taken over, and every
+/// earlier attempt of `op` ended in a retry the worker recorded (an attempt lost with its worker may have run the engine
+/// without its events reaching the database, so it counts as reached).
+fn engine_never_reached(conn: &mut Conn, op: &Operation) -> Result<bool, QueueError> {
+    let stack_ops = ops::table
+        .filter(ops::stack_name.eq(&op.stack_name))
+        .select(ops::id);
+    let engine_events: i64 = ev::table
+        .filter(ev::operation_id.eq_any(stack_ops))
+        .filter(ev::kind.not_like("byoc.%"))
+        .count()
+        .get_result(conn)?;
+    // A deploy that succeeded created something, whatever its executor reported as events.
+    let deployed: i64 = ops::table
+        .filter(ops::stack_name.eq(&op.stack_name))
+        .filter(ops::kind.eq(OperationKind::Update))
+        .filter(ops::status.eq(OperationStatus::Succeeded))
+        .count()
+        .get_result(conn)?;
+    if engine_events > 0 || deployed > 0 {
+        return Ok(false);
+    }
+    let retries: i64 = ev::table
+        .filter(ev::operation_id.eq(&op.id))
+        .filter(ev::kind.eq("byoc.retry"))
+        .count()
+        .get_result(conn)?;
+    // `claim` and `take_over` each add one to the lease token, only `claim` to the attempt:
+    // a token above the attempt count means an attempt was taken over from a lost worker.
+    let taken_over = op.lease_token > i64::from(op.attempt);
+    Ok(!taken_over && retries == i64::from(op.attempt) - 1)
 }
 
 /// Ends the operation row itself.

@@ -47,6 +47,7 @@ fn queue(db: &mut Db, env: &str, kind: Kind) -> Result<Operation, QueueError> {
             kind,
             config_version: 1,
             requested_by: "test",
+            if_idle: false,
         },
     )
 }
@@ -414,4 +415,54 @@ fn the_database_refuses_two_running_operations_on_one_stack() {
         forced.is_err(),
         "the unique index must refuse a second running operation"
     );
+}
+
+#[test]
+fn a_deploy_that_never_reached_the_engine_leaves_a_new_stack_not_deployed() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    for _ in 0..2 {
+        let c = claim_next(&mut db, "w1").unwrap();
+        let failed = Ending {
+            error: Some("no executor"),
+            ..ending(Status::Failed)
+        };
+        finish(&mut db.conn, &c.lease, &failed).unwrap();
+        assert_eq!(stack(&mut db, "prod").status, StackStatus::NotDeployed);
+    }
+}
+
+#[test]
+fn a_failure_after_an_engine_event_or_a_lost_attempt_marks_the_stack_failed() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    let prelude = NewEvent {
+        kind: "preludeEvent".into(),
+        payload: serde_json::json!({"preludeEvent": {"config": {}}}),
+    };
+    record_events(&mut db.conn, &c.lease, &[prelude]).unwrap();
+    finish(&mut db.conn, &c.lease, &ending(Status::Failed)).unwrap();
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::Failed);
+
+    // A second attempt after a lost (taken over) first one: the first may have run the engine.
+    let mut db = self::db();
+    let (_, new) = taken_over(&mut db);
+    finish(&mut db.conn, &new, &ending(Status::Failed)).unwrap();
+    assert_eq!(stack(&mut db, "prod").status, StackStatus::Failed);
+}
+
+#[test]
+fn a_cancel_that_arrives_after_the_engine_finished_is_noted_on_the_operation() {
+    let mut db = db();
+    queue(&mut db, "prod", Kind::Update).unwrap();
+    let c = claim_next(&mut db, "w1").unwrap();
+    cancel(&mut db.conn, &c.op.id).unwrap();
+    finish(&mut db.conn, &c.lease, &ending(Status::Succeeded)).unwrap();
+    let stored = store::events::list_after(&mut db.conn, &c.op.id, 0, 10).unwrap();
+    let kinds: Vec<&str> = stored.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [CANCEL_TOO_LATE]);
+    assert!(stored[0].payload.contains("after the engine had finished"));
+    assert!(stored[0].payload.contains("succeeded"));
 }

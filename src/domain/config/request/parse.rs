@@ -3,12 +3,58 @@
 use super::EnvironmentConfigRequest;
 use crate::domain::ValidationErrors;
 
-/// Parses a JSON request body; a type error or unknown field becomes one field error whose
+/// Parses a JSON request body; each type error or unknown field becomes a field error whose
 /// `field` is the JSON pointer of the offending value (e.g. `/eks_config/node_groups/0/name`).
 pub fn parse_request(
     value: serde_json::Value,
 ) -> Result<EnvironmentConfigRequest, ValidationErrors> {
-    serde_path_to_error::deserialize(value).map_err(path_error)
+    let (request, errors) = parse_request_all(value);
+    errors.into_result(request)
+}
+
+/// At most this many type errors are collected from one document.
+const MAX_TYPE_ERRORS: usize = 100;
+
+/// Parses a JSON request body, collecting every type error and unknown field instead of
+/// stopping at the first (serde does): each offending value is recorded and removed, and the
+/// rest parsed again. Returns the request made of the values that did parse (so the semantic
+/// checks can still judge them) with the type errors; the request is only meant to be saved
+/// when the errors are empty.
+pub fn parse_request_all(
+    mut value: serde_json::Value,
+) -> (EnvironmentConfigRequest, ValidationErrors) {
+    let mut errors = ValidationErrors::new();
+    while errors.0.len() < MAX_TYPE_ERRORS {
+        match serde_path_to_error::deserialize(&value) {
+            Ok(request) => return (request, errors),
+            Err(e) => {
+                let (pointer, message) = path_error(e);
+                errors.push(pointer.clone(), message);
+                if !remove(&mut value, &pointer) {
+                    break;
+                }
+            }
+        }
+    }
+    (EnvironmentConfigRequest::default(), errors)
+}
+
+/// Removes the value at `pointer` so the next parse goes past it. An array element takes its
+/// whole array with it (removing one element would shift the pointers of the next errors).
+/// `false` when nothing could be removed (the document itself is wrong).
+fn remove(value: &mut serde_json::Value, pointer: &str) -> bool {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    if parent.is_empty() && last.is_empty() {
+        return false;
+    }
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(serde_json::Value::Object(map)) => map.remove(&key).is_some(),
+        Some(serde_json::Value::Array(_)) => remove(value, parent),
+        _ => false,
+    }
 }
 
 /// Parses a YAML document (the CLI's config file) the same way as [`parse_request`].
@@ -18,7 +64,8 @@ pub fn parse_request_yaml(text: &str) -> Result<EnvironmentConfigRequest, Valida
     parse_request(value)
 }
 
-fn path_error(err: serde_path_to_error::Error<serde_json::Error>) -> ValidationErrors {
+/// The JSON pointer and message of a serde error.
+fn path_error(err: serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
     let mut pointer = String::new();
     for segment in err.path().iter() {
         use serde_path_to_error::Segment;
@@ -39,5 +86,5 @@ fn path_error(err: serde_path_to_error::Error<serde_json::Error>) -> ValidationE
     if pointer.is_empty() {
         pointer.push('/');
     }
-    ValidationErrors::single(pointer, message)
+    (pointer, message)
 }

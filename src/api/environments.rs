@@ -1,0 +1,145 @@
+//! `GET /api/v1/environments[?tenant=SLUG]`: every environment of every tenant (or of one)
+//! with its stack status and current/last operation, the fleet overview (the console's fleet
+//! page and a tenant's environment list read it too).
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::problems::{Invalid, NotFound, Unauthorized};
+use super::{ApiError, ApiResult, AppState, Viewer};
+use crate::domain::{OperationKind, OperationStatus, Slug, StackStatus};
+use crate::store;
+
+/// Query of `list_environments`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentsQuery {
+    /// Only this tenant's environments.
+    pub tenant: Option<String>,
+}
+
+/// An operation, in brief.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperationBrief {
+    /// Id.
+    pub id: String,
+    /// preview | update | refresh | destroy | forget.
+    #[schema(value_type = String)]
+    pub kind: OperationKind,
+    /// queued | running | succeeded | failed | cancelled.
+    #[schema(value_type = String)]
+    pub status: OperationStatus,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+    /// Finished at.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Token name that started it.
+    pub requested_by: Option<String>,
+}
+
+impl From<store::operations::Operation> for OperationBrief {
+    fn from(o: store::operations::Operation) -> Self {
+        Self {
+            id: o.id,
+            kind: o.kind,
+            status: o.status,
+            created_at: o.created_at.and_utc(),
+            finished_at: o.finished_at.map(|t| t.and_utc()),
+            requested_by: o.requested_by,
+        }
+    }
+}
+
+/// One environment in the fleet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentItem {
+    /// Tenant slug.
+    pub tenant_slug: String,
+    /// Tenant name.
+    pub tenant_name: String,
+    /// Environment.
+    pub environment: String,
+    /// `<slug>-<env>`.
+    pub stack_name: String,
+    /// Latest saved config version.
+    pub config_version: Option<i32>,
+    /// The stack's status (`not_deployed` before its first operation).
+    #[schema(value_type = String)]
+    pub status: StackStatus,
+    /// The stack's last error.
+    pub error: Option<String>,
+    /// The operation running now.
+    pub current_operation: Option<OperationBrief>,
+    /// The last finished operation.
+    pub last_operation: Option<OperationBrief>,
+}
+
+/// `{"items": […]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentList {
+    /// Ordered by tenant slug, then environment.
+    pub items: Vec<EnvironmentItem>,
+}
+
+/// Every environment that has a saved config or a stack (of one tenant with `?tenant=`), with
+/// its stack status, last error and current and last operations; ordered by tenant slug, then
+/// environment.
+#[utoipa::path(
+    tag = "operations",
+    params(EnvironmentsQuery),
+    responses((status = 200, body = EnvironmentList), Unauthorized, NotFound, Invalid),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/environments")]
+pub async fn list_environments(
+    state: web::Data<AppState>,
+    _: Viewer,
+    query: web::Query<EnvironmentsQuery>,
+) -> ApiResult {
+    list(state, query.into_inner()).await
+}
+
+/// The list, for the API route and the console's older path.
+pub(crate) async fn list(state: web::Data<AppState>, query: EnvironmentsQuery) -> ApiResult {
+    let tenant = query
+        .tenant
+        .map(|t| {
+            Slug::parse(&t).map_err(|e| {
+                ApiError::Validation(crate::domain::ValidationErrors::single(
+                    "tenant",
+                    e.to_string(),
+                ))
+            })
+        })
+        .transpose()?;
+    let rows = state
+        .db(move |conn| {
+            let id = match &tenant {
+                Some(slug) => Some(store::tenants::find_by_slug(conn, slug.as_str())?.id),
+                None => None,
+            };
+            store::environments::list(conn, id.as_deref())
+        })
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|e| EnvironmentItem {
+            stack_name: format!("{}-{}", e.tenant_slug, e.environment),
+            tenant_slug: e.tenant_slug,
+            tenant_name: e.tenant_name,
+            environment: e.environment,
+            config_version: e.config_version,
+            status: e
+                .stack
+                .as_ref()
+                .map_or(StackStatus::NotDeployed, |s| s.status),
+            error: e.stack.and_then(|s| s.error),
+            current_operation: e.current_operation.map(Into::into),
+            last_operation: e.last_operation.map(Into::into),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(EnvironmentList { items }))
+}
