@@ -41,7 +41,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<(DbPool, MasterKey)> {
     create_data_dir(settings)?;
     let dir = &settings.data.dir;
     let key = MasterKey::load_or_create(dir, settings.data.master_key.as_ref())?;
-    let pool = store::connect(&settings.data.database_path(), 8)?;
+    let pool = store::connect(&settings.data.database(), 8)?;
     store::migrate(&mut *pool.get()?)?;
     Ok((pool, key))
 }

@@ -16,6 +16,7 @@ use byoc::commands::{self, Server};
 use byoc::domain::{OperationStatus, StackStatus};
 use byoc::executor::Executor;
 use byoc::settings::Settings;
+use byoc::store::scratch::ScratchDatabase;
 use futures_util::future::LocalBoxFuture;
 use reqwest::{Client, Method, Response};
 use secrecy::SecretString;
@@ -35,6 +36,10 @@ pub struct TestApp {
     /// The scripted executor (it runs operations unless the builder was given another).
     pub executor: Arc<ScriptedExecutor>,
     server: Server,
+    /// The app's database: SQLite in `data_dir`, or with `BYOC_TEST_DATABASE=postgres` a
+    /// PostgreSQL database of its own, dropped with the app (after the server, declared
+    /// before it).
+    database: ScratchDatabase,
 }
 
 /// Adjusts the settings before the app starts.
@@ -83,6 +88,8 @@ impl AppBuilder {
     pub async fn spawn(self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::for_data_dir(data_dir.path());
+        let database = ScratchDatabase::from_env(data_dir.path()).expect("test database");
+        settings.data.database_url = Some(database.url().clone());
         settings.http.bind = "127.0.0.1:0".parse().unwrap();
         settings.auth.bootstrap_token = Some(SecretString::from(ADMIN_TOKEN));
         settings.worker.concurrency = 0;
@@ -110,6 +117,7 @@ impl AppBuilder {
             data_dir,
             executor: scripted,
             server,
+            database,
         }
     }
 }
@@ -172,7 +180,7 @@ impl TestApp {
 
     /// A direct connection to the app's database.
     pub fn db(&self) -> byoc::store::PooledConn {
-        byoc::store::connect(&self.data_dir.path().join("byoc.db"), 1)
+        byoc::store::connect(self.database.url(), 1)
             .unwrap()
             .get()
             .unwrap()
