@@ -200,14 +200,29 @@ impl TestApp {
         stacks::update(&mut conn, &name, &change).unwrap();
     }
 
+    /// Whether the app runs on PostgreSQL (`BYOC_TEST_DATABASE=postgres`).
+    pub fn on_postgres(&self) -> bool {
+        self.database.url().is_postgres()
+    }
+
     /// Every byte byoc has written under its data dir (database, WAL, key file, Pulumi state,
-    /// workspaces…), per file, recursively.
+    /// workspaces…), per file, recursively. On PostgreSQL the database is not in the data dir:
+    /// a `pg_dump` of it stands in for the file, listed as `pg_dump of byoc.db`.
     pub fn data_files(&self) -> Vec<(String, Vec<u8>)> {
-        crate::files::files_under(self.data_dir.path())
+        let mut files: Vec<_> = crate::files::files_under(self.data_dir.path())
             .into_iter()
             // A file may vanish between listing and reading (a workspace being removed).
             .filter_map(|p| Some((p.display().to_string(), std::fs::read(&p).ok()?)))
-            .collect()
+            .collect();
+        if let byoc::store::DatabaseUrl::Postgres(url) = self.database.url() {
+            let dump = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--dbname", url])
+                .output()
+                .expect("pg_dump runs");
+            assert!(dump.status.success(), "pg_dump: {dump:?}");
+            files.push(("pg_dump of byoc.db".into(), dump.stdout));
+        }
+        files
     }
 
     /// Whether any file under the data dir holds `needle`.
