@@ -1,5 +1,6 @@
 //! One function per `byoc` subcommand; `main` only parses and dispatches here.
 
+mod db;
 mod render;
 mod serve;
 mod token;
@@ -7,6 +8,7 @@ mod worker;
 
 use std::os::unix::fs::DirBuilderExt;
 
+pub use db::db_copy;
 pub use render::{RenderArgs, render};
 pub use serve::{Server, serve, start, start_with_aws};
 pub use token::create_token;

@@ -8,7 +8,7 @@ use super::tenants::Tenant;
 use super::{Conn, Found, StoreError};
 
 /// One stored config version.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ec)]
 pub struct ConfigVersion {
     /// Owning tenant.

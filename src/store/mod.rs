@@ -3,6 +3,7 @@
 //! the queue's transitions (`queue`), each of which is one transaction of its own.
 
 pub mod configs;
+pub mod copy;
 mod db;
 pub mod environments;
 mod error;

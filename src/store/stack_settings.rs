@@ -12,7 +12,7 @@ use super::{Conn, StoreError};
 use crate::crypto::{CryptoError, MasterKey};
 
 /// One stack's row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = table)]
 pub struct StackSettingsRow {
     /// The stack.

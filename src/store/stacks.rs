@@ -9,7 +9,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::StackStatus;
 
 /// A stack row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = stacks)]
 pub struct Stack {
     /// `<slug>-<env>`.

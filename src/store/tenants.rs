@@ -7,7 +7,7 @@ use super::schema::tenants;
 use super::{Conn, Found, StoreError};
 
 /// A tenant row as stored.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
     /// UUID.

@@ -10,7 +10,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::Role;
 
 /// A token row (never the token itself).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_tokens)]
 pub struct ApiToken {
     /// UUID.

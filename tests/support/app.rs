@@ -54,6 +54,7 @@ pub struct AppBuilder {
     tweaks: Vec<Tweak>,
     aws: Option<PlatformAws>,
     executor: Option<ExecutorBuilder>,
+    database: Option<ScratchDatabase>,
 }
 
 impl AppBuilder {
@@ -66,6 +67,12 @@ impl AppBuilder {
     /// Adjusts the settings (after the test defaults).
     pub fn settings(mut self, tweak: impl FnOnce(&mut Settings) + 'static) -> Self {
         self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    /// This database instead of the one `BYOC_TEST_DATABASE` selects.
+    pub fn database(mut self, database: ScratchDatabase) -> Self {
+        self.database = Some(database);
         self
     }
 
@@ -88,7 +95,10 @@ impl AppBuilder {
     pub async fn spawn(self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::for_data_dir(data_dir.path());
-        let database = ScratchDatabase::from_env(data_dir.path()).expect("test database");
+        let database = match self.database {
+            Some(database) => database,
+            None => ScratchDatabase::from_env(data_dir.path()).expect("test database"),
+        };
         settings.data.database_url = Some(database.url().clone());
         settings.http.bind = "127.0.0.1:0".parse().unwrap();
         settings.auth.bootstrap_token = Some(SecretString::from(ADMIN_TOKEN));
