@@ -80,6 +80,15 @@ pub enum ServerCommand {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Database tools: `db copy` moves every row to another (empty) database.
+    #[command(
+        after_help = "Example:\n  BYOC_COPY_TO=postgres://byoc@db/byoc byoc db copy --from sqlite:///var/lib/byoc/byoc.db"
+    )]
+    Db {
+        /// Database action.
+        #[command(subcommand)]
+        action: DbCommand,
+    },
     /// Render the Pulumi YAML program of an environment config without a server.
     #[command(
         after_help = "Example:\n  byoc render --config prod.json --tenant acme --env prod --check"
@@ -103,6 +112,26 @@ pub enum ServerCommand {
         /// Also validate the program against the provider schema; exit non-zero on problems.
         #[arg(long)]
         check: bool,
+    },
+}
+
+/// `byoc db …`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy every row (tenants, sealed secrets, configs, stacks, operations, events, tokens)
+    /// into an empty database, e.g. a SQLite install into PostgreSQL; both are migrated first.
+    /// Stop `serve` and `worker` first. The URLs may come from the environment, so a password
+    /// need not appear on the command line.
+    #[command(
+        after_help = "Example:\n  byoc db copy --from sqlite:///var/lib/byoc/byoc.db --to postgres://byoc@db/byoc"
+    )]
+    Copy {
+        /// Source: `sqlite:///path/byoc.db` or `postgres://…`.
+        #[arg(long, env = "BYOC_COPY_FROM")]
+        from: String,
+        /// Target, which must be empty: `postgres://…` or `sqlite:///path`.
+        #[arg(long, env = "BYOC_COPY_TO", hide_env_values = true)]
+        to: String,
     },
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use byoc::cli::{Cli, Command, ServerCommand, TokenCommand};
+use byoc::cli::{Cli, Command, DbCommand, ServerCommand, TokenCommand};
 use byoc::client::ClientEnv;
 use byoc::commands;
 
@@ -41,6 +41,9 @@ fn server(cmd: ServerCommand) -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(commands::run_worker(settings, env))
         }
         ServerCommand::Migrate => commands::migrate(&settings),
+        ServerCommand::Db {
+            action: DbCommand::Copy { from, to },
+        } => commands::db_copy(&from, &to),
         ServerCommand::Token {
             action: TokenCommand::Create { name, role },
         } => commands::create_token(&settings, &name, role),

@@ -1,7 +1,11 @@
-//! In-process notifications: wakes idle workers when an operation is queued (or a stack freed
-//! up), and the live event streams of one operation when its events or status change — only
-//! that operation's. Other processes (a `byoc worker` beside `byoc serve`) are covered by
-//! polling the database on a short interval.
+//! Notifications: wakes idle workers when an operation is queued (or a stack freed up), and
+//! the live event streams of one operation when its events or status change — only that
+//! operation's. In one process through the hub itself; across processes and hosts, on
+//! PostgreSQL, through LISTEN/NOTIFY ([`postgres::bridge`]). On SQLite, another process (a
+//! `byoc worker` beside `byoc serve`) is covered by polling the database; on PostgreSQL
+//! polling stays only as the slow fallback.
+
+pub mod postgres;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,6 +23,17 @@ pub struct Hub {
 struct Inner {
     queued: Notify,
     operations: Mutex<HashMap<String, watch::Sender<u64>>>,
+    /// Where wake-ups go to reach other processes (set by [`postgres::bridge`]).
+    remote: std::sync::OnceLock<std::sync::mpsc::Sender<Wake>>,
+}
+
+/// A wake-up as it travels between processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// [`Hub::operation_queued`].
+    Queued,
+    /// [`Hub::changed`] of this operation.
+    Changed(String),
 }
 
 impl Hub {
@@ -27,8 +42,46 @@ impl Hub {
         Self::default()
     }
 
-    /// An operation was queued (or a stack freed up): wake the idle workers.
+    /// An operation was queued (or a stack freed up): wake the idle workers, here and in
+    /// every process sharing the database.
     pub fn operation_queued(&self) {
+        self.wake_local(&Wake::Queued);
+        self.publish(Wake::Queued);
+    }
+
+    /// Operation `operation_id` stored events or changed status: wake its live streams, here
+    /// and in every process sharing the database.
+    pub fn changed(&self, operation_id: &str) {
+        self.wake_local(&Wake::Changed(operation_id.to_owned()));
+        self.publish(Wake::Changed(operation_id.to_owned()));
+    }
+
+    /// Wakes this process only (what arrives from other processes).
+    pub(crate) fn wake_local(&self, wake: &Wake) {
+        match wake {
+            Wake::Queued => self.queued_local(),
+            Wake::Changed(id) => self.changed_local(id),
+        }
+    }
+
+    /// Wakes everything of this process: after the link to other processes was down, any of
+    /// their wake-ups may have been missed.
+    pub(crate) fn wake_all_local(&self) {
+        self.queued_local();
+        let ids: Vec<String> = self.operations().keys().cloned().collect();
+        for id in ids {
+            self.changed_local(&id);
+        }
+    }
+
+    fn publish(&self, wake: Wake) {
+        if let Some(remote) = self.inner.remote.get() {
+            // The bridge gone (shutdown) leaves the local wake-up, which already happened.
+            let _ = remote.send(wake);
+        }
+    }
+
+    fn queued_local(&self) {
         self.inner.queued.notify_waiters();
         // A worker between its query and its wait is not a waiter yet: leave it a permit.
         self.inner.queued.notify_one();
@@ -42,8 +95,7 @@ impl Hub {
         notified
     }
 
-    /// Operation `operation_id` stored events or changed status: wake its live streams.
-    pub fn changed(&self, operation_id: &str) {
+    fn changed_local(&self, operation_id: &str) {
         let mut operations = self.operations();
         if let Some(tx) = operations.get(operation_id) {
             if tx.receiver_count() == 0 {

@@ -176,9 +176,13 @@ pub struct HttpSettings {
     pub bind: SocketAddr,
 }
 
-/// `BYOC_DATA_DIR` (default `./data`), `BYOC_MASTER_KEY` (optional; 32 bytes, base64 or hex).
+/// `BYOC_DATA_DIR` (default `./data`), `BYOC_MASTER_KEY` (32 bytes, base64 or hex; optional
+/// with SQLite, required with PostgreSQL), `BYOC_DATABASE_URL` (unset: SQLite in the data dir;
+/// `postgres://…`: a PostgreSQL server shared by every API replica and worker).
 #[derive(Debug, Clone)]
 pub struct DataSettings {
+    /// The database; `None`: `<dir>/byoc.db`.
+    pub database_url: Option<crate::store::DatabaseUrl>,
     /// Data directory: `byoc.db`, `master.key` (when no master key is given), `state/`.
     pub dir: PathBuf,
     /// Key encrypting secrets at rest. When absent, one is generated into `<dir>/master.key`.
@@ -186,9 +190,16 @@ pub struct DataSettings {
 }
 
 impl DataSettings {
-    /// Path of the SQLite database.
+    /// Path of the embedded SQLite database.
     pub fn database_path(&self) -> PathBuf {
         self.dir.join("byoc.db")
+    }
+
+    /// The database to open: `BYOC_DATABASE_URL`, or the SQLite file in the data dir.
+    pub fn database(&self) -> crate::store::DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| crate::store::DatabaseUrl::Sqlite(self.database_path()))
     }
 }
 
@@ -263,12 +274,20 @@ impl Settings {
     /// must not turn a "generated when unset" setting into an empty one.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let opt = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        Ok(Self {
+        let database_url = opt("BYOC_DATABASE_URL")
+            .map(|url| crate::store::DatabaseUrl::parse(url.trim()))
+            .transpose()
+            .map_err(|e| SettingsError {
+                var: "BYOC_DATABASE_URL",
+                reason: e.to_string(),
+            })?;
+        let settings = Self {
             http: HttpSettings {
                 bind: parsed(&opt, "BYOC_BIND", "127.0.0.1:8000")?,
             },
             data: DataSettings {
                 dir: PathBuf::from(opt("BYOC_DATA_DIR").unwrap_or_else(|| "./data".into())),
+                database_url,
                 master_key: opt("BYOC_MASTER_KEY").map(SecretString::from),
             },
             auth: AuthSettings {
@@ -386,7 +405,31 @@ impl Settings {
                     }
                 },
             },
-        })
+        };
+        settings.check_shared_secrets()?;
+        Ok(settings)
+    }
+
+    /// With PostgreSQL, replicas on different nodes must share the master key and the pulumi
+    /// passphrase: both come from the environment, never generated into a local file that
+    /// only one node would have.
+    fn check_shared_secrets(&self) -> Result<(), SettingsError> {
+        if !self.data.database().is_postgres() {
+            return Ok(());
+        }
+        let required = |var: &'static str| SettingsError {
+            var,
+            reason: "required with a PostgreSQL database (BYOC_DATABASE_URL): every API \
+                     replica and worker must use the same value"
+                .into(),
+        };
+        if self.data.master_key.is_none() {
+            return Err(required("BYOC_MASTER_KEY"));
+        }
+        if self.pulumi.secrets_provider == "passphrase" && self.pulumi.passphrase.is_none() {
+            return Err(required("PULUMI_CONFIG_PASSPHRASE"));
+        }
+        Ok(())
     }
 
     /// Settings for a laptop run rooted at `data_dir` (used by tests).
@@ -492,5 +535,39 @@ mod tests {
         let err = Settings::from_lookup(|k| (k == "BYOC_EXECUTOR").then(|| "remote".to_owned()))
             .unwrap_err();
         assert_eq!(err.var, "BYOC_EXECUTOR");
+    }
+
+    #[test]
+    fn postgres_requires_the_shared_secrets_from_the_environment() {
+        let lookup = |pairs: &[(&'static str, &'static str)]| {
+            let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+            Settings::from_lookup(move |k| env.get(k).map(|v| v.to_string()))
+        };
+        let url = ("BYOC_DATABASE_URL", "postgres://byoc@db/byoc");
+        assert_eq!(lookup(&[url]).unwrap_err().var, "BYOC_MASTER_KEY");
+        let key = ("BYOC_MASTER_KEY", "k");
+        assert_eq!(
+            lookup(&[url, key]).unwrap_err().var,
+            "PULUMI_CONFIG_PASSPHRASE"
+        );
+        let pass = ("PULUMI_CONFIG_PASSPHRASE", "p");
+        assert!(
+            lookup(&[url, key, pass])
+                .unwrap()
+                .data
+                .database()
+                .is_postgres()
+        );
+        // A KMS secrets provider needs no passphrase.
+        let kms = ("BYOC_SECRETS_PROVIDER", "awskms://alias/byoc");
+        assert!(lookup(&[url, key, kms]).is_ok());
+        // SQLite (the default) still generates both into the data dir when unset.
+        assert!(!lookup(&[]).unwrap().data.database().is_postgres());
+        assert_eq!(
+            lookup(&[("BYOC_DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .var,
+            "BYOC_DATABASE_URL"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! One function per `byoc` subcommand; `main` only parses and dispatches here.
 
+mod db;
 mod render;
 mod serve;
 mod token;
@@ -7,6 +8,7 @@ mod worker;
 
 use std::os::unix::fs::DirBuilderExt;
 
+pub use db::db_copy;
 pub use render::{RenderArgs, render};
 pub use serve::{Server, serve, start, start_with_aws};
 pub use token::create_token;
@@ -41,7 +43,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<(DbPool, MasterKey)> {
     create_data_dir(settings)?;
     let dir = &settings.data.dir;
     let key = MasterKey::load_or_create(dir, settings.data.master_key.as_ref())?;
-    let pool = store::connect(&settings.data.database_path(), 8)?;
+    let pool = store::connect(&settings.data.database(), 8)?;
     store::migrate(&mut *pool.get()?)?;
     Ok((pool, key))
 }

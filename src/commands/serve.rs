@@ -63,6 +63,9 @@ pub fn start_with_aws(
         println!("{}", token.expose_secret());
     }
     let hub = Hub::new();
+    if let crate::store::DatabaseUrl::Postgres(url) = settings.data.database() {
+        crate::notify::postgres::bridge(&hub, &url);
+    }
     let metrics = Metrics::new();
     let worker = Worker::new(
         db.clone(),

@@ -25,6 +25,9 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
         plugins.log();
     }
     let (hub, metrics) = (Hub::new(), Metrics::new());
+    if let crate::store::DatabaseUrl::Postgres(url) = settings.data.database() {
+        crate::notify::postgres::bridge(&hub, &url);
+    }
     let worker = Worker::new(
         db.clone(),
         key.clone(),

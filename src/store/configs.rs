@@ -8,7 +8,7 @@ use super::tenants::Tenant;
 use super::{Conn, Found, StoreError};
 
 /// One stored config version.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ec)]
 pub struct ConfigVersion {
     /// Owning tenant.
@@ -63,19 +63,21 @@ pub fn insert_next(
         .filter(ec::environment.eq(environment))
         .select(diesel::dsl::max(ec::version))
         .first(conn)?;
-    diesel::insert_into(ec::table)
-        .values((
-            ec::tenant_id.eq(tenant_id),
-            ec::environment.eq(environment),
-            ec::version.eq(current.unwrap_or(0) + 1),
-            ec::config.eq(new.config),
-            ec::request.eq(new.request),
-            ec::created_by.eq(new.created_by),
-            ec::created_at.eq(super::now()),
-        ))
+    let row = (
+        ec::tenant_id.eq(tenant_id),
+        ec::environment.eq(environment),
+        ec::version.eq(current.unwrap_or(0) + 1),
+        ec::config.eq(new.config),
+        ec::request.eq(new.request),
+        ec::created_by.eq(new.created_by),
+        ec::created_at.eq(super::now()),
+    );
+    // Per engine: diesel's `MultiBackend` cannot return a `Selectable` from this insert.
+    super::on_backend!(conn, |c| diesel::insert_into(ec::table)
+        .values(row)
         .returning(ConfigVersion::as_returning())
-        .get_result(conn)
-        .map_err(Into::into)
+        .get_result(c))
+    .map_err(Into::into)
 }
 
 /// The latest version, or version `version` when given, if there is one.

@@ -54,7 +54,10 @@ pub(super) fn append(
             payload: e.payload.to_string(),
         })
         .collect();
-    diesel::insert_into(ev::table).values(&rows).execute(conn)?;
+    // A multi-row insert is per engine: diesel's `MultiBackend` does not batch inserts.
+    super::on_backend!(conn, |c| diesel::insert_into(ev::table)
+        .values(&rows)
+        .execute(c))?;
     Ok(())
 }
 
@@ -77,11 +80,18 @@ pub fn list_after(
 
 /// The highest engine event `sequence` stored for an operation (`None` when none has one).
 pub fn max_engine_sequence(conn: &mut Conn, operation_id: &str) -> Result<Option<i64>, StoreError> {
+    use diesel::sql_types::{BigInt, Nullable};
+    // JSON is read with each engine's own functions.
+    let max = match conn {
+        super::Conn::Sqlite(_) => "MAX(json_extract(payload, '$.sequence'))",
+        super::Conn::Pg(_) => {
+            "MAX(CASE WHEN jsonb_typeof(payload::jsonb -> 'sequence') = 'number' \
+                 THEN (payload::jsonb ->> 'sequence')::numeric::bigint END)"
+        }
+    };
     ev::table
         .filter(ev::operation_id.eq(operation_id))
-        .select(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
-        >("MAX(json_extract(payload, '$.sequence'))"))
+        .select(diesel::dsl::sql::<Nullable<BigInt>>(max))
         .first(conn)
         .map_err(Into::into)
 }

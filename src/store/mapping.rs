@@ -1,5 +1,6 @@
 //! Domain enums in text columns: the one place that writes and reads their stored names.
-//! Generic over the backend, so the same mapping serves SQLite now and PostgreSQL later.
+//! Generic over the backend, so the same mapping serves SQLite, PostgreSQL and the
+//! `MultiBackend` of [`super::Conn`].
 
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};

@@ -9,7 +9,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::{OperationKind, OperationStatus, StackStatus};
 
 /// An operation row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ops)]
 pub struct Operation {
     /// Queue position.
@@ -80,11 +80,11 @@ pub(super) struct NewOperation<'a> {
 
 /// Inserts a queued operation.
 pub(super) fn insert(conn: &mut Conn, new: &NewOperation<'_>) -> Result<Operation, StoreError> {
-    diesel::insert_into(ops::table)
+    super::on_backend!(conn, |c| diesel::insert_into(ops::table)
         .values(new)
         .returning(Operation::as_returning())
-        .get_result(conn)
-        .map_err(Into::into)
+        .get_result(c))
+    .map_err(Into::into)
 }
 
 /// One operation by id; `NotFound` names it.
@@ -95,6 +95,24 @@ pub fn find(conn: &mut Conn, id: &str) -> Result<Operation, StoreError> {
         .first(conn)
         .optional()
         .found("operation", || id.to_owned())
+}
+
+/// One operation by id, for a change decided on what is read: on PostgreSQL the row stays
+/// locked (`FOR UPDATE`) until the transaction ends (see `stacks::lock`).
+pub fn lock(conn: &mut Conn, id: &str) -> Result<Operation, StoreError> {
+    match conn {
+        Conn::Pg(c) => ops::table
+            .filter(ops::id.eq(id))
+            .select(Operation::as_select())
+            .for_update()
+            .first(c),
+        Conn::Sqlite(c) => ops::table
+            .filter(ops::id.eq(id))
+            .select(Operation::as_select())
+            .first(c),
+    }
+    .optional()
+    .found("operation", || id.to_owned())
 }
 
 /// One operation by id, if it exists.

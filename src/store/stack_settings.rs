@@ -12,7 +12,7 @@ use super::{Conn, StoreError};
 use crate::crypto::{CryptoError, MasterKey};
 
 /// One stack's row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = table)]
 pub struct StackSettingsRow {
     /// The stack.
@@ -53,34 +53,39 @@ pub fn find(conn: &mut Conn, stack: &str) -> Result<Option<StackSettingsRow>, St
 /// Stores the sealed settings file of `stack` (inside the caller's transaction).
 pub(crate) fn put_settings(conn: &mut Conn, stack: &str, sealed: &[u8]) -> Result<(), StoreError> {
     let now = super::now();
-    diesel::insert_into(table::table)
-        .values((
-            table::stack_name.eq(stack),
-            table::settings_sealed.eq(Some(sealed)),
-            table::updated_at.eq(now),
-        ))
+    let row = (
+        table::stack_name.eq(stack),
+        table::settings_sealed.eq(Some(sealed)),
+        table::updated_at.eq(now),
+    );
+    let change = (
+        table::settings_sealed.eq(Some(sealed)),
+        table::updated_at.eq(now),
+    );
+    // `ON CONFLICT` is per engine (diesel's `MultiConnection` does not offer it).
+    super::on_backend!(conn, |c| diesel::insert_into(table::table)
+        .values(row)
         .on_conflict(table::stack_name)
         .do_update()
-        .set((
-            table::settings_sealed.eq(Some(sealed)),
-            table::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        .set(change)
+        .execute(c))?;
     Ok(())
 }
 
 /// Sets whether the next run of `stack` must resolve pending operations first.
 pub(crate) fn put_check_pending(conn: &mut Conn, stack: &str, on: bool) -> Result<(), StoreError> {
     let now = super::now();
-    diesel::insert_into(table::table)
-        .values((
-            table::stack_name.eq(stack),
-            table::check_pending.eq(on),
-            table::updated_at.eq(now),
-        ))
+    let row = (
+        table::stack_name.eq(stack),
+        table::check_pending.eq(on),
+        table::updated_at.eq(now),
+    );
+    let change = (table::check_pending.eq(on), table::updated_at.eq(now));
+    super::on_backend!(conn, |c| diesel::insert_into(table::table)
+        .values(row)
         .on_conflict(table::stack_name)
         .do_update()
-        .set((table::check_pending.eq(on), table::updated_at.eq(now)))
-        .execute(conn)?;
+        .set(change)
+        .execute(c))?;
     Ok(())
 }

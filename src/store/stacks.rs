@@ -9,7 +9,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::StackStatus;
 
 /// A stack row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = stacks)]
 pub struct Stack {
     /// `<slug>-<env>`.
@@ -97,7 +97,8 @@ pub fn find_for_env(
     lookup_for_env(conn, tenant_id, environment).found("stack", || stack_name.to_owned())
 }
 
-/// Creates the stack row if missing (status `not_deployed`) and returns it.
+/// Creates the stack row if missing (status `not_deployed`) and returns it — on PostgreSQL
+/// locked for the rest of the transaction (see [`lock`]).
 pub fn ensure(
     conn: &mut Conn,
     stack_name: &str,
@@ -105,18 +106,40 @@ pub fn ensure(
     environment: &str,
 ) -> Result<Stack, StoreError> {
     let now = super::now();
-    diesel::insert_into(stacks::table)
-        .values((
-            stacks::stack_name.eq(stack_name),
-            stacks::tenant_id.eq(tenant_id),
-            stacks::environment.eq(environment),
-            stacks::status.eq(StackStatus::NotDeployed),
-            stacks::created_at.eq(now),
-            stacks::updated_at.eq(now),
-        ))
+    let row = (
+        stacks::stack_name.eq(stack_name),
+        stacks::tenant_id.eq(tenant_id),
+        stacks::environment.eq(environment),
+        stacks::status.eq(StackStatus::NotDeployed),
+        stacks::created_at.eq(now),
+        stacks::updated_at.eq(now),
+    );
+    // `ON CONFLICT` is per engine (diesel's `MultiConnection` does not offer it).
+    super::on_backend!(conn, |c| diesel::insert_into(stacks::table)
+        .values(row)
         .on_conflict_do_nothing()
-        .execute(conn)?;
-    find(conn, stack_name)
+        .execute(c))?;
+    lock(conn, stack_name)
+}
+
+/// Reads the stack named `stack_name` for a change decided on what is read. On PostgreSQL
+/// the row stays locked (`FOR UPDATE`) until the transaction ends, so the queue's
+/// transitions on one stack run one after another, as SQLite's single writer makes them
+/// run everywhere. Lock order: an operation's row before its stack's.
+pub fn lock(conn: &mut Conn, stack_name: &str) -> Result<Stack, StoreError> {
+    match conn {
+        Conn::Pg(c) => stacks::table
+            .find(stack_name)
+            .select(Stack::as_select())
+            .for_update()
+            .first(c),
+        Conn::Sqlite(c) => stacks::table
+            .find(stack_name)
+            .select(Stack::as_select())
+            .first(c),
+    }
+    .optional()
+    .found("stack", || stack_name.to_owned())
 }
 
 /// The stack named `stack_name`.

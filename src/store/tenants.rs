@@ -7,7 +7,7 @@ use super::schema::tenants;
 use super::{Conn, Found, StoreError};
 
 /// A tenant row as stored.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
     /// UUID.
@@ -62,11 +62,11 @@ pub struct NewTenant<'a> {
 
 /// Inserts a tenant; `StoreError::Conflict` when the slug is taken.
 pub fn insert(conn: &mut Conn, new: &NewTenant<'_>) -> Result<Tenant, StoreError> {
-    diesel::insert_into(tenants::table)
+    super::on_backend!(conn, |c| diesel::insert_into(tenants::table)
         .values(new)
         .returning(Tenant::as_returning())
-        .get_result(conn)
-        .map_err(Into::into)
+        .get_result(c))
+    .map_err(Into::into)
 }
 
 /// The tenant with `slug`; `NotFound` names it.

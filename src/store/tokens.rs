@@ -10,7 +10,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::Role;
 
 /// A token row (never the token itself).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_tokens)]
 pub struct ApiToken {
     /// UUID.
@@ -85,11 +85,11 @@ pub fn insert_secret(
 
 /// Inserts a token row.
 pub fn insert(conn: &mut Conn, new: &NewApiToken<'_>) -> Result<ApiToken, StoreError> {
-    diesel::insert_into(api_tokens::table)
+    super::on_backend!(conn, |c| diesel::insert_into(api_tokens::table)
         .values(new)
         .returning(ApiToken::as_returning())
-        .get_result(conn)
-        .map_err(Into::into)
+        .get_result(c))
+    .map_err(Into::into)
 }
 
 /// The live (not revoked) token with this hash, if any.

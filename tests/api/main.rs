@@ -4,6 +4,7 @@
 mod app;
 mod auth;
 mod configs;
+mod db_copy;
 mod events;
 #[path = "../support/files.rs"]
 mod files;

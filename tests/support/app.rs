@@ -16,6 +16,7 @@ use byoc::commands::{self, Server};
 use byoc::domain::{OperationStatus, StackStatus};
 use byoc::executor::Executor;
 use byoc::settings::Settings;
+use byoc::store::scratch::ScratchDatabase;
 use futures_util::future::LocalBoxFuture;
 use reqwest::{Client, Method, Response};
 use secrecy::SecretString;
@@ -35,6 +36,10 @@ pub struct TestApp {
     /// The scripted executor (it runs operations unless the builder was given another).
     pub executor: Arc<ScriptedExecutor>,
     server: Server,
+    /// The app's database: SQLite in `data_dir`, or with `BYOC_TEST_DATABASE=postgres` a
+    /// PostgreSQL database of its own, dropped with the app (after the server, declared
+    /// before it).
+    database: ScratchDatabase,
 }
 
 /// Adjusts the settings before the app starts.
@@ -49,6 +54,7 @@ pub struct AppBuilder {
     tweaks: Vec<Tweak>,
     aws: Option<PlatformAws>,
     executor: Option<ExecutorBuilder>,
+    database: Option<ScratchDatabase>,
 }
 
 impl AppBuilder {
@@ -61,6 +67,12 @@ impl AppBuilder {
     /// Adjusts the settings (after the test defaults).
     pub fn settings(mut self, tweak: impl FnOnce(&mut Settings) + 'static) -> Self {
         self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    /// This database instead of the one `BYOC_TEST_DATABASE` selects.
+    pub fn database(mut self, database: ScratchDatabase) -> Self {
+        self.database = Some(database);
         self
     }
 
@@ -83,6 +95,11 @@ impl AppBuilder {
     pub async fn spawn(self) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::for_data_dir(data_dir.path());
+        let database = match self.database {
+            Some(database) => database,
+            None => ScratchDatabase::from_env(data_dir.path()).expect("test database"),
+        };
+        settings.data.database_url = Some(database.url().clone());
         settings.http.bind = "127.0.0.1:0".parse().unwrap();
         settings.auth.bootstrap_token = Some(SecretString::from(ADMIN_TOKEN));
         settings.worker.concurrency = 0;
@@ -110,6 +127,7 @@ impl AppBuilder {
             data_dir,
             executor: scripted,
             server,
+            database,
         }
     }
 }
@@ -172,7 +190,7 @@ impl TestApp {
 
     /// A direct connection to the app's database.
     pub fn db(&self) -> byoc::store::PooledConn {
-        byoc::store::connect(&self.data_dir.path().join("byoc.db"), 1)
+        byoc::store::connect(self.database.url(), 1)
             .unwrap()
             .get()
             .unwrap()
@@ -192,14 +210,29 @@ impl TestApp {
         stacks::update(&mut conn, &name, &change).unwrap();
     }
 
+    /// Whether the app runs on PostgreSQL (`BYOC_TEST_DATABASE=postgres`).
+    pub fn on_postgres(&self) -> bool {
+        self.database.url().is_postgres()
+    }
+
     /// Every byte byoc has written under its data dir (database, WAL, key file, Pulumi state,
-    /// workspaces…), per file, recursively.
+    /// workspaces…), per file, recursively. On PostgreSQL the database is not in the data dir:
+    /// a `pg_dump` of it stands in for the file, listed as `pg_dump of byoc.db`.
     pub fn data_files(&self) -> Vec<(String, Vec<u8>)> {
-        crate::files::files_under(self.data_dir.path())
+        let mut files: Vec<_> = crate::files::files_under(self.data_dir.path())
             .into_iter()
             // A file may vanish between listing and reading (a workspace being removed).
             .filter_map(|p| Some((p.display().to_string(), std::fs::read(&p).ok()?)))
-            .collect()
+            .collect();
+        if let byoc::store::DatabaseUrl::Postgres(url) = self.database.url() {
+            let dump = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--dbname", url])
+                .output()
+                .expect("pg_dump runs");
+            assert!(dump.status.success(), "pg_dump: {dump:?}");
+            files.push(("pg_dump of byoc.db".into(), dump.stdout));
+        }
+        files
     }
 
     /// Whether any file under the data dir holds `needle`.

@@ -24,9 +24,15 @@ pub struct Claimed {
 
 /// The queue position of the next runnable operation: the oldest queued operation of a stack
 /// that has nothing running and nothing queued before it. Plain SQL without parameters
-/// (the names are the stored status names), so any backend runs it; PostgreSQL adds
-/// `FOR UPDATE SKIP LOCKED` at the end.
-fn next_runnable() -> String {
+/// (the names are the stored status names), so any backend runs it.
+///
+/// On PostgreSQL (`skip_locked`) the row is locked with `FOR UPDATE OF q SKIP LOCKED`: claims
+/// from workers on other hosts pass over a row another claim is taking instead of queueing
+/// behind it, and the row's status is checked again once locked. A second claim can still
+/// not start another operation of the same stack: the `NOT EXISTS` sees the first one
+/// (queued or, once committed, running), and the partial unique index
+/// `operations_one_running_per_stack` refuses it if anything slipped through.
+fn next_runnable(skip_locked: bool) -> String {
     let (queued, running) = (
         OperationStatus::Queued.as_str(),
         OperationStatus::Running.as_str(),
@@ -38,7 +44,12 @@ fn next_runnable() -> String {
                             WHERE o.stack_name = q.stack_name \
                               AND (o.status = '{running}' \
                                    OR (o.status = '{queued}' AND o.seq < q.seq))) \
-          ORDER BY q.seq LIMIT 1)"
+          ORDER BY q.seq LIMIT 1{lock})",
+        lock = if skip_locked {
+            " FOR UPDATE OF q SKIP LOCKED"
+        } else {
+            ""
+        }
     )
 }
 
@@ -52,13 +63,10 @@ pub fn claim(
     lease_until: NaiveDateTime,
 ) -> Result<Option<Claimed>, StoreError> {
     let now = crate::store::now();
+    let next = next_runnable(matches!(conn, Conn::Pg(_)));
     transaction(conn, |conn| {
-        let claimed = diesel::update(
-            ops::table.filter(
-                ops::seq
-                    .nullable()
-                    .eq(sql::<Nullable<Integer>>(&next_runnable())),
-            ),
+        let claimed = crate::store::on_backend!(conn, |c| diesel::update(
+            ops::table.filter(ops::seq.nullable().eq(sql::<Nullable<Integer>>(&next))),
         )
         .set((
             ops::status.eq(OperationStatus::Running),
@@ -72,7 +80,7 @@ pub fn claim(
                 .sql(")")),
         ))
         .returning(Operation::as_returning())
-        .get_result(conn)
+        .get_result(c))
         .optional()?;
         let Some(op) = claimed else {
             return Ok(None);
@@ -133,7 +141,7 @@ pub fn take_over(
     worker_id: &str,
     lease_until: NaiveDateTime,
 ) -> Result<Option<Lease>, StoreError> {
-    let op = diesel::update(
+    let op = crate::store::on_backend!(conn, |c| diesel::update(
         ops::table
             .filter(ops::id.eq(&seen.id))
             .filter(ops::status.eq(OperationStatus::Running))
@@ -146,7 +154,7 @@ pub fn take_over(
         ops::lease_token.eq(ops::lease_token + 1),
     ))
     .returning(Operation::as_returning())
-    .get_result(conn)
+    .get_result(c))
     .optional()?;
     Ok(op.as_ref().map(Lease::of))
 }

@@ -121,7 +121,7 @@ impl From<diesel::result::Error> for QueueError {
 /// Holds `lease` for the rest of the transaction: the operation must still be running under
 /// this worker and token. The no-op update also locks the row on databases with row locks.
 fn hold(conn: &mut Conn, lease: &Lease) -> Result<Operation, QueueError> {
-    diesel::update(
+    super::on_backend!(conn, |c| diesel::update(
         ops::table
             .filter(ops::id.eq(&lease.operation_id))
             .filter(ops::worker_id.eq(&lease.worker_id))
@@ -130,7 +130,7 @@ fn hold(conn: &mut Conn, lease: &Lease) -> Result<Operation, QueueError> {
     )
     .set(ops::lease_token.eq(ops::lease_token))
     .returning(Operation::as_returning())
-    .get_result(conn)
+    .get_result(c))
     .optional()?
     .ok_or_else(|| QueueError::LeaseLost(lease.operation_id.clone()))
 }

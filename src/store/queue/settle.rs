@@ -157,7 +157,8 @@ pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(),
 /// next heartbeat. An operation that has ended is [`QueueError::Finished`].
 pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
     transaction(conn, |conn| {
-        let op = operations::find(conn, id)?;
+        let op = operations::lock(conn, id)?;
+        stacks::lock(conn, &op.stack_name)?;
         match op.status {
             OperationStatus::Queued => {
                 close(

@@ -1,0 +1,3 @@
+ALTER TABLE stacks DROP COLUMN current_operation_id;
+DROP TABLE operation_events;
+DROP TABLE operations;

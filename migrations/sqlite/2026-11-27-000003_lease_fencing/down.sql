@@ -1,0 +1,2 @@
+DROP INDEX operations_one_running_per_stack;
+ALTER TABLE operations DROP COLUMN lease_token;

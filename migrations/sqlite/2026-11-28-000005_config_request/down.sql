@@ -1,0 +1,2 @@
+ALTER TABLE environment_configs DROP COLUMN created_by;
+ALTER TABLE environment_configs DROP COLUMN request;

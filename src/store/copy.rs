@@ -1,0 +1,165 @@
+//! `byoc db copy`: every row of one database into another, empty one — how a single-node
+//! SQLite install moves to PostgreSQL. Rows are copied as they are (sealed values stay
+//! sealed: the same master key opens them on the other side), in one transaction on the
+//! target, parents before children; the counts are compared at the end.
+
+use diesel::prelude::*;
+
+use super::schema::{
+    api_tokens, environment_configs, operation_events, operations, stack_settings, stacks, tenants,
+};
+use super::{Conn, StoreError, configs, events, operations as ops, stack_settings as ss};
+use super::{stacks as st, tenants as tn, tokens as tk};
+
+/// Rows per insert: far below both engines' limits on bound parameters.
+const CHUNK: usize = 500;
+
+/// Why a copy did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// The target already holds data; nothing was written.
+    #[error("the target database is not empty ({table} has {rows} rows): refusing to copy into it")]
+    TargetNotEmpty {
+        /// The first table found non-empty.
+        table: &'static str,
+        /// Its rows.
+        rows: i64,
+    },
+    /// After the copy a table's count differs (the transaction was rolled back).
+    #[error("{table}: {source_rows} rows in the source, {target_rows} in the target")]
+    CountMismatch {
+        /// The table.
+        table: &'static str,
+        /// Rows in the source.
+        source_rows: i64,
+        /// Rows in the target.
+        target_rows: i64,
+    },
+    /// A database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for CopyError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Rows per table, in copy order.
+pub type Counts = Vec<(&'static str, i64)>;
+
+/// Rows per table of `conn`, parents first.
+pub fn counts(conn: &mut Conn) -> Result<Counts, StoreError> {
+    Ok(vec![
+        ("tenants", tenants::table.count().get_result(conn)?),
+        (
+            "environment_configs",
+            environment_configs::table.count().get_result(conn)?,
+        ),
+        ("stacks", stacks::table.count().get_result(conn)?),
+        ("api_tokens", api_tokens::table.count().get_result(conn)?),
+        ("operations", operations::table.count().get_result(conn)?),
+        (
+            "operation_events",
+            operation_events::table.count().get_result(conn)?,
+        ),
+        (
+            "stack_settings",
+            stack_settings::table.count().get_result(conn)?,
+        ),
+    ])
+}
+
+/// Copies every row of `from` into `to` (both migrated by the caller); returns the counts.
+pub fn copy(from: &mut Conn, to: &mut Conn) -> Result<Counts, CopyError> {
+    if let Some((table, rows)) = counts(to)?.into_iter().find(|(_, n)| *n > 0) {
+        return Err(CopyError::TargetNotEmpty { table, rows });
+    }
+    let expected = counts(from)?;
+    super::transaction(to, |to| {
+        let rows: Vec<tn::Tenant> = tenants::table.select(tn::Tenant::as_select()).load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(tenants::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<configs::ConfigVersion> = environment_configs::table
+            .select(configs::ConfigVersion::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(environment_configs::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<st::Stack> = stacks::table.select(st::Stack::as_select()).load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(stacks::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<tk::ApiToken> = api_tokens::table
+            .select(tk::ApiToken::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(api_tokens::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<ops::Operation> = operations::table
+            .order(operations::seq.asc())
+            .select(ops::Operation::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(operations::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<events::Event> = operation_events::table
+            .select(events::Event::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(operation_events::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<ss::StackSettingsRow> = stack_settings::table
+            .select(ss::StackSettingsRow::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(stack_settings::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        if let Conn::Pg(c) = to {
+            // Rows came with their `seq`: the next enqueue must continue after them.
+            diesel::sql_query(
+                "SELECT setval(pg_get_serial_sequence('operations', 'seq'), \
+                 COALESCE(MAX(seq), 0) + 1, false) FROM operations",
+            )
+            .execute(c)?;
+        }
+        let copied = counts(to)?;
+        for ((table, source_rows), (_, target_rows)) in expected.iter().zip(&copied) {
+            if source_rows != target_rows {
+                return Err(CopyError::CountMismatch {
+                    table,
+                    source_rows: *source_rows,
+                    target_rows: *target_rows,
+                });
+            }
+        }
+        Ok(copied)
+    })
+}
+
+fn insert_chunks<T>(
+    to: &mut Conn,
+    rows: &[T],
+    mut insert: impl FnMut(&mut Conn, &[T]) -> QueryResult<usize>,
+) -> Result<(), CopyError> {
+    for chunk in rows.chunks(CHUNK) {
+        insert(to, chunk)?;
+    }
+    Ok(())
+}
