@@ -91,7 +91,7 @@ pub struct EnvironmentList {
 #[get("/console/api/environments")]
 pub async fn list_environments(
     state: web::Data<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
     query: web::Query<EnvironmentsQuery>,
 ) -> ApiResult {
     let tenant = query
@@ -106,6 +106,9 @@ pub async fn list_environments(
             })
         })
         .transpose()?;
+    if let Some(slug) = &tenant {
+        caller.check_tenant(slug.as_str())?;
+    }
     let rows = state
         .db(move |conn| {
             let id = match &tenant {
@@ -117,6 +120,8 @@ pub async fn list_environments(
         .await?;
     let items = rows
         .into_iter()
+        // A tenant-scoped token sees only its tenants' environments.
+        .filter(|e| caller.sees(&e.tenant_slug))
         .map(|e| EnvironmentItem {
             stack_name: format!("{}-{}", e.tenant_slug, e.environment),
             tenant_slug: e.tenant_slug,
