@@ -288,3 +288,35 @@ async fn authentication_reads_without_writing_and_still_records_use_coarsely() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn an_open_event_stream_ends_soon_after_its_token_is_revoked() {
+    let app = spawn_app().await;
+    app.with_config(BETA).await;
+    // Queued and never run (no worker): without the revocation check the stream stays open.
+    let op = app.start(BETA, Action::Deploy).await;
+    let created = app.create_token("viewer").await;
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/operations/{}/events", app.base, op.id))
+        .header("Authorization", format!("Bearer {}", created.token))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        app.delete(&format!("/api/v1/tokens/{}", created.id))
+            .await
+            .status(),
+        204
+    );
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), resp.text())
+        .await
+        .expect("the stream outlived its token's revocation")
+        .unwrap();
+    assert!(body.starts_with("retry: "), "{body}");
+    assert!(body.contains("the token has been revoked"), "{body}");
+    assert_eq!(app.cancel(&op.id).await.status(), 202);
+    app.stop().await;
+}
