@@ -5,6 +5,12 @@
 //! extractors together and answers the first error: a request without a token is refused (401)
 //! before anything else, but a token that must be looked up loses the race against a malformed
 //! path parameter (422).
+//!
+//! A token may be limited to some tenants (`tenant_scope`). The extractor enforces it for
+//! every route that names a tenant (`{slug}`) or an operation (`/api/v1/operations/{id}…`):
+//! anything outside the scope answers exactly the 404 of a tenant or operation that does not
+//! exist, so a scoped token cannot learn what exists beyond its tenants. Lists filter with
+//! [`Caller::sees`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,9 +31,36 @@ pub struct Caller {
     pub token_name: String,
     /// The token's role.
     pub role: Role,
+    /// The tenant slugs the token is limited to; `None` for every tenant.
+    pub tenants: Option<Vec<String>>,
 }
 
 impl Caller {
+    /// Whether the caller may see the tenant with this slug.
+    pub fn sees(&self, slug: &str) -> bool {
+        self.tenants
+            .as_ref()
+            .is_none_or(|scope| scope.iter().any(|s| s == slug))
+    }
+
+    /// `Ok` when the caller may see tenant `slug`, else the 404 of a missing tenant.
+    pub fn check_tenant(&self, slug: &str) -> Result<(), ApiError> {
+        if self.sees(slug) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found("tenant", slug))
+        }
+    }
+
+    /// Whether a token limited to `scope` (`None`: every tenant) is no broader than this one.
+    pub fn covers(&self, scope: Option<&[String]>) -> bool {
+        match (&self.tenants, scope) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(wanted)) => wanted.iter().all(|s| self.sees(s)),
+        }
+    }
+
     /// `Ok` when the caller's role includes `required`, else 403.
     pub fn require(&self, required: Role) -> Result<(), ApiError> {
         if self.role.allows(required) {
@@ -41,17 +74,69 @@ impl Caller {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+/// What the route names that a tenant scope limits.
+enum ScopedTarget {
+    /// Nothing (lists filter themselves).
+    None,
+    /// A tenant, by slug.
+    Tenant(String),
+    /// An operation, by id.
+    Operation(String),
+}
+
+impl ScopedTarget {
+    fn of(req: &HttpRequest) -> Self {
+        if let Some(slug) = req.match_info().get("slug") {
+            return Self::Tenant(slug.to_owned());
+        }
+        let on_operation = req
+            .match_pattern()
+            .is_some_and(|p| p.starts_with("/api/v1/operations/{id}"));
+        match req.match_info().get("id") {
+            Some(id) if on_operation => Self::Operation(id.to_owned()),
+            _ => Self::None,
+        }
+    }
+
+    /// `Ok` when the caller may see the target; otherwise the 404 a missing one answers.
+    fn check(&self, conn: &mut store::Conn, caller: &Caller) -> Result<(), ApiError> {
+        if caller.tenants.is_none() {
+            return Ok(());
+        }
+        match self {
+            Self::None => Ok(()),
+            Self::Tenant(slug) => caller.check_tenant(slug),
+            Self::Operation(id) => {
+                let hidden = || ApiError::not_found("operation", id.as_str());
+                let Some(op) = store::operations::lookup(conn, id)? else {
+                    // The handler answers the same 404 for a missing operation.
+                    return Ok(());
+                };
+                let stack = store::stacks::find(conn, &op.stack_name).map_err(|_| hidden())?;
+                let tenant = store::tenants::find(conn, &stack.tenant_id).map_err(|_| hidden())?;
+                if caller.sees(&tenant.slug) {
+                    Ok(())
+                } else {
+                    Err(hidden())
+                }
+            }
+        }
+    }
+}
+
+/// The bearer token of the request: `Ok(None)` without an `Authorization` header, an error
+/// naming the problem when the header is not a usable bearer token.
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::NotBearer)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::NotBearer)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(ApiError::NotBearer);
+    }
+    Ok(Some(token.to_owned()))
 }
 
 /// The token id of the console session a request's cookie carries (console on, no bearer
@@ -73,41 +158,46 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
+        let target = ScopedTarget::of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let session = match (&token, &state) {
-            (None, Some(state)) => console_session(req, state),
+            (Ok(None), Some(state)) => console_session(req, state),
             _ => None,
         };
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            let lookup = match (token, session) {
+            let lookup = match (token?, session) {
                 (Some(token), _) => Ok(hash_token(&token)),
                 (None, Some(session)) => Err(session?),
                 (None, None) => return Err(ApiError::Unauthorized),
             };
-            let row = state
+            state
                 .db(move |conn| {
                     let row = match lookup {
                         Ok(hash) => store::tokens::find_active_by_hash(conn, &hash)?,
                         Err(id) => match store::tokens::find_active(conn, &id) {
                             Ok(row) => Some(row),
                             Err(StoreError::NotFound { .. }) => None,
-                            Err(e) => return Err(e),
+                            Err(e) => return Err(e.into()),
                         },
                     };
-                    if let Some(row) = &row {
-                        store::tokens::touch(conn, &row.id, store::now())?;
+                    let row = row.ok_or(ApiError::UnknownToken)?;
+                    // Authentication is a read: the last use is written only when stale.
+                    let now = store::now();
+                    if row.use_is_stale(now) {
+                        store::tokens::touch(conn, &row.id, now)?;
                     }
-                    Ok::<_, StoreError>(row)
+                    tracing::Span::current().record("token.name", row.name.as_str());
+                    let caller = Caller {
+                        tenants: row.scope(),
+                        token_id: row.id,
+                        token_name: row.name,
+                        role: row.role,
+                    };
+                    target.check(conn, &caller)?;
+                    Ok::<_, ApiError>(caller)
                 })
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
-            tracing::Span::current().record("token.name", row.name.as_str());
-            Ok(Caller {
-                token_id: row.id,
-                token_name: row.name,
-                role: row.role,
-            })
+                .await
         })
     }
 }

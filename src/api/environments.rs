@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::{Invalid, NotFound, Unauthorized};
-use super::{ApiError, ApiResult, AppState, Viewer};
+use super::{ApiError, ApiResult, AppState, Caller, Viewer};
 use crate::domain::{OperationKind, OperationStatus, Slug, StackStatus};
 use crate::store;
 
@@ -96,14 +96,18 @@ pub struct EnvironmentList {
 #[get("/api/v1/environments")]
 pub async fn list_environments(
     state: web::Data<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
     query: web::Query<EnvironmentsQuery>,
 ) -> ApiResult {
-    list(state, query.into_inner()).await
+    list(state, caller, query.into_inner()).await
 }
 
 /// The list, for the API route and the console's older path.
-pub(crate) async fn list(state: web::Data<AppState>, query: EnvironmentsQuery) -> ApiResult {
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: EnvironmentsQuery,
+) -> ApiResult {
     let tenant = query
         .tenant
         .map(|t| {
@@ -115,6 +119,9 @@ pub(crate) async fn list(state: web::Data<AppState>, query: EnvironmentsQuery) -
             })
         })
         .transpose()?;
+    if let Some(slug) = &tenant {
+        caller.check_tenant(slug.as_str())?;
+    }
     let rows = state
         .db(move |conn| {
             let id = match &tenant {
@@ -126,6 +133,8 @@ pub(crate) async fn list(state: web::Data<AppState>, query: EnvironmentsQuery) -
         .await?;
     let items = rows
         .into_iter()
+        // A tenant-scoped token sees only its tenants' environments.
+        .filter(|e| caller.sees(&e.tenant_slug))
         .map(|e| EnvironmentItem {
             stack_name: format!("{}-{}", e.tenant_slug, e.environment),
             tenant_slug: e.tenant_slug,

@@ -37,9 +37,15 @@ pub struct Problem {
 /// Every error an API handler returns.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// No bearer token, or one that is unknown or revoked.
-    #[error("a valid bearer token is required")]
+    /// No credentials at all (no `Authorization` header, no console session).
+    #[error("authentication is required: send `Authorization: Bearer <token>`")]
     Unauthorized,
+    /// An `Authorization` header that is not `Bearer <token>`.
+    #[error("the Authorization header is not a bearer token: send `Authorization: Bearer <token>`")]
+    NotBearer,
+    /// A bearer token (or session) that is unknown or revoked.
+    #[error("the token is unknown or has been revoked")]
+    UnknownToken,
     /// The token's role may not do this.
     #[error("this action needs the {required} role; the token has {actual}")]
     Forbidden {
@@ -48,6 +54,10 @@ pub enum ApiError {
         /// Role of the token.
         actual: Role,
     },
+    /// The token's tenant scope does not allow this (e.g. a scoped token creating a broader
+    /// token or a tenant outside its scope).
+    #[error("{0}")]
+    OutOfScope(String),
     /// A console-session request failed the cross-site checks (origin, CSRF token).
     #[error(transparent)]
     CrossSite(#[from] crate::console::guard::CrossSite),
@@ -100,9 +110,10 @@ impl ApiError {
 
     fn slug(&self) -> &'static str {
         match self {
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::NotBearer | ApiError::UnknownToken => "unauthorized",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::CrossSite(_) => "cross-site-request",
+            ApiError::OutOfScope(_) => "out-of-scope",
             ApiError::NotFound { .. } => "not-found",
             ApiError::Conflict { slug, .. } => slug,
             ApiError::Validation(_) => "validation-failed",
@@ -120,8 +131,12 @@ impl ApiError {
     fn status(&self) -> http::StatusCode {
         use http::StatusCode as S;
         match self {
-            ApiError::Unauthorized => S::UNAUTHORIZED,
-            ApiError::Forbidden { .. } | ApiError::CrossSite(_) => S::FORBIDDEN,
+            ApiError::Unauthorized | ApiError::NotBearer | ApiError::UnknownToken => {
+                S::UNAUTHORIZED
+            }
+            ApiError::Forbidden { .. } | ApiError::CrossSite(_) | ApiError::OutOfScope(_) => {
+                S::FORBIDDEN
+            }
             ApiError::NotFound { .. } => S::NOT_FOUND,
             ApiError::Conflict { .. } => S::CONFLICT,
             ApiError::Validation(_) => S::UNPROCESSABLE_ENTITY,
@@ -203,7 +218,10 @@ impl ResponseError for ApiError {
             .with_detail(detail)
             .with_extensions(ProblemExtensions { errors });
         let mut resp = problem.error_response();
-        if matches!(self, ApiError::Unauthorized) {
+        if matches!(
+            self,
+            ApiError::Unauthorized | ApiError::NotBearer | ApiError::UnknownToken
+        ) {
             resp.headers_mut().insert(
                 actix_web::http::header::WWW_AUTHENTICATE,
                 actix_web::http::header::HeaderValue::from_static("Bearer"),

@@ -97,6 +97,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(tokens::create_token)
             .service(tokens::list_tokens)
             .service(tokens::revoke_token)
+            .service(tokens::whoami)
             .service(operations::deploy_environment)
             .service(operations::preview_environment)
             .service(operations::refresh_environment)

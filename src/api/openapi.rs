@@ -27,6 +27,7 @@ use super::{
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,
+        tokens::whoami,
         operations::deploy_environment,
         operations::preview_environment,
         operations::refresh_environment,

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use super::body::parse_json;
 use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
-use super::{Admin, ApiError, ApiResult, AppState};
-use crate::domain::{Role, ValidationErrors};
+use super::{Admin, ApiError, ApiResult, AppState, Caller};
+use crate::domain::{Role, Slug, ValidationErrors};
 use crate::store;
 
 /// Request body of `create_token`.
@@ -21,6 +21,11 @@ pub struct CreateToken {
     pub name: String,
     /// Role the token carries.
     pub role: Role,
+    /// Limit the token to these tenants (slugs; they need not exist yet). Absent: every
+    /// tenant. A scoped token can only create tokens within its own scope.
+    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 100)]
+    #[serde(default)]
+    pub tenants: Option<Vec<Slug>>,
 }
 
 /// A token as listed (never the token itself).
@@ -33,6 +38,8 @@ pub struct TokenView {
     /// Role.
     #[schema(value_type = String)]
     pub role: Role,
+    /// The tenants the token is limited to; `null` for every tenant.
+    pub tenants: Option<Vec<String>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last use (updated at most once a minute).
@@ -44,6 +51,7 @@ pub struct TokenView {
 impl From<store::tokens::ApiToken> for TokenView {
     fn from(t: store::tokens::ApiToken) -> Self {
         Self {
+            tenants: t.scope(),
             id: t.id,
             name: t.name,
             role: t.role,
@@ -76,14 +84,37 @@ pub struct TokenCreated {
 )]
 #[post("/api/v1/tokens")]
 #[tracing::instrument(skip_all)]
-pub async fn create_token(state: web::Data<AppState>, _: Admin, body: web::Bytes) -> ApiResult {
+pub async fn create_token(
+    state: web::Data<AppState>,
+    Admin(caller): Admin,
+    body: web::Bytes,
+) -> ApiResult {
     let body: CreateToken = parse_json(&body)?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ValidationErrors::single("/name", "must be 1 to 100 characters long").into());
     }
+    let scope: Option<Vec<String>> = body.tenants.map(|slugs| {
+        let mut slugs: Vec<String> = slugs.iter().map(|s| s.as_str().to_owned()).collect();
+        slugs.sort();
+        slugs.dedup();
+        slugs
+    });
+    if scope
+        .as_ref()
+        .is_some_and(|s| s.is_empty() || s.len() > 100)
+    {
+        return Err(ValidationErrors::single("/tenants", "must list 1 to 100 tenant slugs").into());
+    }
+    if !caller.covers(scope.as_deref()) {
+        return Err(ApiError::OutOfScope(format!(
+            "this token is limited to the tenants {}; it can only create tokens limited to \
+             some of them (set `tenants`)",
+            caller.tenants.unwrap_or_default().join(", ")
+        )));
+    }
     let (row, token) = state
-        .db(move |conn| store::tokens::issue(conn, &name, body.role))
+        .db(move |conn| store::tokens::issue_scoped(conn, &name, body.role, scope.as_deref()))
         .await?;
     tracing::info!(token.name = %row.name, token.role = %row.role, "token created");
     Ok(HttpResponse::Created().json(TokenCreated {
@@ -99,9 +130,14 @@ pub async fn create_token(state: web::Data<AppState>, _: Admin, body: web::Bytes
     security(("bearer" = []))
 )]
 #[get("/api/v1/tokens")]
-pub async fn list_tokens(state: web::Data<AppState>, _: Admin) -> ApiResult {
+pub async fn list_tokens(state: web::Data<AppState>, Admin(caller): Admin) -> ApiResult {
     let rows = state.db(store::tokens::list).await?;
-    let views: Vec<TokenView> = rows.into_iter().map(Into::into).collect();
+    // A scoped admin sees only the tokens it could have created.
+    let views: Vec<TokenView> = rows
+        .into_iter()
+        .filter(|t| caller.covers(t.scope().as_deref()))
+        .map(Into::into)
+        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -119,7 +155,7 @@ pub async fn list_tokens(state: web::Data<AppState>, _: Admin) -> ApiResult {
 #[tracing::instrument(skip_all, fields(token.id = %path))]
 pub async fn revoke_token(
     state: web::Data<AppState>,
-    _: Admin,
+    Admin(caller): Admin,
     path: web::Path<String>,
 ) -> ApiResult {
     let id = path.into_inner();
@@ -127,6 +163,10 @@ pub async fn revoke_token(
         .db(move |conn| {
             store::transaction(conn, |conn| {
                 let token = store::tokens::find_active(conn, &id)?;
+                // Beyond a scoped admin's reach: the same 404 as a token that does not exist.
+                if !caller.covers(token.scope().as_deref()) {
+                    return Err(ApiError::not_found("active token", id.as_str()));
+                }
                 // Revoking the last admin token would lock every operator out of token management.
                 if token.role == Role::Admin && store::tokens::count_active_admins(conn)? <= 1 {
                     return Err(ApiError::Conflict {
@@ -143,4 +183,34 @@ pub async fn revoke_token(
         .await?;
     tracing::info!("token revoked");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who the calling token is (never the token itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhoAmI {
+    /// Token id.
+    pub token_id: String,
+    /// Token name.
+    pub token_name: String,
+    /// The token's role.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// The tenants the token is limited to; `null` for every tenant.
+    pub tenants: Option<Vec<String>>,
+}
+
+/// The calling token's id, name, role and tenant scope: checks a token without side effects.
+#[utoipa::path(
+    tag = "tokens",
+    responses((status = 200, body = WhoAmI), Unauthorized),
+    security(("bearer" = []))
+)]
+#[get("/api/v1/whoami")]
+pub async fn whoami(caller: Caller) -> ApiResult {
+    Ok(HttpResponse::Ok().json(WhoAmI {
+        token_id: caller.token_id,
+        token_name: caller.token_name,
+        role: caller.role,
+        tenants: caller.tenants,
+    }))
 }

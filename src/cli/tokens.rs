@@ -31,6 +31,9 @@ pub enum TokensAction {
         /// Role: admin, operator or viewer.
         #[arg(long)]
         role: Role,
+        /// Limit the token to this tenant (repeat for several); default: every tenant.
+        #[arg(long = "tenant", value_name = "SLUG")]
+        tenants: Vec<String>,
     },
     /// List every token (never the secret itself).
     #[command(after_help = "Example:\n  byoc tokens list")]

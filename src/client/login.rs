@@ -67,8 +67,8 @@ pub async fn login(args: &LoginArgs, env: &ClientEnv, term: Terminal) -> Result<
         url: url.clone(),
         token: token.clone(),
     })?;
-    // Any valid token (viewer and up) may list tenants: the cheapest authenticated read.
-    api.get("/api/v1/tenants?limit=1").await?;
+    // Any valid token (viewer and up, scoped or not) may ask who it is.
+    api.get("/api/v1/whoami").await?;
     file.contexts.insert(
         name.to_owned(),
         Context {

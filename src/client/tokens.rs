@@ -10,8 +10,15 @@ use crate::cli::TokensAction;
 /// Runs a tokens action.
 pub async fn run(s: &Session, action: TokensAction) -> Result<Exit, ClientError> {
     match action {
-        TokensAction::Create { name, role } => {
-            let body = json!({"name": name, "role": role.as_str()});
+        TokensAction::Create {
+            name,
+            role,
+            tenants,
+        } => {
+            let mut body = json!({"name": name, "role": role.as_str()});
+            if !tenants.is_empty() {
+                body["tenants"] = json!(tenants);
+            }
             let created = s.api.post("/api/v1/tokens", Some(&body)).await?;
             s.out.show(&created, |v| {
                 format!(

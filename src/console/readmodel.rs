@@ -23,10 +23,10 @@ use crate::store::{self, StoreError};
 #[get("/console/api/environments")]
 pub async fn list_environments(
     state: web::Data<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
     query: web::Query<EnvironmentsQuery>,
 ) -> ApiResult {
-    crate::api::environments::list(state, query.into_inner()).await
+    crate::api::environments::list(state, caller, query.into_inner()).await
 }
 
 /// Query of `get_config_request`.

@@ -21,7 +21,8 @@ pub struct ApiToken {
     pub token_hash: String,
     /// The token's role.
     pub role: Role,
-    /// Optional tenant slug the token is limited to.
+    /// The tenant slugs the token is limited to, as a JSON array (see [`ApiToken::scope`]);
+    /// `NULL` for every tenant.
     pub tenant_scope: Option<String>,
     /// Creation time.
     pub created_at: NaiveDateTime,
@@ -30,6 +31,25 @@ pub struct ApiToken {
     /// Revocation time.
     pub revoked_at: Option<NaiveDateTime>,
 }
+
+impl ApiToken {
+    /// The tenants the token may see, `None` for every tenant. A value written before scopes
+    /// were a list (one bare slug) still reads as that one tenant.
+    pub fn scope(&self) -> Option<Vec<String>> {
+        let raw = self.tenant_scope.as_deref()?;
+        Some(serde_json::from_str(raw).unwrap_or_else(|_| vec![raw.to_owned()]))
+    }
+
+    /// Whether the stored last use is old enough to record a new one: authentication stays a
+    /// pure read except about once a minute per token (issue 16).
+    pub fn use_is_stale(&self, now: NaiveDateTime) -> bool {
+        self.last_used_at
+            .is_none_or(|t| t < now - chrono::Duration::seconds(TOUCH_INTERVAL_SECS))
+    }
+}
+
+/// How stale `last_used_at` may be before a use writes it again.
+pub const TOUCH_INTERVAL_SECS: i64 = 60;
 
 /// A token to insert.
 #[derive(Debug, Insertable)]
@@ -56,8 +76,34 @@ pub fn issue(
     name: &str,
     role: Role,
 ) -> Result<(ApiToken, SecretString), StoreError> {
+    issue_scoped(conn, name, role, None)
+}
+
+/// Like [`issue`], limited to the tenants with the slugs in `scope` (`None`: every tenant).
+pub fn issue_scoped(
+    conn: &mut Conn,
+    name: &str,
+    role: Role,
+    scope: Option<&[String]>,
+) -> Result<(ApiToken, SecretString), StoreError> {
     let token = crate::crypto::generate_token();
-    let row = insert_secret(conn, name, role, &token)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let hash = crate::crypto::hash_token(token.expose_secret());
+    let scope = scope
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let row = insert(
+        conn,
+        &NewApiToken {
+            id: &id,
+            name,
+            token_hash: &hash,
+            role,
+            tenant_scope: scope.as_deref(),
+            created_at: super::now(),
+        },
+    )?;
     Ok((row, token))
 }
 
@@ -156,9 +202,11 @@ pub fn revoke(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Records a use, at most once a minute per token so reads do not turn into writes.
+/// Records a use. Callers first check [`ApiToken::use_is_stale`] on the row they read, so a
+/// request writes at most once a minute per token; the filter keeps concurrent requests from
+/// writing twice.
 pub fn touch(conn: &mut Conn, id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
-    let stale = now - chrono::Duration::seconds(60);
+    let stale = now - chrono::Duration::seconds(TOUCH_INTERVAL_SECS);
     diesel::update(
         api_tokens::table.find(id).filter(
             api_tokens::last_used_at

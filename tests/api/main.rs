@@ -19,6 +19,7 @@ mod queue;
 mod recovery;
 #[path = "../support/routes.rs"]
 mod routes;
+mod scope;
 #[path = "../support/scripted_executor.rs"]
 mod scripted;
 mod system;

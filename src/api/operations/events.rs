@@ -64,6 +64,10 @@ pub struct EventsQuery {
 }
 
 const SSE_POLL: Duration = Duration::from_millis(1000);
+/// A comment line this often keeps proxies from cutting an idle stream.
+const SSE_KEEPALIVE: Duration = Duration::from_secs(15);
+/// What the client's `EventSource` waits before reconnecting (with `Last-Event-ID`).
+const SSE_RETRY_MS: u64 = 3000;
 
 /// The operation's events (JSON), or a live stream (SSE).
 #[utoipa::path(
@@ -78,7 +82,7 @@ const SSE_POLL: Duration = Duration::from_millis(1000);
 #[get("/api/v1/operations/{id}/events")]
 pub async fn list_operation_events(
     state: web::Data<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
     path: OperationPath,
     query: web::Query<EventsQuery>,
     req: HttpRequest,
@@ -124,15 +128,32 @@ pub async fn list_operation_events(
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(sse_stream(state.into_inner(), op_id, after, changes)))
+        .streaming(sse_stream(
+            state.into_inner(),
+            op_id,
+            caller.token_id,
+            after,
+            changes,
+        )))
 }
 
 struct SseState {
     state: std::sync::Arc<AppState>,
     op_id: String,
+    /// The token the stream was opened with: re-checked at every poll, so a revoked
+    /// token's stream ends within about [`SSE_POLL`].
+    token_id: String,
     after: i32,
     changes: Subscription,
+    started: bool,
+    last_sent: std::time::Instant,
     done: bool,
+}
+
+/// What one poll of the stream found.
+enum Poll {
+    Read(crate::domain::OperationStatus, Vec<store::events::Event>),
+    Revoked,
 }
 
 /// Streams events in order: read what is stored after `after`, send it, and when nothing new
@@ -140,34 +161,57 @@ struct SseState {
 fn sse_stream(
     state: std::sync::Arc<AppState>,
     op_id: String,
+    token_id: String,
     after: i32,
     changes: Subscription,
 ) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
     let init = SseState {
         state,
         op_id,
+        token_id,
         after,
         changes,
+        started: false,
+        last_sent: std::time::Instant::now(),
         done: false,
     };
     futures_util::stream::unfold(init, |mut s| async move {
         if s.done {
             return None;
         }
+        if !s.started {
+            s.started = true;
+            let retry = format!("retry: {SSE_RETRY_MS}\n\n");
+            return Some((Ok(web::Bytes::from(retry)), s));
+        }
         loop {
             // Read the status before the events: if it is final, no event can follow the
             // ones read next, so ending after sending them loses nothing.
-            let (op_id, after) = (s.op_id.clone(), s.after);
+            let (op_id, token_id, after) = (s.op_id.clone(), s.token_id.clone(), s.after);
             let read = s
                 .state
                 .db(move |conn| {
+                    match store::tokens::find_active(conn, &token_id) {
+                        Ok(_) => {}
+                        Err(store::StoreError::NotFound { .. }) => return Ok(Poll::Revoked),
+                        Err(e) => return Err(e),
+                    }
                     let op = store::operations::find(conn, &op_id)?;
                     let events = store::events::list_after(conn, &op_id, after, 500)?;
-                    Ok::<_, store::StoreError>((op.status, events))
+                    Ok::<_, store::StoreError>(Poll::Read(op.status, events))
                 })
                 .await;
             let (status, events) = match read {
-                Ok(r) => r,
+                Ok(Poll::Read(status, events)) => (status, events),
+                Ok(Poll::Revoked) => {
+                    s.done = true;
+                    return Some((
+                        Ok(web::Bytes::from_static(
+                            b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n",
+                        )),
+                        s,
+                    ));
+                }
                 _ => {
                     s.done = true;
                     return Some((
@@ -187,12 +231,17 @@ fn sse_stream(
                     ));
                 }
                 s.after = events.last().map_or(s.after, |e| e.seq);
+                s.last_sent = std::time::Instant::now();
                 return Some((Ok(web::Bytes::from(frame)), s));
             }
             if status.is_final() {
                 s.done = true;
                 let end = format!("event: end\ndata: {{\"status\":\"{status}\"}}\n\n");
                 return Some((Ok(web::Bytes::from(end)), s));
+            }
+            if s.last_sent.elapsed() >= SSE_KEEPALIVE {
+                s.last_sent = std::time::Instant::now();
+                return Some((Ok(web::Bytes::from_static(b": keepalive\n\n")), s));
             }
             // Either a change in this process, or a poll for other processes' workers.
             let _ = tokio::time::timeout(SSE_POLL, s.changes.changed()).await;

@@ -116,9 +116,21 @@ pub struct TenantCreated {
 )]
 #[post("/api/v1/tenants")]
 #[tracing::instrument(skip_all, fields(tenant.slug))]
-pub async fn create_tenant(state: web::Data<AppState>, _: Operator, body: web::Bytes) -> ApiResult {
+pub async fn create_tenant(
+    state: web::Data<AppState>,
+    Operator(caller): Operator,
+    body: web::Bytes,
+) -> ApiResult {
     let body: CreateTenant = parse_json(&body)?;
     let new = NewTenantRequest::try_from(body)?;
+    // Checked before the insert, so a scoped token cannot probe other slugs with 409s.
+    if !caller.sees(new.slug.as_str()) {
+        return Err(ApiError::OutOfScope(format!(
+            "this token is limited to the tenants {}; it cannot register '{}'",
+            caller.tenants.unwrap_or_default().join(", "),
+            new.slug
+        )));
+    }
     tracing::Span::current().record("tenant.slug", new.slug.as_str());
     let external_id = generate_external_id();
     let id = uuid::Uuid::new_v4().to_string();

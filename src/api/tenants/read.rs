@@ -44,7 +44,7 @@ const MAX_LIMIT: u32 = 200;
 #[get("/api/v1/tenants")]
 pub async fn list_tenants(
     state: web::Data<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
     query: web::Query<ListTenantsQuery>,
 ) -> ApiResult {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -64,8 +64,28 @@ pub async fn list_tenants(
         ),
     };
     // Fetch one extra row to learn whether another page exists.
+    let scope = caller.tenants.clone();
     let mut rows = state
-        .db(move |conn| store::tenants::list(conn, after.as_deref(), i64::from(limit) + 1))
+        .db(move |conn| match scope {
+            None => store::tenants::list(conn, after.as_deref(), i64::from(limit) + 1),
+            // A scoped token lists only its own tenants (a handful: read them one by one).
+            Some(mut slugs) => {
+                slugs.sort();
+                let mut rows = Vec::new();
+                for slug in slugs
+                    .iter()
+                    .filter(|s| after.as_deref().is_none_or(|a| s.as_str() > a))
+                    .take(limit as usize + 1)
+                {
+                    match store::tenants::find_by_slug(conn, slug) {
+                        Ok(t) => rows.push(t),
+                        Err(store::StoreError::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(rows)
+            }
+        })
         .await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
