@@ -127,14 +127,13 @@ pub fn measure(n: usize, report: &mut Report) {
     settings.http.bind = "127.0.0.1:0".parse().unwrap();
     settings.auth.bootstrap_token = Some(SecretString::from(TOKEN));
     settings.worker.concurrency = 1;
-    std::fs::create_dir_all(&settings.data.dir).unwrap();
     let result = actix_web::rt::System::new().block_on(async move {
         let mut options = AwsClientOptions::new(AwsRegion::parse("us-east-1").unwrap());
         // Never called: the replay executor does no pre-flight.
         options.endpoint_url = Some("http://127.0.0.1:9".to_owned());
         let creds = aws_credential_types::Credentials::new("AKIDBENCH", "bench", None, None, "bench");
         let aws = PlatformAws::with_credentials(options, creds).await;
-        let server = byoc::commands::serve::start_with_aws(settings, executor, aws).expect("server starts");
+        let server = byoc::commands::start_with_aws(settings, executor, aws).expect("server starts");
         let base = format!("http://{}", server.addr);
         let client = reqwest::Client::new();
         let post = |path: String, body: serde_json::Value| {
