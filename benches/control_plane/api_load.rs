@@ -43,7 +43,12 @@ async fn load(addr: SocketAddr, path: &str, duration: Duration) -> Load {
             (lat, errors)
         }));
     }
-    let mut out = Load { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies_us: vec![] };
+    let mut out = Load {
+        requests: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: vec![],
+    };
     for t in tasks {
         let (lat, errors) = t.await.unwrap();
         out.requests += lat.len();
@@ -63,13 +68,22 @@ pub fn measure(addr: SocketAddr, secs: u64, report: &mut Report) {
         .unwrap();
     for (name, path) in [
         ("GET tenant", "/api/v1/tenants/acme"),
-        ("GET config", "/api/v1/tenants/acme/environments/prod/config"),
-        ("GET status", "/api/v1/tenants/acme/environments/prod/status"),
+        (
+            "GET config",
+            "/api/v1/tenants/acme/environments/prod/config",
+        ),
+        (
+            "GET status",
+            "/api/v1/tenants/acme/environments/prod/status",
+        ),
     ] {
         rt.block_on(load(addr, path, Duration::from_secs(1)));
         let mut l = rt.block_on(load(addr, path, Duration::from_secs(secs)));
         let rps = l.requests as f64 / l.elapsed.as_secs_f64();
-        let (p50, p99) = (percentile(&mut l.latencies_us, 50.0), percentile(&mut l.latencies_us, 99.0));
+        let (p50, p99) = (
+            percentile(&mut l.latencies_us, 50.0),
+            percentile(&mut l.latencies_us, 99.0),
+        );
         report.row(
             &format!("API {name}, {CONNECTIONS} connections"),
             format!(

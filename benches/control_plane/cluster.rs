@@ -16,7 +16,10 @@ use crate::wrap;
 
 pub const TOKEN: &str = "byoc_bench-admin-token-0123456789abcdefghij";
 const PASSPHRASE: &str = "bench-passphrase-not-a-secret";
-const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/customer-iam-role.yaml");
+const TEMPLATE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/templates/customer-iam-role.yaml"
+);
 const STANDIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pulumi-standin");
 pub const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
 
@@ -34,7 +37,10 @@ impl Aws {
             .await
             .expect("moto_server (pip install 'moto[server]') is needed for this bench");
         let setup = moto
-            .cfn_script("setup", &[TEMPLATE, "byoc-platform-role", "bench-ext-id-0123456"])
+            .cfn_script(
+                "setup",
+                &[TEMPLATE, "byoc-platform-role", "bench-ext-id-0123456"],
+            )
             .await;
         let s = |v: &Value| v.as_str().expect("a string").to_owned();
         Self {
@@ -75,7 +81,11 @@ impl Pulumi {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), json!(v)))
             .collect();
-        std::fs::write(self.dir.path().join("knobs.json"), Value::Object(map).to_string()).unwrap();
+        std::fs::write(
+            self.dir.path().join("knobs.json"),
+            Value::Object(map).to_string(),
+        )
+        .unwrap();
     }
 
     pub fn record(&self) -> wrap::Record {
@@ -149,7 +159,8 @@ impl Cluster {
         let data = tempfile::tempdir().unwrap();
         let port = free_port();
         let keep = |k: &str| std::env::var(k).ok().map(|v| (k.to_owned(), v));
-        let mut env: Vec<(String, String)> = ["PATH", "HOME"].iter().filter_map(|k| keep(k)).collect();
+        let mut env: Vec<(String, String)> =
+            ["PATH", "HOME"].iter().filter_map(|k| keep(k)).collect();
         for (k, v) in [
             ("BYOC_DATA_DIR", data.path().display().to_string()),
             ("BYOC_BIND", format!("127.0.0.1:{port}")),
@@ -202,7 +213,10 @@ impl Cluster {
             {
                 return Instant::now();
             }
-            assert!(start.elapsed() < deadline, "byoc did not get ready in {deadline:?}");
+            assert!(
+                start.elapsed() < deadline,
+                "byoc did not get ready in {deadline:?}"
+            );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
@@ -225,19 +239,40 @@ impl Cluster {
                 json!({"name": slug, "slug": slug, "aws_account_id": "123456789012"}),
             )
             .await;
-        assert_eq!(resp.status(), 201, "create tenant: {}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            resp.status(),
+            201,
+            "create tenant: {}",
+            resp.text().await.unwrap_or_default()
+        );
         let resp = self
-            .post(&format!("/api/v1/tenants/{slug}/environments/prod/config"), json!({}))
+            .post(
+                &format!("/api/v1/tenants/{slug}/environments/prod/config"),
+                json!({}),
+            )
             .await;
-        assert_eq!(resp.status(), 201, "save config: {}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            resp.status(),
+            201,
+            "save config: {}",
+            resp.text().await.unwrap_or_default()
+        );
     }
 
     /// Queues an operation on `<slug>/prod`; returns its id.
     pub async fn queue(&self, slug: &str, action: &str) -> String {
         let resp = self
-            .post(&format!("/api/v1/tenants/{slug}/environments/prod/{action}"), json!({}))
+            .post(
+                &format!("/api/v1/tenants/{slug}/environments/prod/{action}"),
+                json!({}),
+            )
             .await;
-        assert_eq!(resp.status(), 202, "{action}: {}", resp.text().await.unwrap_or_default());
+        assert_eq!(
+            resp.status(),
+            202,
+            "{action}: {}",
+            resp.text().await.unwrap_or_default()
+        );
         resp.json::<Operation>().await.unwrap().id
     }
 
@@ -261,7 +296,10 @@ impl Cluster {
             if op.is_final() {
                 return op;
             }
-            assert!(start.elapsed() < Duration::from_secs(600), "operation {id} did not end");
+            assert!(
+                start.elapsed() < Duration::from_secs(600),
+                "operation {id} did not end"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -69,9 +69,12 @@ pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Repor
             .iter()
             .filter(|r| r.argv.first().map(String::as_str) == Some("up"))
             .count();
-        if ups >= n || last_rise.elapsed() > Duration::from_secs(30) || started.elapsed() > patience {
+        if ups >= n || last_rise.elapsed() > Duration::from_secs(30) || started.elapsed() > patience
+        {
             if failed > 0 {
-                report.detail(format!("  {failed} `up` processes ended early (see worker.log)"));
+                report.detail(format!(
+                    "  {failed} `up` processes ended early (see worker.log)"
+                ));
             }
             break;
         }

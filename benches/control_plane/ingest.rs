@@ -39,7 +39,12 @@ impl Executor for Replay {
         "replay"
     }
 
-    async fn run(&self, _job: OperationJob, sink: EventSink, _cancel: CancellationToken) -> Outcome {
+    async fn run(
+        &self,
+        _job: OperationJob,
+        sink: EventSink,
+        _cancel: CancellationToken,
+    ) -> Outcome {
         self.go.notified().await;
         let mut decoder = EventDecoder::new();
         for chunk in self.log.chunks(64 * 1024) {
@@ -113,7 +118,11 @@ async fn subscribe(url: String, kinds: Arc<Vec<String>>, connected: Arc<AtomicUs
             in_order = false;
         }
     }
-    Seen { count, in_order, done: Instant::now() }
+    Seen {
+        count,
+        in_order,
+        done: Instant::now(),
+    }
 }
 
 pub fn measure(n: usize, report: &mut Report) {
@@ -122,7 +131,10 @@ pub fn measure(n: usize, report: &mut Report) {
     let kinds = Arc::new(kinds);
     let dir = tempfile::tempdir().unwrap();
     let go = Arc::new(Notify::new());
-    let executor = Arc::new(Replay { log: Arc::new(log), go: go.clone() });
+    let executor = Arc::new(Replay {
+        log: Arc::new(log),
+        go: go.clone(),
+    });
     let mut settings = Settings::for_data_dir(dir.path().join("data"));
     settings.http.bind = "127.0.0.1:0".parse().unwrap();
     settings.auth.bootstrap_token = Some(SecretString::from(TOKEN));
@@ -131,30 +143,64 @@ pub fn measure(n: usize, report: &mut Report) {
         let mut options = AwsClientOptions::new(AwsRegion::parse("us-east-1").unwrap());
         // Never called: the replay executor does no pre-flight.
         options.endpoint_url = Some("http://127.0.0.1:9".to_owned());
-        let creds = aws_credential_types::Credentials::new("AKIDBENCH", "bench", None, None, "bench");
+        let creds =
+            aws_credential_types::Credentials::new("AKIDBENCH", "bench", None, None, "bench");
         let aws = PlatformAws::with_credentials(options, creds).await;
-        let server = byoc::commands::start_with_aws(settings, executor, aws).expect("server starts");
+        let server =
+            byoc::commands::start_with_aws(settings, executor, aws).expect("server starts");
         let base = format!("http://{}", server.addr);
         let client = reqwest::Client::new();
         let post = |path: String, body: serde_json::Value| {
-            client.post(format!("{base}{path}")).bearer_auth(TOKEN).json(&body).send()
+            client
+                .post(format!("{base}{path}"))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
         };
-        let r = post("/api/v1/tenants".into(), json!({"name": "Acme", "slug": "acme", "aws_account_id": "123456789012"})).await.unwrap();
+        let r = post(
+            "/api/v1/tenants".into(),
+            json!({"name": "Acme", "slug": "acme", "aws_account_id": "123456789012"}),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.status(), 201);
-        let r = post("/api/v1/tenants/acme/environments/prod/config".into(), json!({})).await.unwrap();
+        let r = post(
+            "/api/v1/tenants/acme/environments/prod/config".into(),
+            json!({}),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.status(), 201);
-        let r = post("/api/v1/tenants/acme/environments/prod/deploy".into(), json!({})).await.unwrap();
+        let r = post(
+            "/api/v1/tenants/acme/environments/prod/deploy".into(),
+            json!({}),
+        )
+        .await
+        .unwrap();
         assert_eq!(r.status(), 202);
-        let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
 
         let connected = Arc::new(AtomicUsize::new(0));
         let url = format!("{base}/api/v1/operations/{id}/events");
         let (subs_conn, subs_kinds) = (connected.clone(), kinds.clone());
         let subscribers = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let tasks: Vec<_> = (0..SUBSCRIBERS)
-                    .map(|_| tokio::spawn(subscribe(url.clone(), subs_kinds.clone(), subs_conn.clone())))
+                    .map(|_| {
+                        tokio::spawn(subscribe(
+                            url.clone(),
+                            subs_kinds.clone(),
+                            subs_conn.clone(),
+                        ))
+                    })
                     .collect();
                 let mut out = Vec::new();
                 for t in tasks {
@@ -185,7 +231,8 @@ pub fn measure(n: usize, report: &mut Report) {
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         };
         assert_eq!(op["status"], "succeeded", "{op}");
-        let finished: chrono::DateTime<chrono::Utc> = serde_json::from_value(op["finished_at"].clone()).unwrap();
+        let finished: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(op["finished_at"].clone()).unwrap();
         let persisted = (finished - t0_wall).to_std().unwrap_or_default();
         let seen = subscribers.join().unwrap();
         server.handle.stop(true).await;

@@ -31,7 +31,10 @@ use cluster::{Aws, Cluster, Pulumi};
 use report::Report;
 
 fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn wanted(section: &str) -> bool {
@@ -44,7 +47,12 @@ fn wanted(section: &str) -> bool {
 fn machine() {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
         .unwrap_or_default();
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -55,7 +63,10 @@ fn machine() {
         "machine: {} CPUs ({cpu}), {}, load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         mem.split_whitespace().skip(1).collect::<Vec<_>>().join(" "),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 }
 
@@ -78,7 +89,12 @@ fn main() {
         rt.block_on(cluster.wait_ready(Duration::from_secs(60)));
         if wanted("ops") {
             println!("CLI processes and control-plane time per operation…");
-            rt.block_on(operations::measure(&cluster, &pulumi, knob("BENCH_OPS", 30), &mut report));
+            rt.block_on(operations::measure(
+                &cluster,
+                &pulumi,
+                knob("BENCH_OPS", 30),
+                &mut report,
+            ));
         } else {
             rt.block_on(cluster.onboard("acme"));
         }
@@ -99,7 +115,11 @@ fn main() {
     }
     if wanted("cold") {
         println!("cold start…");
-        rt.block_on(coldstart::measure(&aws, knob("BENCH_COLD_RUNS", 5), &mut report));
+        rt.block_on(coldstart::measure(
+            &aws,
+            knob("BENCH_COLD_RUNS", 5),
+            &mut report,
+        ));
     }
     drop(aws);
     report.print();

@@ -29,7 +29,14 @@ fn runs_of(op: &Operation, pulumi: &Pulumi) -> Vec<CliRun> {
 
 fn names(runs: &[CliRun]) -> String {
     runs.iter()
-        .map(|r| r.argv.iter().take_while(|a| !a.starts_with('-')).cloned().collect::<Vec<_>>().join(" "))
+        .map(|r| {
+            r.argv
+                .iter()
+                .take_while(|a| !a.starts_with('-'))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -41,11 +48,19 @@ fn overhead(op: &Operation, runs: &[CliRun]) -> (i64, i64, i64) {
     let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
         return (finished - created, 0, 0);
     };
-    let between: i64 = runs.windows(2).map(|w| (w[1].start_us - w[0].end_us).max(0)).sum();
+    let between: i64 = runs
+        .windows(2)
+        .map(|w| (w[1].start_us - w[0].end_us).max(0))
+        .sum();
     (first.start_us - created, between, finished - last.end_us)
 }
 
-async fn run_one(cluster: &Cluster, pulumi: &Pulumi, slug: &str, action: &str) -> (Operation, Vec<CliRun>) {
+async fn run_one(
+    cluster: &Cluster,
+    pulumi: &Pulumi,
+    slug: &str,
+    action: &str,
+) -> (Operation, Vec<CliRun>) {
     let id = cluster.queue(slug, action).await;
     let op = cluster.finished(&id).await;
     assert_eq!(op.status, "succeeded", "{action} failed: {:?}", op.error);

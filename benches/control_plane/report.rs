@@ -32,7 +32,13 @@ impl Report {
     pub fn print(&self) {
         println!("\n| measure | figure | target | |\n|---|---|---|---|");
         for r in &self.rows {
-            println!("| {} | {} | {} | {} |", r.measure, r.figure, r.target, verdict(r.met));
+            println!(
+                "| {} | {} | {} | {} |",
+                r.measure,
+                r.figure,
+                r.target,
+                verdict(r.met)
+            );
         }
         if !self.details.is_empty() {
             println!();

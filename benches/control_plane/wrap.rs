@@ -31,7 +31,8 @@ pub fn maybe_run() -> Option<i32> {
     if script.file_name()? != "pulumi" {
         return None;
     }
-    let conf: Value = serde_json::from_slice(&std::fs::read(script.with_file_name(SIDECAR)).ok()?).ok()?;
+    let conf: Value =
+        serde_json::from_slice(&std::fs::read(script.with_file_name(SIDECAR)).ok()?).ok()?;
     let start = now_us();
     let standin = conf["standin"].as_str()?;
     let record = conf["record"].as_str()?.to_owned();
@@ -77,7 +78,11 @@ pub fn maybe_run() -> Option<i32> {
 fn append(path: &str, line: &Value) {
     let mut text = line.to_string();
     text.push('\n');
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = f.write_all(text.as_bytes());
     }
 }
@@ -104,12 +109,17 @@ pub fn read_record(path: &Path) -> Record {
     let mut started = std::collections::HashMap::new();
     let mut out = Record::default();
     for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
         let argv: Vec<String> = serde_json::from_value(v["argv"].clone()).unwrap_or_default();
         let wrapper = v["wrapper"].as_u64().unwrap_or_default();
         match v["event"].as_str() {
             Some("start") => {
-                started.insert(wrapper, (argv, v["pid"].as_u64().unwrap_or_default() as u32));
+                started.insert(
+                    wrapper,
+                    (argv, v["pid"].as_u64().unwrap_or_default() as u32),
+                );
             }
             Some("end") => {
                 started.remove(&wrapper);

@@ -146,7 +146,10 @@ async fn only_a_changed_secret_is_set_and_only_once() {
     let (first, _) = run(&w.exec, w.job(OperationKind::Update)).await;
     assert!(matches!(first, Outcome::Succeeded { .. }), "{first:?}");
     let mut job = w.job(OperationKind::Update);
-    let stored = job.stack_settings.as_mut().expect("the settings file was kept");
+    let stored = job
+        .stack_settings
+        .as_mut()
+        .expect("the settings file was kept");
     stored.external_id_sha256 = Some("0".repeat(64));
     let before = w.argvs().len();
     let (second, _) = run(&w.exec, job).await;
@@ -155,8 +158,15 @@ async fn only_a_changed_secret_is_set_and_only_once() {
     let heads: Vec<&str> = cmds.iter().map(|a| a[1].as_str()).collect();
     assert_eq!(heads, ["config", "up", "stack"], "{cmds:#?}");
     assert_eq!(cmds[0][2], "set", "{cmds:#?}");
-    assert!(cmds[0].iter().any(|a| a.ends_with("externalId")), "{cmds:#?}");
-    assert!(!cmds[0].iter().any(|a| a.contains(super::support::EXTERNAL_ID)));
+    assert!(
+        cmds[0].iter().any(|a| a.ends_with("externalId")),
+        "{cmds:#?}"
+    );
+    assert!(
+        !cmds[0]
+            .iter()
+            .any(|a| a.contains(super::support::EXTERNAL_ID))
+    );
     let before = w.argvs().len();
     let (third, _) = run(&w.exec, w.job(OperationKind::Update)).await;
     assert!(matches!(third, Outcome::Succeeded { .. }), "{third:?}");
