@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -306,9 +306,5 @@ impl Cluster {
 
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.data.path().join(name)).unwrap_or_default()
-    }
-
-    pub fn data_path(&self) -> &Path {
-        self.data.path()
     }
 }

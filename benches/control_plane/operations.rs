@@ -32,7 +32,8 @@ fn names(runs: &[CliRun]) -> String {
         .map(|r| {
             r.argv
                 .iter()
-                .take_while(|a| !a.starts_with('-'))
+                .filter(|a| !a.starts_with('-'))
+                .take(2)
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(" ")
