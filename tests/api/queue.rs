@@ -149,3 +149,40 @@ async fn work_queued_behind_a_running_deploy_does_not_change_the_status_until_it
     assert_eq!(app.status(PROD).await.status, "succeeded");
     app.stop().await;
 }
+
+/// The fleet throughput of a worker rests on this (issue 16): with concurrency N, N stacks run
+/// at once — not fewer, not more — and a freed slot is taken by the next queued stack.
+#[actix_web::test]
+async fn a_worker_runs_as_many_stacks_at_once_as_its_concurrency_allows() {
+    const N: usize = 6;
+    const ENVS: [&str; N + 2] = ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7"];
+    let app = TestApp::builder().workers(N).spawn().await;
+    let envs: Vec<Env> = ENVS.iter().map(|env| Env { slug: "acme", env }).collect();
+    app.with_config(envs[0]).await;
+    for env in &envs[1..] {
+        app.with_config_of(*env).await;
+    }
+    let mut ops = Vec::new();
+    for env in &envs {
+        block(&app, *env);
+        // In queue order: the worker claims the oldest runnable operation first.
+        ops.push(app.start(*env, Action::Deploy).await);
+    }
+    let stacks: Vec<String> = envs.iter().map(|e| e.stack()).collect();
+    let names: Vec<&str> = stacks.iter().map(String::as_str).collect();
+    wait_until_running(&app, &names[..N]).await;
+    for op in &ops[N..] {
+        assert_eq!(app.operation(&op.id).await.status, "queued");
+    }
+    app.executor.release(names[0]);
+    app.wait_for(&ops[0].id, "succeeded").await;
+    wait_until_running(&app, &names[1..=N]).await;
+    assert_eq!(app.operation(&ops[N + 1].id).await.status, "queued");
+    for name in &names[1..] {
+        app.executor.release(name);
+    }
+    for op in &ops {
+        app.wait_for(&op.id, "succeeded").await;
+    }
+    app.stop().await;
+}

@@ -135,3 +135,41 @@ async fn a_day_2_update_runs_up_and_one_outputs_read_and_a_preview_only_preview(
     let heads: Vec<String> = w.argvs()[before..].iter().map(|a| a[1].clone()).collect();
     assert_eq!(heads, ["preview"]);
 }
+
+/// Only a value that changed is set: a settings file whose secret was set from another
+/// external ID gets exactly one `config set` (value on stdin), and the run after that none.
+#[tokio::test]
+async fn only_a_changed_secret_is_set_and_only_once() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let (first, _) = run(&w.exec, w.job(OperationKind::Update)).await;
+    assert!(matches!(first, Outcome::Succeeded { .. }), "{first:?}");
+    let mut job = w.job(OperationKind::Update);
+    let stored = job
+        .stack_settings
+        .as_mut()
+        .expect("the settings file was kept");
+    stored.external_id_sha256 = Some("0".repeat(64));
+    let before = w.argvs().len();
+    let (second, _) = run(&w.exec, job).await;
+    assert!(matches!(second, Outcome::Succeeded { .. }), "{second:?}");
+    let cmds: Vec<Vec<String>> = w.argvs()[before..].to_vec();
+    let heads: Vec<&str> = cmds.iter().map(|a| a[1].as_str()).collect();
+    assert_eq!(heads, ["config", "up", "stack"], "{cmds:#?}");
+    assert_eq!(cmds[0][2], "set", "{cmds:#?}");
+    assert!(
+        cmds[0].iter().any(|a| a.ends_with("externalId")),
+        "{cmds:#?}"
+    );
+    assert!(
+        !cmds[0]
+            .iter()
+            .any(|a| a.contains(super::support::EXTERNAL_ID))
+    );
+    let before = w.argvs().len();
+    let (third, _) = run(&w.exec, w.job(OperationKind::Update)).await;
+    assert!(matches!(third, Outcome::Succeeded { .. }), "{third:?}");
+    let heads: Vec<String> = w.argvs()[before..].iter().map(|a| a[1].clone()).collect();
+    assert_eq!(heads, ["up", "stack"]);
+}

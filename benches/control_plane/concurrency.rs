@@ -1,0 +1,103 @@
+//! Operations in flight on one `byoc worker` process: N tenants, N deploys queued, a worker
+//! with `BYOC_WORKER_CONCURRENCY=N`, the stand-in sleeping in every step so each `up` stays
+//! running. Counts the `up` processes alive at once (from the wrapper's record) and samples
+//! the worker's own RSS from /proc (child processes are separate processes: not included).
+
+use std::time::{Duration, Instant};
+
+use crate::cluster::{Aws, Cluster, Pulumi, rss_kib};
+use crate::report::Report;
+
+fn threads(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Report) {
+    let pulumi = Pulumi::new();
+    // Each created resource waits this long: an `up` outlives the ramp-up.
+    pulumi.knobs(&[("PULUMI_STANDIN_SLEEP_MS", "5000")]);
+    let cluster = Cluster::new(aws, &pulumi);
+    let _api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
+    cluster.wait_ready(Duration::from_secs(60)).await;
+    let slugs: Vec<String> = (0..n).map(|i| format!("t{i:04}")).collect();
+    for s in &slugs {
+        cluster.onboard(s).await;
+    }
+    for s in &slugs {
+        cluster.queue(s, "deploy").await;
+    }
+    let started = Instant::now();
+    let concurrency = n.to_string();
+    let worker = cluster.spawn(
+        &["worker"],
+        &[
+            ("BYOC_WORKER_CONCURRENCY", concurrency.as_str()),
+            ("BYOC_POLL_MILLIS", "200"),
+            // Leases are renewed by the worker; a long operation timeout keeps every run alive.
+            ("BYOC_LEASE_SECONDS", "120"),
+        ],
+        "worker.log",
+    );
+    let pid = worker.pid();
+    let (mut peak, mut peak_at, mut rss_at_peak, mut rss_max, mut threads_max) =
+        (0usize, Duration::ZERO, 0u64, 0u64, 0u64);
+    let mut last_rise = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let record = pulumi.record();
+        let ups = record
+            .running
+            .iter()
+            .filter(|(argv, _)| argv.first().map(String::as_str) == Some("up"))
+            .count();
+        let rss = rss_kib(pid).unwrap_or(0);
+        rss_max = rss_max.max(rss);
+        threads_max = threads_max.max(threads(pid));
+        if ups > peak {
+            (peak, peak_at, rss_at_peak) = (ups, started.elapsed(), rss);
+            last_rise = Instant::now();
+        }
+        let failed = record
+            .runs
+            .iter()
+            .filter(|r| r.argv.first().map(String::as_str) == Some("up"))
+            .count();
+        if ups >= n || last_rise.elapsed() > Duration::from_secs(30) || started.elapsed() > patience
+        {
+            if failed > 0 {
+                report.detail(format!(
+                    "  {failed} `up` processes ended early (see worker.log)"
+                ));
+            }
+            break;
+        }
+    }
+    let errors = cluster
+        .log("worker.log")
+        .lines()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .count();
+    report.row(
+        &format!("operations in flight on one worker (N={n})"),
+        format!(
+            "{peak} `up` processes at once after {:.0} s; worker RSS {:.1} MB then, {:.1} MB max, {threads_max} threads, {errors} error log lines",
+            peak_at.as_secs_f64(),
+            rss_at_peak as f64 / 1024.0,
+            rss_max as f64 / 1024.0
+        ),
+        "≥ 1,000, RSS ≤ 150 MB",
+        peak >= 1000 && rss_max <= 150 * 1024,
+    );
+    drop(worker);
+    pulumi.kill_running();
+    // Wrappers whose stand-in was killed exit; a second sweep catches late starters.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pulumi.kill_running();
+}

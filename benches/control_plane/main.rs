@@ -1,0 +1,126 @@
+//! Control-plane benchmarks of issue 16: every row of its table, measured on this machine
+//! against the pulumi stand-in, each figure printed next to its target. Real processes on
+//! loopback (`byoc serve`, `byoc worker`, moto, the stand-in) except the event-ingestion row,
+//! which runs the server from the library in this process with a replay executor.
+//!
+//! Run: `scripts/bench` (or `cargo bench --bench control_plane`). Knobs (environment):
+//! `BENCH_ONLY=ops,api,inflight,ingest,cold` (sections), `BENCH_OPS` (day-2 updates timed, 30),
+//! `BENCH_API_SECS` (per endpoint, 5), `BENCH_INFLIGHT` (operations, 1000),
+//! `BENCH_INFLIGHT_SECS` (ramp-up patience, 600), `BENCH_EVENTS` (20000), `BENCH_COLD_RUNS` (5).
+//!
+//! Also the timing wrapper around the stand-in: see `wrap.rs`.
+
+#[path = "../../tests/support/moto.rs"]
+mod moto;
+#[path = "../../tests/support/poll.rs"]
+mod poll;
+
+mod api_load;
+mod cluster;
+mod coldstart;
+mod concurrency;
+mod http;
+mod ingest;
+mod operations;
+mod report;
+mod wrap;
+
+use std::time::Duration;
+
+use cluster::{Aws, Cluster, Pulumi};
+use report::Report;
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn wanted(section: &str) -> bool {
+    match std::env::var("BENCH_ONLY") {
+        Ok(only) => only.split(',').any(|s| s.trim() == section),
+        Err(_) => true,
+    }
+}
+
+fn machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_default();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine: {} CPUs ({cpu}), {}, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        mem.split_whitespace().skip(1).collect::<Vec<_>>().join(" "),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+}
+
+fn main() {
+    if let Some(code) = wrap::maybe_run() {
+        std::process::exit(code);
+    }
+    machine();
+    let mut report = Report::default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let aws = rt.block_on(Aws::start());
+    if wanted("ops") || wanted("api") {
+        let pulumi = Pulumi::new();
+        let cluster = Cluster::new(&aws, &pulumi);
+        let _serve = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "1")], "serve.log");
+        rt.block_on(cluster.wait_ready(Duration::from_secs(60)));
+        if wanted("ops") {
+            println!("CLI processes and control-plane time per operation…");
+            rt.block_on(operations::measure(
+                &cluster,
+                &pulumi,
+                knob("BENCH_OPS", 30),
+                &mut report,
+            ));
+        } else {
+            rt.block_on(cluster.onboard("acme"));
+        }
+        if wanted("api") {
+            println!("API GETs…");
+            api_load::measure(cluster.addr, knob("BENCH_API_SECS", 5) as u64, &mut report);
+        }
+    }
+    if wanted("inflight") {
+        let n = knob("BENCH_INFLIGHT", 1000);
+        println!("operations in flight on one worker (N={n})…");
+        let patience = Duration::from_secs(knob("BENCH_INFLIGHT_SECS", 600) as u64);
+        rt.block_on(concurrency::measure(&aws, n, patience, &mut report));
+    }
+    if wanted("ingest") {
+        println!("event ingestion…");
+        ingest::measure(knob("BENCH_EVENTS", 20_000), &mut report);
+    }
+    if wanted("cold") {
+        println!("cold start…");
+        rt.block_on(coldstart::measure(
+            &aws,
+            knob("BENCH_COLD_RUNS", 5),
+            &mut report,
+        ));
+    }
+    drop(aws);
+    report.print();
+}

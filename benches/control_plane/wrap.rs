@@ -1,0 +1,137 @@
+//! The timing wrapper around the pulumi stand-in. The bench writes a `pulumi` script whose
+//! shebang is this very bench binary (`#!<bench exe>`), so the kernel runs
+//! `<bench exe> <dir>/pulumi <argv…>`; [`maybe_run`] recognises that, runs the stand-in with
+//! the knobs from `wrap.json` beside the script, and appends two JSON lines to the record:
+//! `start` (with the stand-in's pid, so the bench can stop what it started) and `end`. The
+//! times bracket the stand-in process exactly; only this wrapper's own exec (well under a
+//! millisecond of a small Rust start-up) lands on the control plane's side of the ledger.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// The sidecar file beside the `pulumi` script.
+pub const SIDECAR: &str = "wrap.json";
+
+/// Microseconds since the Unix epoch (the clock byoc's own timestamps use).
+pub fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Runs as the wrapper when invoked through the `pulumi` script; returns its exit code.
+pub fn maybe_run() -> Option<i32> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let script = Path::new(args.get(1)?);
+    if script.file_name()? != "pulumi" {
+        return None;
+    }
+    let conf: Value =
+        serde_json::from_slice(&std::fs::read(script.with_file_name(SIDECAR)).ok()?).ok()?;
+    let start = now_us();
+    let standin = conf["standin"].as_str()?;
+    let record = conf["record"].as_str()?.to_owned();
+    // Knobs may change between operations: re-read per process.
+    let knobs: Value = std::fs::read(script.with_file_name("knobs.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let mut cmd = Command::new(standin);
+    cmd.args(&args[2..]);
+    if let Some(map) = knobs.as_object() {
+        for (k, v) in map {
+            cmd.env(k, v.as_str().unwrap_or_default());
+        }
+    }
+    let argv: Vec<String> = args[2..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bench wrapper: cannot run the stand-in {standin}: {e}");
+            return Some(127);
+        }
+    };
+    let me = std::process::id();
+    append(
+        &record,
+        &json!({"event": "start", "wrapper": me, "pid": child.id(), "argv": argv, "t_us": start}),
+    );
+    let status = child.wait();
+    let end = now_us();
+    let code = status.ok().and_then(|s| s.code()).unwrap_or(128 + 9);
+    append(
+        &record,
+        &json!({"event": "end", "wrapper": me, "argv": argv, "start_us": start, "t_us": end, "code": code}),
+    );
+    Some(code)
+}
+
+/// One line, one `write` on an `O_APPEND` file: concurrent wrappers never interleave.
+fn append(path: &str, line: &Value) {
+    let mut text = line.to_string();
+    text.push('\n');
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// One finished CLI process, from the record.
+#[derive(Debug, Clone)]
+pub struct CliRun {
+    pub argv: Vec<String>,
+    pub start_us: i64,
+    pub end_us: i64,
+}
+
+/// What the record holds: finished runs, and pids still running.
+#[derive(Debug, Default)]
+pub struct Record {
+    pub runs: Vec<CliRun>,
+    /// (argv, stand-in pid) of processes started and not (yet) ended.
+    pub running: Vec<(Vec<String>, u32)>,
+}
+
+/// Reads the record file.
+pub fn read_record(path: &Path) -> Record {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut started = std::collections::HashMap::new();
+    let mut out = Record::default();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let argv: Vec<String> = serde_json::from_value(v["argv"].clone()).unwrap_or_default();
+        let wrapper = v["wrapper"].as_u64().unwrap_or_default();
+        match v["event"].as_str() {
+            Some("start") => {
+                started.insert(
+                    wrapper,
+                    (argv, v["pid"].as_u64().unwrap_or_default() as u32),
+                );
+            }
+            Some("end") => {
+                started.remove(&wrapper);
+                out.runs.push(CliRun {
+                    argv,
+                    start_us: v["start_us"].as_i64().unwrap_or_default(),
+                    end_us: v["t_us"].as_i64().unwrap_or_default(),
+                });
+            }
+            _ => {}
+        }
+    }
+    out.running = started.into_values().collect();
+    out
+}
