@@ -2,7 +2,7 @@
 //! `NOTIFY byoc_wake`, and every process LISTENs on that channel and wakes its own workers and
 //! event streams. One dedicated connection per process does both, on a thread of its own
 //! (diesel's connections are blocking). Notifications arrive on the connection's socket
-//! without any query: the thread reads the socket every [`TICK`] (libpq's
+//! without any query: the thread reads the socket every `TICK` (libpq's
 //! `PQconsumeInput`, no round trip to the server). A lost connection is re-opened, and since
 //! wake-ups may have been missed meanwhile, everything local is woken once.
 
