@@ -262,10 +262,17 @@ async fn authentication_reads_without_writing_and_still_records_use_coarsely() {
     let first = used(&app);
     assert!(first.iter().any(Option::is_some));
 
-    // Another connection holds SQLite's write lock: a read must not wait for it (before,
-    // every request ran an UPDATE and waited out the busy timeout).
+    // Another connection blocks every write to the tokens (SQLite: the database's write lock;
+    // PostgreSQL: an EXCLUSIVE table lock, which still lets plain SELECTs through): a read must
+    // not wait for it (before, every request ran an UPDATE and waited out the busy timeout).
     let mut blocker = app.db();
-    blocker.batch_execute("BEGIN IMMEDIATE").unwrap();
+    blocker
+        .batch_execute(if app.on_postgres() {
+            "BEGIN; LOCK TABLE api_tokens IN EXCLUSIVE MODE"
+        } else {
+            "BEGIN IMMEDIATE"
+        })
+        .unwrap();
     let resp = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         app.get("/api/v1/tenants"),
