@@ -127,7 +127,7 @@ pub enum DbCommand {
     )]
     Copy {
         /// Source: `sqlite:///path/byoc.db` or `postgres://…`.
-        #[arg(long, env = "BYOC_COPY_FROM")]
+        #[arg(long, env = "BYOC_COPY_FROM", hide_env_values = true)]
         from: String,
         /// Target, which must be empty: `postgres://…` or `sqlite:///path`.
         #[arg(long, env = "BYOC_COPY_TO", hide_env_values = true)]
