@@ -27,10 +27,12 @@ use crate::domain::Role;
 
 const ABOUT: &str = "byoc: Bring Your Own Cloud control plane.
 
-The same binary runs the server (serve, worker, migrate, token, render) and is the operator's \
+The same binary runs the server (serve, worker, migrate, token, render; dev: a simulated one \
+to try it without AWS) and is the operator's \
 command line for a running server (login, tenants, config, deploy, ops, …).";
 
 const AFTER_HELP: &str = "Examples:
+  byoc dev                                      try it without AWS (SIMULATED, nothing deployed)
   byoc serve                                    run the API server
   echo \"$TOKEN\" | byoc login --url https://byoc.example.com
   byoc tenants list
@@ -58,6 +60,12 @@ pub enum Command {
     /// Commands that talk to a running server over HTTP.
     #[command(flatten)]
     Client(ClientCommand),
+    /// Try byoc without AWS: a SIMULATED server where nothing is deployed. Starts a local AWS
+    /// endpoint (moto) and `serve` with the pulumi stand-in of byoc's tests as the engine, in a
+    /// temporary data directory, and prints an admin token and the console's URL. Reads no
+    /// `.env` and no server settings.
+    #[command(after_help = DEV_HELP)]
+    Dev(DevArgs),
 }
 
 /// Server-side subcommands.
@@ -113,6 +121,39 @@ pub enum ServerCommand {
         #[arg(long)]
         check: bool,
     },
+}
+
+const DEV_HELP: &str = "Needs python3 with PyYAML (the stand-in) and moto (`pip install \
+'moto[server]'`), or --aws-endpoint of a running moto. Run it from the repository root, or pass \
+--standin.
+
+Examples:
+  byoc dev                                      temporary data, moto started and stopped
+  byoc dev --data-dir ./dev-data --bind 127.0.0.1:8080
+  byoc dev --aws-endpoint http://127.0.0.1:5000 --step-delay-ms 0";
+
+/// `byoc dev`: the simulated control plane.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevArgs {
+    /// Address of the API and the console.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub bind: std::net::SocketAddr,
+    /// Keep the data (database, simulated state and fake cloud) in this directory; default: a
+    /// temporary directory removed on exit.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// URL of a running local AWS endpoint (moto) to use instead of starting one.
+    #[arg(long, env = "BYOC_DEV_AWS_ENDPOINT")]
+    pub aws_endpoint: Option<String>,
+    /// The moto server program to start.
+    #[arg(long, default_value = "moto_server")]
+    pub moto: PathBuf,
+    /// The pulumi stand-in (default: tests/support/pulumi-standin of this checkout).
+    #[arg(long)]
+    pub standin: Option<PathBuf>,
+    /// How long each simulated resource step takes, in milliseconds (to watch a deploy).
+    #[arg(long, default_value_t = 250)]
+    pub step_delay_ms: u64,
 }
 
 /// `byoc db …`.

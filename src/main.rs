@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use byoc::cli::{Cli, Command, DbCommand, ServerCommand, TokenCommand};
+use byoc::cli::{Cli, Command, DbCommand, DevArgs, ServerCommand, TokenCommand};
 use byoc::client::ClientEnv;
 use byoc::commands;
 
@@ -22,7 +22,29 @@ fn main() -> ExitCode {
             }
         },
         Command::Client(cmd) => byoc::client::run(cmd, ClientEnv::capture(|k| std::env::var_os(k))),
+        Command::Dev(args) => match dev(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: {e:?}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// `byoc dev`, with its own settings: neither `.env` nor the shell's server settings.
+fn dev(args: DevArgs) -> anyhow::Result<()> {
+    byoc::telemetry::init(byoc::settings::LogFormat::Pretty);
+    let env = byoc::pulumi::EnvSnapshot::capture(std::env::vars());
+    let options = commands::DevOptions {
+        bind: args.bind,
+        data_dir: args.data_dir,
+        aws_endpoint: args.aws_endpoint,
+        moto: args.moto,
+        standin: args.standin,
+        step_delay: std::time::Duration::from_millis(args.step_delay_ms),
+    };
+    actix_web::rt::System::new().block_on(commands::dev(options, env))
 }
 
 fn server(cmd: ServerCommand) -> anyhow::Result<()> {

@@ -58,6 +58,10 @@ pub enum ExecutorKind {
     /// Local when a pulumi CLI is found, else Deployments when a token and organization are
     /// set, else every operation fails at start naming the missing settings.
     Auto,
+    /// SIMULATED: the local executor running the pulumi stand-in of byoc's tests against its
+    /// fake cloud, with AWS calls going to a local endpoint (moto). Nothing is deployed; for
+    /// trying byoc and developing the console and CLI (`byoc dev`, compose profile `local`).
+    Simulated,
 }
 
 /// `PULUMI_ACCESS_TOKEN`, `BYOC_PULUMI_ORG`, `BYOC_PULUMI_API_URL` (default
@@ -315,11 +319,13 @@ impl Settings {
                     None | Some("local") => ExecutorKind::Local,
                     Some("deployments") => ExecutorKind::Deployments,
                     Some("auto") => ExecutorKind::Auto,
+                    Some("simulated") => ExecutorKind::Simulated,
                     Some(other) => {
                         return Err(SettingsError {
                             var: "BYOC_EXECUTOR",
                             reason: format!(
-                                "'{other}' is not a supported executor (local, deployments, auto)"
+                                "'{other}' is not a supported executor (local, deployments, \
+                                 auto, simulated)"
                             ),
                         });
                     }
@@ -407,7 +413,41 @@ impl Settings {
             },
         };
         settings.check_shared_secrets()?;
+        settings.check_simulated()?;
         Ok(settings)
+    }
+
+    /// The simulated engine stays local: AWS calls go to a local endpoint (never the real
+    /// AWS endpoints), and the stand-in's state and fake cloud stay in a `file://` backend.
+    fn check_simulated(&self) -> Result<(), SettingsError> {
+        if self.pulumi.executor != ExecutorKind::Simulated {
+            return Ok(());
+        }
+        if self.aws.endpoint_url.is_none() {
+            return Err(SettingsError {
+                var: "BYOC_AWS_ENDPOINT_URL",
+                reason: "required with BYOC_EXECUTOR=simulated: a local AWS endpoint such as \
+                         a moto server (`byoc dev` starts one)"
+                    .into(),
+            });
+        }
+        if let Some(url) = &self.pulumi.backend_url
+            && !url.starts_with("file://")
+        {
+            return Err(SettingsError {
+                var: "PULUMI_BACKEND_URL",
+                reason: format!(
+                    "BYOC_EXECUTOR=simulated keeps its state in a file:// backend; '{url}' \
+                     is not one (leave it unset for <data dir>/state)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether operations run on the simulated engine (nothing is deployed).
+    pub fn is_simulated(&self) -> bool {
+        self.pulumi.executor == ExecutorKind::Simulated
     }
 
     /// With PostgreSQL, replicas on different nodes must share the master key and the pulumi
@@ -535,6 +575,28 @@ mod tests {
         let err = Settings::from_lookup(|k| (k == "BYOC_EXECUTOR").then(|| "remote".to_owned()))
             .unwrap_err();
         assert_eq!(err.var, "BYOC_EXECUTOR");
+    }
+
+    #[test]
+    fn the_simulated_engine_needs_a_local_endpoint_and_a_file_backend() {
+        let lookup = |pairs: &[(&'static str, &'static str)]| {
+            let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+            Settings::from_lookup(move |k| env.get(k).map(|v| v.to_string()))
+        };
+        let sim = ("BYOC_EXECUTOR", "simulated");
+        assert_eq!(lookup(&[sim]).unwrap_err().var, "BYOC_AWS_ENDPOINT_URL");
+        let moto = ("BYOC_AWS_ENDPOINT_URL", "http://127.0.0.1:5000");
+        let s = lookup(&[sim, moto]).unwrap();
+        assert_eq!(s.pulumi.executor, ExecutorKind::Simulated);
+        assert!(s.is_simulated());
+        let s3 = ("PULUMI_BACKEND_URL", "s3://real-bucket/byoc");
+        assert_eq!(
+            lookup(&[sim, moto, s3]).unwrap_err().var,
+            "PULUMI_BACKEND_URL"
+        );
+        assert!(lookup(&[sim, moto, ("PULUMI_BACKEND_URL", "file:///tmp/state")]).is_ok());
+        // Other executors are not affected.
+        assert!(!lookup(&[s3]).unwrap().is_simulated());
     }
 
     #[test]

@@ -28,9 +28,14 @@ pub async fn health() -> HttpResponse {
 pub struct ReadyStatus {
     /// `ok`, or `plugins-unavailable`.
     pub status: &'static str,
-    /// The provider plugins the local executor needs (absent with Pulumi Deployments).
+    /// The provider plugins the local executor needs (absent with Pulumi Deployments and the
+    /// simulated engine).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plugins: Option<PluginStatus>,
+    /// Present only when operations run on the simulated engine (`BYOC_EXECUTOR=simulated`,
+    /// `byoc dev`): says that nothing is deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<&'static str>,
 }
 
 /// Readiness: the database answers a query, and the local executor can get its provider
@@ -59,6 +64,9 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     let body = ReadyStatus {
         status: if usable { "ok" } else { "plugins-unavailable" },
         plugins,
+        simulated: settings
+            .is_simulated()
+            .then_some(crate::executor::SIMULATED_NOTICE),
     };
     Ok(match usable {
         true => HttpResponse::Ok().json(body),

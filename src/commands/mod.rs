@@ -1,6 +1,7 @@
 //! One function per `byoc` subcommand; `main` only parses and dispatches here.
 
 mod db;
+mod dev;
 mod render;
 mod serve;
 mod token;
@@ -9,6 +10,7 @@ mod worker;
 use std::os::unix::fs::DirBuilderExt;
 
 pub use db::db_copy;
+pub use dev::{DevOptions, dev};
 pub use render::{RenderArgs, render};
 pub use serve::{Server, serve, start, start_with_aws};
 pub use token::create_token;

@@ -39,11 +39,16 @@ pub struct Server {
 /// `settings.worker.concurrency > 0`) and the HTTP server on the current runtime. The
 /// platform's AWS identity comes from the standard provider chain.
 pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Server> {
-    let aws = PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
-        AwsRegion::default(),
-        &settings.aws,
-    ))
-    .await;
+    let aws = if settings.is_simulated() {
+        // Never the provider chain: it could find real credentials.
+        crate::executor::simulated_aws(&settings).await
+    } else {
+        PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
+            AwsRegion::default(),
+            &settings.aws,
+        ))
+        .await
+    };
     start_with_aws(settings, executor, aws)
 }
 
@@ -54,6 +59,9 @@ pub fn start_with_aws(
     aws: PlatformAws,
 ) -> anyhow::Result<Server> {
     let (db, key) = super::open(&settings)?;
+    if settings.is_simulated() {
+        tracing::warn!("{}", crate::executor::SIMULATED_NOTICE);
+    }
     if settings.aws.trusted_principal_arn.is_none() {
         tracing::warn!("{}", crate::cloud::onboarding::NO_TRUSTED_PRINCIPAL_WARNING);
     }

@@ -39,11 +39,15 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
     let health = match settings.worker.health_bind {
         None => None,
         Some(bind) => {
-            let aws = PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
-                AwsRegion::default(),
-                &settings.aws,
-            ))
-            .await;
+            let aws = if settings.is_simulated() {
+                crate::executor::simulated_aws(&settings).await
+            } else {
+                PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
+                    AwsRegion::default(),
+                    &settings.aws,
+                ))
+                .await
+            };
             let state = AppState {
                 pool: db,
                 key,

@@ -7,7 +7,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiError, ApiResult};
+use std::borrow::Cow;
+
+use crate::api::{ApiError, ApiResult, AppState};
 
 /// One embedded file.
 struct Asset {
@@ -87,7 +89,12 @@ fn serve(req: &HttpRequest, name: &str) -> ApiResult {
         .iter()
         .find(|a| a.name == name)
         .ok_or_else(|| ApiError::not_found("console file", name))?;
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(asset.body)[..16]));
+    Ok(answer(req, asset.mime, Cow::Borrowed(asset.body)))
+}
+
+/// `body` with an ETag of its own, `304` when the browser has it already.
+fn answer(req: &HttpRequest, mime: &'static str, body: Cow<'static, [u8]>) -> HttpResponse {
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -104,21 +111,39 @@ fn serve(req: &HttpRequest, name: &str) -> ApiResult {
     let resp = if fresh {
         builder.finish()
     } else {
-        builder.content_type(asset.mime).body(asset.body)
+        builder.content_type(mime).body(body.into_owned())
     };
-    Ok(secured(resp))
+    secured(resp)
+}
+
+/// The banner every console page shows on a server whose engine is simulated: part of the
+/// page itself, so it is there before any script runs, on the sign-in page too.
+const SIMULATED_BANNER: &str = "<p class=\"simulated-banner\" role=\"note\">";
+
+/// The shell, with the simulated-engine banner at the top of the body when `simulated`.
+fn index(req: &HttpRequest, simulated: bool) -> ApiResult {
+    if !simulated {
+        return serve(req, "index.html");
+    }
+    let shell = std::str::from_utf8(ASSETS[0].body).unwrap_or_default();
+    let banner = format!(
+        "<body>\n{SIMULATED_BANNER}{}</p>",
+        crate::executor::SIMULATED_NOTICE
+    );
+    let page = shell.replacen("<body>", &banner, 1);
+    Ok(answer(req, ASSETS[0].mime, Cow::Owned(page.into_bytes())))
 }
 
 /// The console's shell at `/`: the page itself decides what to show from its path.
 #[get("/")]
-pub async fn console_index(req: HttpRequest) -> ApiResult {
-    serve(&req, "index.html")
+pub async fn console_index(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    index(&req, state.settings.is_simulated())
 }
 
 /// Every console page path (`/ui/…`) serves the same shell.
 #[get("/ui{tail:(/.*)?}")]
-pub async fn console_page(req: HttpRequest) -> ApiResult {
-    serve(&req, "index.html")
+pub async fn console_page(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    index(&req, state.settings.is_simulated())
 }
 
 /// `/console/assets/{name}`: the scripts, the stylesheet and the icon.
@@ -145,6 +170,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[actix_web::test]
+    async fn the_simulated_banner_is_static_markup_in_the_shell() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        async fn body(resp: HttpResponse) -> String {
+            let bytes = actix_web::body::to_bytes(resp.into_body()).await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+        let plain = body(index(&req, false).unwrap()).await;
+        assert!(!plain.contains(SIMULATED_BANNER));
+        let page = body(index(&req, true).unwrap()).await;
+        let banner = page.find(SIMULATED_BANNER).expect("banner");
+        assert!(
+            banner < page.find("<main").unwrap(),
+            "above the page content"
+        );
+        assert!(page.contains("nothing is deployed"));
+        assert!(!page.contains("<script>") && !page.contains("style=\""));
     }
 
     #[test]

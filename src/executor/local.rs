@@ -69,9 +69,9 @@ impl LocalExecutor {
         Self::with_extra_env(settings, aws, env, Vec::new()).await
     }
 
-    /// [`LocalExecutor::new`] plus variables given to every CLI child. **Test-only**: tests
-    /// pass the pulumi stand-in's `PULUMI_STANDIN_*` knobs this way; production has no use
-    /// for it (the child's environment is otherwise an allowlist).
+    /// [`LocalExecutor::new`] plus variables given to every CLI child. Only for the pulumi
+    /// stand-in's `PULUMI_STANDIN_*` knobs: tests pass fault injection this way, and the
+    /// simulated engine its step delay; a real CLI gets none (its environment is an allowlist).
     pub async fn with_extra_env(
         settings: &Settings,
         aws: PlatformAws,

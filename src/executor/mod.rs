@@ -26,10 +26,17 @@ use crate::domain::config::EnvironmentConfig;
 use crate::domain::{AwsAccountId, AwsRegion, EnvName, OperationKind, RoleArn, Slug, StackName};
 
 mod local;
+mod simulated;
 pub use local::{
     LOCK_CLEARED_EVENT, LocalError, LocalExecutor, LocalSetupError, OUTPUTS_UNAVAILABLE_EVENT,
     PASSPHRASE_FILE, PENDING_CREATES_EVENT, PENDING_RESOLVED_EVENT, PROTECTION_OFF_EVENT,
     UNDECODABLE_EVENT,
+};
+pub use simulated::{
+    DEFAULT_STEP_DELAY as SIMULATED_STEP_DELAY, NOTICE as SIMULATED_NOTICE, SIMULATED_EVENT,
+    STANDIN_IDENTITY, STANDIN_IN_CHECKOUT, STANDIN_IN_IMAGE, SimulatedExecutor,
+    SimulatedSetupError, check_standin, local_aws as simulated_aws, local_env as simulated_env,
+    locate_standin,
 };
 
 /// Everything an executor needs to run one operation. Holds the external ID: never log it.
@@ -253,6 +260,7 @@ pub async fn build(
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
         crate::settings::ExecutorKind::Local => build_local(settings, env).await,
+        crate::settings::ExecutorKind::Simulated => simulated::build(settings, env).await,
         crate::settings::ExecutorKind::Deployments => {
             Ok(std::sync::Arc::new(build_deployments(settings).await?))
         }
@@ -274,9 +282,12 @@ pub async fn build(
 }
 
 /// The provider plugins' state, when this process may run the CLI itself (any executor but
-/// Deployments only).
+/// Deployments, and the simulated engine, whose stand-in needs no plugin).
 pub fn plugin_status(settings: &crate::settings::Settings) -> Option<crate::pulumi::PluginStatus> {
-    if settings.pulumi.executor == crate::settings::ExecutorKind::Deployments {
+    if matches!(
+        settings.pulumi.executor,
+        crate::settings::ExecutorKind::Deployments | crate::settings::ExecutorKind::Simulated
+    ) {
         return None;
     }
     let home = settings.pulumi.home(&settings.data.dir);

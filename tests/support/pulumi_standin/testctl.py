@@ -7,6 +7,9 @@
                                             parses, else a string); selector = URN, logical
                                             name or ID
   __standin cloud delete <selector>         an out-of-band deletion
+  __standin identify                        prints `pulumi-standin` (byoc's simulated engine,
+                                            BYOC_EXECUTOR=simulated, checks with it that it runs
+                                            this stand-in, never a real pulumi CLI)
 The cloud is found from PULUMI_STANDIN_CLOUD, else PULUMI_BACKEND_URL (or --backend <url>).
 """
 
@@ -18,7 +21,13 @@ from .blobs import open_bucket
 from .cloud import Cloud, parse_value
 
 
+IDENTITY = "pulumi-standin"
+
+
 def main(args):
+    if args == ["identify"]:
+        print(IDENTITY)
+        return 0
     if "--backend" in args:
         i = args.index("--backend")
         os.environ["PULUMI_BACKEND_URL"] = args[i + 1]
