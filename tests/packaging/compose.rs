@@ -228,3 +228,172 @@ fn readme_documents_compose_and_kubernetes() {
         assert!(readme.contains(must), "README lacks '{must}'");
     }
 }
+
+/// The services of profile `local`, by name.
+fn local_services() -> Vec<(String, Value)> {
+    let compose = compose();
+    let services = at(&compose, &["services"]).as_mapping().expect("services");
+    services
+        .iter()
+        .filter(|(_, svc)| {
+            items(at(svc, &["profiles"]))
+                .iter()
+                .filter_map(scalar)
+                .any(|p| p == "local")
+        })
+        .map(|(name, svc)| (scalar(name).unwrap(), svc.clone()))
+        .collect()
+}
+
+/// An `environment` entry set in the compose file itself (no env file, no default).
+fn env_here(svc: &Value, key: &str) -> Option<String> {
+    scalar(at(svc, &["environment", key]))
+}
+
+#[test]
+fn local_profile_runs_the_simulated_engine_on_its_own_moto_and_volume_never_real_credentials() {
+    let mut names: Vec<String> = local_services().into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["local-api", "local-moto", "local-worker"]);
+    for (name, svc) in local_services() {
+        let profiles: Vec<String> = items(at(&svc, &["profiles"]))
+            .iter()
+            .filter_map(scalar)
+            .collect();
+        assert_eq!(profiles, ["local"], "{name} runs only in profile local");
+    }
+    // The same pinned moto as profile local-aws.
+    assert_eq!(
+        scalar(at(&service("local-moto"), &["image"])),
+        scalar(at(&service("moto"), &["image"]))
+    );
+    assert!(!at(&service("local-moto"), &["healthcheck", "test"]).is_null());
+
+    let standin_in_image = read("src/executor/simulated.rs")
+        .lines()
+        .find_map(|l| l.strip_prefix("pub const STANDIN_IN_IMAGE: &str = \""))
+        .and_then(|l| l.strip_suffix("\";"))
+        .expect("STANDIN_IN_IMAGE in src/executor/simulated.rs")
+        .to_owned();
+    let (api, worker) = (service("local-api"), service("local-worker"));
+    assert_eq!(
+        scalar(at(&api, &["build", "target"])).as_deref(),
+        Some("local"),
+        "the image target with the stand-in"
+    );
+    for (name, svc) in [("local-api", &api), ("local-worker", &worker)] {
+        assert_eq!(scalar(at(svc, &["image"])).as_deref(), Some("byoc:local"));
+        // The simulated engine, labelled by its setting, on the stand-in the image carries.
+        assert_eq!(
+            env_here(svc, "BYOC_EXECUTOR").as_deref(),
+            Some("simulated"),
+            "{name}"
+        );
+        assert_eq!(
+            env_here(svc, "BYOC_PULUMI_BIN").as_deref(),
+            Some(standin_in_image.as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            env_here(svc, "BYOC_AWS_ENDPOINT_URL").as_deref(),
+            Some("http://local-moto:5000"),
+            "{name}: AWS calls go to the profile's moto"
+        );
+        assert_eq!(
+            scalar(at(
+                svc,
+                &[
+                    "depends_on",
+                    if name == "local-api" {
+                        "local-moto"
+                    } else {
+                        "local-api"
+                    },
+                    "condition"
+                ]
+            ))
+            .as_deref(),
+            Some("service_healthy"),
+            "{name}"
+        );
+        // Nothing real can leak in: no env file (docker/byoc.env may hold a real setup), no
+        // AWS variable passed through from the shell, no state backend, no secret.
+        assert!(at(svc, &["env_file"]).is_null(), "{name}: no env_file");
+        let env = at(svc, &["environment"]).as_mapping().expect("a map");
+        for key in env.keys().filter_map(scalar) {
+            assert!(!key.starts_with("AWS_"), "{name}: {key}");
+            assert!(
+                ![
+                    "PULUMI_BACKEND_URL",
+                    "PULUMI_ACCESS_TOKEN",
+                    "BYOC_MASTER_KEY",
+                    "PULUMI_CONFIG_PASSPHRASE",
+                    "BYOC_BOOTSTRAP_TOKEN",
+                    "BYOC_DATABASE_URL",
+                ]
+                .contains(&key.as_str()),
+                "{name}: {key}"
+            );
+        }
+        // Its own volume, never the real one.
+        let vols: Vec<String> = items(at(svc, &["volumes"]))
+            .iter()
+            .filter_map(scalar)
+            .collect();
+        let data_dir = env_here(svc, "BYOC_DATA_DIR").unwrap();
+        assert_eq!(vols, [format!("byoc-local-data:{data_dir}")], "{name}");
+        let stop =
+            duration_secs(&scalar(at(svc, &["stop_grace_period"])).expect("stop_grace_period"));
+        let shutdown: u64 = env_here(svc, "BYOC_SHUTDOWN_GRACE_SECONDS")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let cancel: u64 = env_here(svc, "BYOC_CANCEL_GRACE_SECONDS")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(stop > shutdown && shutdown > cancel, "{name}");
+        assert!(!at(svc, &["healthcheck", "test"]).is_null(), "{name}");
+    }
+    assert_eq!(
+        env_here(&api, "BYOC_WORKER_CONCURRENCY").as_deref(),
+        Some("0")
+    );
+    assert!(env_here(&worker, "BYOC_WORKER_CONCURRENCY").is_some_and(|c| c != "0"));
+    assert!(
+        at(&compose(), &["volumes"])
+            .get("byoc-local-data")
+            .is_some()
+    );
+}
+
+#[test]
+fn readme_documents_trying_it_without_aws() {
+    let readme = read("README.md");
+    let section = readme
+        .split("## Try it without AWS")
+        .nth(1)
+        .expect("README lacks '## Try it without AWS'");
+    let section = section.split("\n## ").next().unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh code block");
+    let commands: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(commands, ["cargo run -- dev"], "one command");
+    for must in [
+        "SIMULATED",
+        "nothing is deployed",
+        "docker compose -f docker/docker-compose.yml --profile local up --build local-api local-worker",
+    ] {
+        assert!(
+            section.contains(must),
+            "'Try it without AWS' lacks '{must}'"
+        );
+    }
+}

@@ -237,3 +237,92 @@ fn the_checksum_script_reads_the_pinned_versions() {
         "executable"
     );
 }
+
+#[test]
+fn the_local_target_is_the_labelled_simulated_engine_from_the_tests_stand_in() {
+    let text = read("docker/Dockerfile");
+    let ins = instructions(&text);
+    let all = stages(&ins);
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+    // Built by the legacy builder without the plugin checksums, like `dev`.
+    assert!(pos("local") < pos("plugins"), "{names:?}");
+    let local = needed(&all, "local");
+    assert!(!local.contains(&"plugins".to_owned()), "{local:?}");
+    let st = stage(&ins, "local");
+    assert_eq!(st[0].args, "base AS local");
+
+    let env = runtime_env(st);
+    assert_eq!(
+        env.get("BYOC_EXECUTOR").map(String::as_str),
+        Some("simulated")
+    );
+    let standin = env.get("BYOC_PULUMI_BIN").expect("BYOC_PULUMI_BIN");
+    assert!(
+        read("src/executor/simulated.rs").contains(&format!(
+            "pub const STANDIN_IN_IMAGE: &str = \"{standin}\";"
+        )),
+        "the image's stand-in is where the simulated engine looks: {standin}"
+    );
+    // The stand-in is copied from tests/support, its single source, next to its package.
+    let dir = standin.rsplit_once('/').unwrap().0;
+    let copies: Vec<&str> = st
+        .iter()
+        .filter(|i| i.keyword == "COPY")
+        .map(|i| i.args.as_str())
+        .collect();
+    for (from, to) in [
+        ("tests/support/pulumi-standin", standin.clone()),
+        (
+            "tests/support/pulumi_standin",
+            format!("{dir}/pulumi_standin"),
+        ),
+    ] {
+        assert!(
+            copies.iter().any(|c| c.ends_with(&format!("{from} {to}"))),
+            "COPY {from} {to}: {copies:?}"
+        );
+    }
+    let ignore = read("docker/Dockerfile.dockerignore");
+    for path in [
+        "!tests/support/pulumi-standin",
+        "!tests/support/pulumi_standin/",
+    ] {
+        assert!(
+            ignore.lines().any(|l| l == path),
+            "dockerignore lacks {path}"
+        );
+    }
+    // Labelled as what it is.
+    let label = st
+        .iter()
+        .find(|i| i.keyword == "LABEL")
+        .expect("a LABEL")
+        .args
+        .clone();
+    assert!(
+        label.contains("SIMULATED") && label.contains("nothing is deployed"),
+        "{label}"
+    );
+    // Back to base's fixed non-root user after installing python.
+    let base_uid = super::dockerfile::args(stage(&ins, "base"))
+        .get("BYOC_UID")
+        .cloned()
+        .flatten()
+        .unwrap();
+    let base_gid = super::dockerfile::args(stage(&ins, "base"))
+        .get("BYOC_GID")
+        .cloned()
+        .flatten()
+        .unwrap();
+    let user = st.iter().rev().find(|i| i.keyword == "USER").unwrap();
+    assert_eq!(user.args, format!("{base_uid}:{base_gid}"));
+    // No downloads: python3 and PyYAML from Debian, pinned.
+    let run = st.iter().find(|i| i.keyword == "RUN").unwrap();
+    assert!(
+        run.args.contains("python3=") && run.args.contains("python3-yaml="),
+        "{}",
+        run.args
+    );
+    assert!(!run.args.contains("curl "), "{}", run.args);
+}

@@ -45,11 +45,19 @@ fn hadolint_accepts_the_dockerfile() {
 
 #[test]
 fn docker_compose_accepts_the_compose_file() {
-    if let Some(out) = run(
-        "docker-compose",
-        &["-f", "docker/docker-compose.yml", "config", "-q"],
-    ) {
-        assert_ok("docker-compose config", &out);
+    // With each profile too: a profile's services are only checked when it is active.
+    for profile in [None, Some("local"), Some("local-aws")] {
+        let mut args = vec!["-f", "docker/docker-compose.yml"];
+        if let Some(p) = profile {
+            args.extend(["--profile", p]);
+        }
+        args.extend(["config", "-q"]);
+        if let Some(out) = run("docker-compose", &args) {
+            assert_ok(
+                &format!("docker-compose config (profile {profile:?})"),
+                &out,
+            );
+        }
     }
 }
 
