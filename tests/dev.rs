@@ -411,3 +411,103 @@ fn byoc_dev_runs_nothing_but_the_stand_in() {
     );
     assert!(!dev.stdout().contains("Admin token"), "{}", dev.stdout());
 }
+
+/// A `byoc serve` or `byoc worker` child; killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // It may have exited already; nothing else to do then.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_and_worker_run_the_simulated_engine_as_the_compose_profile_does() {
+    if !tools_present() {
+        return;
+    }
+    let Some(moto) = moto::MotoServer::start_blocking() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let port = moto::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    const TOKEN: &str = "byoc_simulated-compose-test-token-0123456789";
+    // docker/docker-compose.yml, profile `local`: the settings of local-api and local-worker.
+    let spawn = |command: &str, extra: &[(&str, String)]| {
+        let log = std::fs::File::create(data.path().join(format!("{command}.log"))).unwrap();
+        Proc(
+            Command::new(env!("CARGO_BIN_EXE_byoc"))
+                .arg(command)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", data.path())
+                .env("BYOC_EXECUTOR", "simulated")
+                .env("BYOC_AWS_ENDPOINT_URL", &moto.url)
+                .env("BYOC_DATA_DIR", data.path().join("data"))
+                .env("BYOC_BOOTSTRAP_TOKEN", TOKEN)
+                .env("BYOC_POLL_MILLIS", "100")
+                // Host credentials the simulated engine must ignore.
+                .env("AWS_ACCESS_KEY_ID", "AKIAHOSTKEYNOTTOUSE0")
+                .env("AWS_SECRET_ACCESS_KEY", "host-secret-not-to-use")
+                .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+                .current_dir(data.path())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let standin = format!("{REPO}/tests/support/pulumi-standin");
+    let _api = spawn(
+        "serve",
+        &[
+            ("BYOC_BIND", format!("127.0.0.1:{port}")),
+            ("BYOC_WORKER_CONCURRENCY", "0".into()),
+            ("BYOC_PULUMI_BIN", standin.clone()),
+        ],
+    );
+    eventually("byoc serve to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let _worker = spawn(
+        "worker",
+        &[
+            ("BYOC_WORKER_CONCURRENCY", "2".into()),
+            ("BYOC_PULUMI_BIN", standin),
+        ],
+    );
+    let (status, ready) = get(&format!("{url}/ready"), None);
+    assert_eq!(status, 200, "{ready}");
+    assert!(ready.contains(NOTICE), "{ready}");
+
+    let c = Client {
+        home: tempfile::tempdir().unwrap(),
+    };
+    let login = c.run(&["login", "--url", &url], &format!("{TOKEN}\n"));
+    assert!(login.status.success());
+    c.ok(&[
+        "tenants",
+        "create",
+        "acme",
+        "--name",
+        "Acme Corp",
+        "--account",
+        "123456789012",
+    ]);
+    let file = c.home.path().join("prod.yaml");
+    std::fs::write(&file, "{}\n").unwrap();
+    c.ok(&["config", "set", "acme/prod", "-f", file.to_str().unwrap()]);
+    let deploy = c.ok(&["deploy", "acme/prod", "--follow"]);
+    assert!(deploy.contains(&format!("byoc: {NOTICE}")), "{deploy}");
+    assert!(deploy.contains("succeeded."), "{deploy}");
+    // Run by the worker process (the API runs none), on the simulated engine.
+    let ops = c.json(&["ops", "list", "acme/prod", "-o", "json"]);
+    assert_eq!(ops[0]["executor"], "simulated", "{ops}");
+    let worker_log = std::fs::read_to_string(data.path().join("worker.log")).unwrap();
+    assert!(worker_log.contains(NOTICE), "{worker_log}");
+    assert!(!fake_cloud(&data.path().join("data")).is_empty());
+}
