@@ -304,6 +304,12 @@ fn byoc_dev_runs_the_whole_lifecycle_without_aws_and_says_it_is_simulated() {
         !onboarding.to_string().contains("not configured"),
         "{onboarding}"
     );
+    let warnings = onboarding["warnings"].to_string();
+    assert!(
+        warnings.contains("SIMULATED ENGINE: this server deploys nothing")
+            && warnings.contains(&endpoint),
+        "the onboarding block says so: {onboarding}"
+    );
     let verified = c.ok(&["tenants", "verify", "acme"]);
     assert!(verified.contains("Assumed as:"), "{verified}");
 

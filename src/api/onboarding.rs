@@ -36,6 +36,11 @@ pub(crate) fn onboarding_for(
         &OnboardingSettings {
             trusted_principal_arn: state.settings.aws.trusted_principal_arn.as_deref(),
             template_url: state.settings.aws.role_template_url.as_deref(),
+            simulated_endpoint: state
+                .settings
+                .is_simulated()
+                .then_some(state.settings.aws.endpoint_url.as_deref())
+                .flatten(),
         },
     ))
 }

@@ -49,6 +49,9 @@ pub struct OnboardingSettings<'a> {
     pub trusted_principal_arn: Option<&'a str>,
     /// `BYOC_ROLE_TEMPLATE_URL`: where the template is hosted (enables the quick-create link).
     pub template_url: Option<&'a str>,
+    /// The local AWS endpoint of a server on the simulated engine (`BYOC_EXECUTOR=simulated`):
+    /// the block then warns that nothing is deployed and where the role checks go.
+    pub simulated_endpoint: Option<&'a str>,
 }
 
 /// One CloudFormation parameter value.
@@ -97,6 +100,16 @@ pub const NO_TRUSTED_PRINCIPAL_WARNING: &str = "BYOC_TRUSTED_PRINCIPAL_ARN is no
 on this server: TrustedPrincipalArn holds a placeholder and the tenant's stack cannot be \
 created until the operator sets it (the ARN of the platform's worker role or user) and restarts \
 byoc";
+
+/// The warning of a server on the simulated engine: the command is for a real account, which
+/// this server never touches.
+fn simulated_warning(endpoint: &str) -> String {
+    format!(
+        "SIMULATED ENGINE: this server deploys nothing and checks roles against the local AWS \
+         endpoint {endpoint}, which accepts any role, so `verify` passes without this stack. Run \
+         the command only against that endpoint (add --endpoint-url), never against a real account"
+    )
+}
 
 /// Never prints the external ID, which the parameters may hold.
 impl fmt::Debug for Onboarding {
@@ -168,10 +181,15 @@ pub fn onboarding(tenant: &OnboardingTenant<'_>, settings: &OnboardingSettings<'
         quick_create_url,
         cli_command: cli,
         warnings: settings
-            .trusted_principal_arn
-            .is_none()
-            .then(|| NO_TRUSTED_PRINCIPAL_WARNING.to_owned())
+            .simulated_endpoint
+            .map(simulated_warning)
             .into_iter()
+            .chain(
+                settings
+                    .trusted_principal_arn
+                    .is_none()
+                    .then(|| NO_TRUSTED_PRINCIPAL_WARNING.to_owned()),
+            )
             .collect(),
     }
 }

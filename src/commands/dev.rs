@@ -83,7 +83,8 @@ pub async fn dev(options: DevOptions, env: EnvSnapshot) -> anyhow::Result<()> {
     let token = issue_token(&settings)?;
     let executor = SimulatedExecutor::new(&settings, &env, options.step_delay).await?;
     let aws = crate::executor::simulated_aws(&settings).await;
-    let server = super::start_with_aws(settings, Arc::new(executor), aws)?;
+    let server = super::start_with_aws(settings, Arc::new(executor), aws)
+        .map_err(|e| e.context(format!("byoc dev --bind {}", options.bind)))?;
     print_banner(&Banner {
         addr: server.addr,
         token: &token,

@@ -24,6 +24,7 @@ fn block(
         &OnboardingSettings {
             trusted_principal_arn: Some(PRINCIPAL),
             template_url,
+            simulated_endpoint: None,
         },
     )
 }
@@ -175,4 +176,34 @@ fn missing_trusted_principal_is_visible_not_silent() {
     );
     assert_eq!(b.warnings.len(), 1);
     assert!(b.warnings[0].contains("BYOC_TRUSTED_PRINCIPAL_ARN"));
+}
+
+#[test]
+fn a_simulated_server_warns_that_the_command_is_not_for_a_real_account() {
+    let account = AwsAccountId::parse("123456789012").unwrap();
+    let region = AwsRegion::default();
+    let tenant = OnboardingTenant {
+        account: &account,
+        region: &region,
+        role_name: &RoleName::default(),
+        external_id: ExternalIdShown::Placeholder,
+    };
+    let real = OnboardingSettings {
+        trusted_principal_arn: Some(PRINCIPAL),
+        ..OnboardingSettings::default()
+    };
+    assert!(onboarding(&tenant, &real).warnings.is_empty());
+    let simulated = OnboardingSettings {
+        simulated_endpoint: Some("http://127.0.0.1:5000"),
+        ..real
+    };
+    let b = onboarding(&tenant, &simulated);
+    assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
+    assert!(
+        b.warnings[0].starts_with("SIMULATED ENGINE: this server deploys nothing")
+            && b.warnings[0].contains("http://127.0.0.1:5000")
+            && b.warnings[0].contains("never against a real account"),
+        "{}",
+        b.warnings[0]
+    );
 }
