@@ -212,7 +212,7 @@ pub enum Outcome {
 /// Runs operations.
 #[async_trait]
 pub trait Executor: Send + Sync + std::fmt::Debug {
-    /// Short stable name stored on each operation (`local`, `deployments`).
+    /// Short stable name stored on each operation (`local`, `deployments`, `simulated`).
     fn name(&self) -> &'static str;
 
     /// True when the run happens elsewhere (Pulumi Deployments) and survives this worker: on

@@ -40,8 +40,8 @@ pub struct OperationView {
     pub status: OperationStatus,
     /// Config version it applies.
     pub config_version: Option<i32>,
-    /// The executor of the worker that claimed it (`local`, `deployments`); `null` until a
-    /// worker claims it.
+    /// The executor of the worker that claimed it (`local`, `deployments`, or `simulated`:
+    /// nothing was deployed); `null` until a worker claims it.
     pub executor: Option<String>,
     /// Runs so far (more than 1 after a recovery).
     pub attempt: i32,
