@@ -28,12 +28,12 @@ pub async fn health() -> HttpResponse {
 pub struct ReadyStatus {
     /// `ok`, or `plugins-unavailable`.
     pub status: &'static str,
-    /// The provider plugins the local executor needs (absent with Pulumi Deployments and the
-    /// simulated engine).
+    /// The provider plugins the local executor needs (absent with Pulumi Deployments).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plugins: Option<PluginStatus>,
     /// Present only when operations run on the simulated engine (`BYOC_EXECUTOR=simulated`,
-    /// `byoc dev`): says that nothing is deployed.
+    /// `byoc dev`): says that nothing is deployed (`plugins` is then absent: the stand-in
+    /// needs none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub simulated: Option<&'static str>,
 }

@@ -95,8 +95,8 @@ pub fn compose_vars() -> Vec<(String, String)> {
     let services = at(&compose, &["services"]).as_mapping().expect("services");
     for (name, svc) in services {
         let name = scalar(name).unwrap();
-        if scalar(at(svc, &["image"])).is_some_and(|i| i.starts_with("motoserver/")) {
-            continue; // moto: a third-party image, configured by its own variables
+        if name == "moto" {
+            continue; // a third-party image, configured by its own variables
         }
         for v in compose_environment(svc) {
             out.push((format!("compose service {name}"), v));
