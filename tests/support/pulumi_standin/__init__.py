@@ -1,4 +1,6 @@
-"""The pulumi stand-in: a test double for the `pulumi` CLI (never shipped).
+"""The pulumi stand-in: a test double for the `pulumi` CLI. Never presented as pulumi: besides
+the tests, only byoc's SIMULATED engine runs it (`byoc dev`, BYOC_EXECUTOR=simulated, the image's
+`local` target, which copies this package unchanged), labelled "nothing is deployed".
 
 `tests/support/pulumi-standin` is the executable; this package holds its parts. Every behaviour
 that copies the real CLI or AWS carries a comment naming its source (pulumi/pulumi paths are at
