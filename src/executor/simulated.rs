@@ -129,7 +129,13 @@ pub fn locate_standin(
     exe: Option<&Path>,
 ) -> Result<PathBuf, SimulatedSetupError> {
     if let Some(bin) = given {
-        return Ok(cwd.join(bin));
+        let bin = cwd.join(bin);
+        if !bin.is_file() {
+            return Err(SimulatedSetupError::NotFound {
+                searched: bin.display().to_string(),
+            });
+        }
+        return Ok(bin);
     }
     let mut candidates = vec![cwd.join(STANDIN_IN_CHECKOUT)];
     if let Some(exe) = exe {
@@ -185,9 +191,13 @@ pub async fn check_standin(bin: &Path, env: &EnvSnapshot) -> Result<(), Simulate
         .unwrap_or_default()
         .trim()
         .to_owned();
-    // A Python that cannot import the stand-in ends its traceback with the error; anything
-    // else that fails (a real pulumi CLI: "unknown command") is not the stand-in.
-    if last.contains("ModuleNotFoundError") || last.contains("ImportError") {
+    // No interpreter (`env` exits 127), or a Python that cannot import the stand-in (its
+    // traceback ends with the error); anything else that fails (a real pulumi CLI: "unknown
+    // command") is not the stand-in.
+    if out.status.code() == Some(127)
+        || last.contains("ModuleNotFoundError")
+        || last.contains("ImportError")
+    {
         return Err(cannot_run(last));
     }
     Err(SimulatedSetupError::NotTheStandin {
@@ -315,10 +325,17 @@ mod tests {
             locate_standin(None, nowhere.path(), Some(&exe)).unwrap(),
             root.join(STANDIN_IN_CHECKOUT)
         );
-        // Given: relative to the current directory.
+        // Given: relative to the current directory, and it must exist.
+        std::fs::create_dir(nowhere.path().join("bin")).unwrap();
+        std::fs::write(nowhere.path().join("bin/x"), "").unwrap();
         assert_eq!(
             locate_standin(Some(Path::new("bin/x")), nowhere.path(), None).unwrap(),
             nowhere.path().join("bin/x")
+        );
+        let missing = locate_standin(Some(Path::new("bin/y")), nowhere.path(), None).unwrap_err();
+        assert!(
+            matches!(missing, SimulatedSetupError::NotFound { .. }),
+            "{missing}"
         );
         // Nowhere: the error names the places searched.
         if !Path::new(STANDIN_IN_IMAGE).exists() {
