@@ -46,12 +46,14 @@ pub const STANDIN_IN_IMAGE: &str = "/opt/byoc-simulated/pulumi-standin";
 /// in the console and the CLI (the stand-in's `PULUMI_STANDIN_SLEEP_MS`).
 pub const DEFAULT_STEP_DELAY: Duration = Duration::from_millis(250);
 
-/// The credentials of every AWS call the simulated engine makes: moto accepts any key
-/// (docs.getmoto.org, "Server mode"); the AWS SDK only needs some to sign with. Never a real key.
+/// The credentials of every AWS call the simulated engine makes. moto checks none unless
+/// `INITIAL_NO_AUTH_ACTION_COUNT` is set ("it defaults to infinity, thus moto will never perform
+/// any authentication at all": getmoto/moto docs/docs/iam.rst); the AWS SDK only needs some
+/// to sign with. Never a real key.
 pub const LOCAL_CREDENTIALS: (&str, &str) = ("testing", "testing");
 
-/// byoc's own AWS identity in simulated mode: [`LOCAL_CREDENTIALS`] against
-/// `BYOC_AWS_ENDPOINT_URL`, never the provider chain (which could find real credentials).
+/// byoc's own AWS identity in simulated mode: moto's dummy credentials (`LOCAL_CREDENTIALS`)
+/// against `BYOC_AWS_ENDPOINT_URL`, never the provider chain (it could find real ones).
 pub async fn local_aws(settings: &Settings) -> PlatformAws {
     let (key, secret) = LOCAL_CREDENTIALS;
     PlatformAws::with_credentials(
@@ -62,7 +64,7 @@ pub async fn local_aws(settings: &Settings) -> PlatformAws {
 }
 
 /// The engine's environment in simulated mode: `env` without any `AWS_*` variable of the
-/// host, plus [`LOCAL_CREDENTIALS`] (and no instance-metadata lookups).
+/// host, plus moto's dummy credentials (`LOCAL_CREDENTIALS`), and no instance-metadata lookups.
 pub fn local_env(env: &EnvSnapshot) -> EnvSnapshot {
     let (key, secret) = LOCAL_CREDENTIALS;
     let kept = env
@@ -85,9 +87,9 @@ pub fn local_env(env: &EnvSnapshot) -> EnvSnapshot {
 pub enum SimulatedSetupError {
     /// No stand-in given and none found.
     #[error(
-        "the simulated engine needs the pulumi stand-in of a byoc checkout ({STANDIN_IN_CHECKOUT}); \
-         none found at {searched}: run from the repository root, or set BYOC_PULUMI_BIN \
-         (`byoc dev --standin`)"
+        "the simulated engine needs the pulumi stand-in of a byoc checkout \
+         ({STANDIN_IN_CHECKOUT}); none found at {searched}: run from the repository root, or set \
+         BYOC_PULUMI_BIN (`byoc dev --standin`)"
     )]
     NotFound {
         /// The places looked at.
