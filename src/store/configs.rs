@@ -218,15 +218,14 @@ mod tests {
                         insert_next(c, "t1", "prod", new("{\"a\":2}"))
                     })
                 }));
-                // PostgreSQL: commit only once the other save is seen waiting for this one.
-                // (SQLite: its `BEGIN IMMEDIATE` waits for this write transaction anyway.)
+                // PostgreSQL: commit only once the other save is seen waiting for this one
+                // (on anything: without the advisory lock it waited on the primary key, then
+                // failed). SQLite: its `BEGIN IMMEDIATE` waits for this transaction anyway.
                 if let Conn::Pg(watch) = &mut *pool.get().unwrap() {
-                    while diesel::sql_query(
-                        "SELECT count(*) AS n FROM pg_locks \
-                         WHERE locktype = 'advisory' AND NOT granted",
-                    )
-                    .get_result::<Count>(watch)?
-                    .n == 0
+                    while diesel::sql_query("SELECT count(*) AS n FROM pg_locks WHERE NOT granted")
+                        .get_result::<Count>(watch)?
+                        .n
+                        == 0
                     {
                         std::thread::yield_now();
                     }
