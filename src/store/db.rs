@@ -246,6 +246,49 @@ where
 mod tests {
     use super::*;
 
+    /// Replicas starting together on an empty database (a Deployment's pods): each migrates
+    /// at start; they take turns, every one succeeds, and the migrations run once in all.
+    #[test]
+    fn processes_migrating_one_database_at_once_all_succeed_and_apply_each_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = crate::store::scratch::ScratchDatabase::from_env(dir.path()).unwrap();
+        let url = scratch.url();
+        if let DatabaseUrl::Sqlite(path) = url {
+            prepare_sqlite_file(path).unwrap();
+        }
+        const PROCESSES: usize = 4;
+        let start = std::sync::Barrier::new(PROCESSES);
+        let applied: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..PROCESSES)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut conn = url.establish().unwrap();
+                        start.wait();
+                        migrate(&mut conn)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().expect("every process migrates"))
+                .collect()
+        });
+        use diesel::migration::MigrationSource;
+        let all = match url {
+            DatabaseUrl::Postgres(_) => {
+                MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+                    .unwrap()
+                    .len()
+            }
+            DatabaseUrl::Sqlite(_) => {
+                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                    .unwrap()
+                    .len()
+            }
+        };
+        assert_eq!(applied.iter().sum::<usize>(), all, "{applied:?}");
+    }
+
     #[test]
     fn urls_parse_by_scheme_and_hide_passwords() {
         assert_eq!(
