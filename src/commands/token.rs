@@ -24,11 +24,6 @@ pub fn ensure_bootstrap_token(
     pool: &DbPool,
     settings: &Settings,
 ) -> anyhow::Result<Option<SecretString>> {
-    if let Some(given) = &settings.auth.bootstrap_token
-        && given.expose_secret().len() < 32
-    {
-        anyhow::bail!("BYOC_BOOTSTRAP_TOKEN must be at least 32 characters long");
-    }
     let mut conn = pool.get()?;
     // API replicas starting together on PostgreSQL: one of them creates the token.
     store::transaction(&mut conn, |conn| {
@@ -38,6 +33,9 @@ pub fn ensure_bootstrap_token(
         }
         match &settings.auth.bootstrap_token {
             Some(given) => {
+                if given.expose_secret().len() < 32 {
+                    anyhow::bail!("BYOC_BOOTSTRAP_TOKEN must be at least 32 characters long");
+                }
                 store::tokens::insert_secret(conn, "bootstrap", Role::Admin, given)?;
                 tracing::info!("created the bootstrap admin token from BYOC_BOOTSTRAP_TOKEN");
                 Ok(None)
