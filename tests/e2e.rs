@@ -1,6 +1,7 @@
 //! End-to-end: the HTTP API, the worker and a real executor together — the local executor
 //! driving the pulumi stand-in with moto as AWS, and the Deployments executor against its
-//! HTTP double — plus crash recovery with real `byoc serve` / `byoc worker` processes.
+//! HTTP double — plus crash recovery with real `byoc serve` / `byoc worker` processes, and
+//! two APIs and three workers on PostgreSQL and S3 state losing one of each (`fleet`).
 
 #[path = "support/app.rs"]
 mod app;
@@ -21,6 +22,8 @@ mod scripted;
 mod crash;
 #[path = "e2e/deployments.rs"]
 mod deployments;
+#[path = "e2e/fleet.rs"]
+mod fleet;
 #[path = "e2e/harness.rs"]
 mod harness;
 #[path = "e2e/lease.rs"]

@@ -4,7 +4,8 @@
 //! which runs the server from the library in this process with a replay executor.
 //!
 //! Run: `scripts/bench` (or `cargo bench --bench control_plane`). Knobs (environment):
-//! `BENCH_ONLY=ops,api,inflight,ingest,cold` (sections), `BENCH_OPS` (day-2 updates timed, 30),
+//! `BENCH_ONLY=ops,api,inflight,ingest,cold,db` (sections; `db`: issue 15, `database.rs`, needs
+//! the PostgreSQL server of `BYOC_TEST_POSTGRES_URL`; `BENCH_DB_OPS` 1000, `BENCH_DB_API_SECS` 5), `BENCH_OPS` (day-2 updates timed, 30),
 //! `BENCH_API_SECS` (per endpoint, 5), `BENCH_INFLIGHT` (operations, 1000),
 //! `BENCH_INFLIGHT_SECS` (ramp-up patience, 600), `BENCH_EVENTS` (20000), `BENCH_COLD_RUNS` (5).
 //!
@@ -19,6 +20,7 @@ mod api_load;
 mod cluster;
 mod coldstart;
 mod concurrency;
+mod database;
 mod http;
 mod ingest;
 mod operations;
@@ -112,6 +114,15 @@ fn main() {
     if wanted("ingest") {
         println!("event ingestion…");
         ingest::measure(knob("BENCH_EVENTS", 20_000), &mut report);
+    }
+    if wanted("db") {
+        println!("the queue on PostgreSQL and SQLite, API GETs on both (issue 15)…");
+        database::measure(
+            &aws,
+            knob("BENCH_DB_OPS", 1000),
+            knob("BENCH_DB_API_SECS", 5) as u64,
+            &mut report,
+        );
     }
     if wanted("cold") {
         println!("cold start…");

@@ -25,21 +25,25 @@ pub fn ensure_bootstrap_token(
     settings: &Settings,
 ) -> anyhow::Result<Option<SecretString>> {
     let mut conn = pool.get()?;
-    if store::tokens::count(&mut conn)? > 0 {
-        return Ok(None);
-    }
-    match &settings.auth.bootstrap_token {
-        Some(given) => {
-            if given.expose_secret().len() < 32 {
-                anyhow::bail!("BYOC_BOOTSTRAP_TOKEN must be at least 32 characters long");
+    // API replicas starting together on PostgreSQL: one of them creates the token.
+    store::transaction(&mut conn, |conn| {
+        store::serialize_on(conn, "byoc.bootstrap-token")?;
+        if store::tokens::count(conn)? > 0 {
+            return Ok(None);
+        }
+        match &settings.auth.bootstrap_token {
+            Some(given) => {
+                if given.expose_secret().len() < 32 {
+                    anyhow::bail!("BYOC_BOOTSTRAP_TOKEN must be at least 32 characters long");
+                }
+                store::tokens::insert_secret(conn, "bootstrap", Role::Admin, given)?;
+                tracing::info!("created the bootstrap admin token from BYOC_BOOTSTRAP_TOKEN");
+                Ok(None)
             }
-            store::tokens::insert_secret(&mut conn, "bootstrap", Role::Admin, given)?;
-            tracing::info!("created the bootstrap admin token from BYOC_BOOTSTRAP_TOKEN");
-            Ok(None)
+            None => {
+                let (_, token) = store::tokens::issue(conn, "bootstrap", Role::Admin)?;
+                Ok(Some(token))
+            }
         }
-        None => {
-            let (_, token) = store::tokens::issue(&mut conn, "bootstrap", Role::Admin)?;
-            Ok(Some(token))
-        }
-    }
+    })
 }

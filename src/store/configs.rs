@@ -51,13 +51,19 @@ pub struct ConfigVersionSummary {
 }
 
 /// Saves `new` as the next version of (`tenant_id`, `environment`). Run it inside a
-/// transaction: the next version number is read and written in the same one.
+/// transaction ([`super::transaction`]): the next version number is read and written in the
+/// same one, and concurrent saves of one environment take turns.
+///
+/// On PostgreSQL (`READ COMMITTED`) two saves would both read the same `max(version)` and the
+/// second insert would hit the primary key: [`super::serialize_on`] the environment makes the
+/// second wait until the first commits, and it then reads the new maximum.
 pub fn insert_next(
     conn: &mut Conn,
     tenant_id: &str,
     environment: &str,
     new: NewConfig<'_>,
 ) -> Result<ConfigVersion, StoreError> {
+    super::serialize_on(conn, &format!("byoc.config:{tenant_id}/{environment}"))?;
     let current: Option<i32> = ec::table
         .filter(ec::tenant_id.eq(tenant_id))
         .filter(ec::environment.eq(environment))
@@ -153,5 +159,82 @@ fn name(tenant: &Tenant, environment: &str, version: Option<i32>) -> String {
     match version {
         Some(v) => format!("{}/{environment} version {v}", tenant.slug),
         None => format!("{}/{environment}", tenant.slug),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{self, scratch::ScratchDatabase};
+
+    fn new(config: &str) -> NewConfig<'_> {
+        NewConfig {
+            config,
+            request: None,
+            created_by: Some("test"),
+        }
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    /// A save that starts while another one's transaction is open waits for it, then takes the
+    /// next version (on PostgreSQL both used to read the same `max(version)`, and the second
+    /// failed on the primary key: a 500).
+    #[test]
+    fn a_save_waits_for_a_concurrent_one_and_takes_the_next_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = ScratchDatabase::from_env(dir.path()).unwrap();
+        let pool = store::connect(scratch.url(), 3).unwrap();
+        let mut first = pool.get().unwrap();
+        store::migrate(&mut first).unwrap();
+        let now = store::now();
+        store::tenants::insert(
+            &mut first,
+            &store::tenants::NewTenant {
+                id: "t1",
+                slug: "acme",
+                name: "Acme",
+                aws_account_id: "123456789012",
+                aws_region: "us-east-1",
+                role_name: "BYOCPlatformRole",
+                role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
+                external_id_sealed: b"sealed",
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .unwrap();
+        std::thread::scope(|s| {
+            let mut other = None;
+            let mine = store::transaction(&mut first, |conn| {
+                let mine = insert_next(conn, "t1", "prod", new("{\"a\":1}"))?;
+                other = Some(s.spawn(|| {
+                    let mut conn = pool.get().unwrap();
+                    store::transaction(&mut conn, |c| {
+                        insert_next(c, "t1", "prod", new("{\"a\":2}"))
+                    })
+                }));
+                // PostgreSQL: commit only once the other save is seen waiting for this one
+                // (on anything: without the advisory lock it waited on the primary key, then
+                // failed). SQLite: its `BEGIN IMMEDIATE` waits for this transaction anyway.
+                if let Conn::Pg(watch) = &mut *pool.get().unwrap() {
+                    while diesel::sql_query("SELECT count(*) AS n FROM pg_locks WHERE NOT granted")
+                        .get_result::<Count>(watch)?
+                        .n
+                        == 0
+                    {
+                        std::thread::yield_now();
+                    }
+                }
+                Ok::<_, StoreError>(mine)
+            })
+            .unwrap();
+            let theirs = other.unwrap().join().unwrap().unwrap();
+            assert_eq!((mine.version, theirs.version), (1, 2));
+        });
     }
 }

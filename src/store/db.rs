@@ -11,7 +11,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError};
+use diesel::{Connection, ConnectionError, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
@@ -178,12 +178,41 @@ fn prepare_sqlite_file(path: &Path) -> Result<(), StoreError> {
 }
 
 /// Applies every pending embedded migration of the connection's engine; returns how many ran.
+///
+/// Every `byoc serve` and `byoc worker` migrates at start. On PostgreSQL replicas start
+/// together (a Deployment's pods, `docker compose up`): a session advisory lock makes them
+/// take turns, so the first applies the migrations and the others find nothing pending,
+/// instead of two running the same `CREATE TABLE`.
 pub fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
     let applied = match conn {
-        Conn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        Conn::Pg(c) => {
+            let key = "byoc.migrations";
+            diesel::sql_query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(c)?;
+            let applied = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+            diesel::sql_query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(c)?;
+            applied
+        }
         Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Inside a [`transaction`]: waits until no other transaction holds `key`, and holds it until
+/// this one ends. On PostgreSQL (`READ COMMITTED`) that serializes a read-then-write (the next
+/// version number, "is there a token yet?") across replicas; a transaction-scoped advisory
+/// lock on a hash of `key` (two keys sharing a hash only take turns too). On SQLite nothing:
+/// `BEGIN IMMEDIATE` already serializes every writer.
+pub fn serialize_on(conn: &mut Conn, key: &str) -> Result<(), StoreError> {
+    if let Conn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
 }
 
 /// Runs `f` in one write transaction.
@@ -216,6 +245,49 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Replicas starting together on an empty database (a Deployment's pods): each migrates
+    /// at start; they take turns, every one succeeds, and the migrations run once in all.
+    #[test]
+    fn processes_migrating_one_database_at_once_all_succeed_and_apply_each_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = crate::store::scratch::ScratchDatabase::from_env(dir.path()).unwrap();
+        let url = scratch.url();
+        if let DatabaseUrl::Sqlite(path) = url {
+            prepare_sqlite_file(path).unwrap();
+        }
+        const PROCESSES: usize = 4;
+        let start = std::sync::Barrier::new(PROCESSES);
+        let applied: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..PROCESSES)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut conn = url.establish().unwrap();
+                        start.wait();
+                        migrate(&mut conn)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().expect("every process migrates"))
+                .collect()
+        });
+        use diesel::migration::MigrationSource;
+        let all = match url {
+            DatabaseUrl::Postgres(_) => {
+                MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+                    .unwrap()
+                    .len()
+            }
+            DatabaseUrl::Sqlite(_) => {
+                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                    .unwrap()
+                    .len()
+            }
+        };
+        assert_eq!(applied.iter().sum::<usize>(), all, "{applied:?}");
+    }
 
     #[test]
     fn urls_parse_by_scheme_and_hide_passwords() {

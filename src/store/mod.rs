@@ -21,7 +21,7 @@ pub mod tokens;
 
 pub use db::{
     BadDatabaseUrl, Conn, DatabaseUrl, DbPool, Manager, MultiBackend, PooledConn, connect, migrate,
-    on_backend, transaction,
+    on_backend, serialize_on, transaction,
 };
 pub use error::{Found, StoreError};
 

@@ -80,6 +80,39 @@ async fn every_save_is_a_new_version_and_old_ones_stay_readable() {
     app.stop().await;
 }
 
+/// Saves of one environment at the same moment (several API replicas on PostgreSQL, or one
+/// server's request threads) each get a version of their own: none is lost, none is a 500.
+#[actix_web::test]
+async fn concurrent_saves_of_one_environment_each_get_a_distinct_version() {
+    const SAVES: usize = 16;
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let saves = (0..SAVES).map(|i| {
+        app.save_config(
+            "acme",
+            "prod",
+            json!({"vpc_cidr": format!("10.{i}.0.0/16")}),
+        )
+    });
+    let mut versions = Vec::new();
+    for resp in futures_util::future::join_all(saves).await {
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        versions.push(body["version"].as_i64().unwrap());
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=SAVES as i64).collect::<Vec<_>>());
+    let listed: Value = app
+        .get("/api/v1/tenants/acme/environments/prod/config/versions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), SAVES);
+    app.stop().await;
+}
+
 #[actix_web::test]
 async fn invalid_configs_are_422_listing_every_field() {
     let app = spawn_app().await;

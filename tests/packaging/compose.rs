@@ -1,17 +1,43 @@
-//! docker/docker-compose.yml: api + scalable workers on one data volume, health checks,
-//! restart policies, a stop grace period longer than the operation shutdown grace, and the
-//! `local-aws` profile with a pinned moto image.
+//! docker/docker-compose.yml: PostgreSQL, two API replicas and two workers sharing no data
+//! volume, secrets generated (never committed), health checks, restart policies, a stop grace
+//! period longer than the operation shutdown grace, and the `local-aws` profile with a pinned
+//! moto image. docker/docker-compose.sqlite.yml: the single-node option, api + scalable workers
+//! on one data volume.
 
 use yaml_serde::Value;
 
 use super::{at, dotenv_pairs, items, read, scalar, yaml};
 
+const MAIN: &str = "docker/docker-compose.yml";
+const SQLITE: &str = "docker/docker-compose.sqlite.yml";
+
 fn compose() -> Value {
-    yaml("docker/docker-compose.yml")
+    yaml(MAIN)
 }
 
 fn service(name: &str) -> Value {
-    at(&compose(), &["services", name]).clone()
+    service_in(MAIN, name)
+}
+
+fn service_in(file: &str, name: &str) -> Value {
+    at(&yaml(file), &["services", name]).clone()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    items(v).iter().filter_map(scalar).collect()
+}
+
+/// `image:tag` with a pinned `major.minor[.patch]` tag (a variant suffix such as `-bookworm`
+/// allowed).
+fn assert_pinned(image: &str, repo: &str) {
+    let tag = image
+        .strip_prefix(&format!("{repo}:"))
+        .unwrap_or_else(|| panic!("{image} is not {repo}:<tag>"));
+    let version = tag.split('-').next().unwrap();
+    assert!(
+        version.split('.').count() >= 2 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "pinned tag, got {image}"
+    );
 }
 
 /// A setting of a service: its `environment`, else its env files, else `.env.example`'s default.
@@ -54,85 +80,171 @@ fn duration_secs(s: &str) -> u64 {
     total
 }
 
+/// What every byoc service of both files keeps: one image, settings from an env file, a
+/// health check, restarts, and grace periods that nest (Docker's default 10 s would SIGKILL
+/// pulumi mid-operation and leave the stack locked).
+fn assert_byoc_service(svc: &Value, what: &str) {
+    assert!(
+        !at(svc, &["healthcheck", "test"]).is_null(),
+        "{what}: health check"
+    );
+    assert_eq!(
+        scalar(at(svc, &["restart"])).as_deref(),
+        Some("unless-stopped"),
+        "{what}"
+    );
+    let stop = duration_secs(&scalar(at(svc, &["stop_grace_period"])).expect("stop_grace_period"));
+    let shutdown: u64 = setting(svc, "BYOC_SHUTDOWN_GRACE_SECONDS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cancel: u64 = setting(svc, "BYOC_CANCEL_GRACE_SECONDS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        stop > shutdown && shutdown > cancel,
+        "{what}: stop {stop} > shutdown {shutdown} > cancel {cancel}"
+    );
+    assert!(
+        !items(at(svc, &["env_file"])).is_empty(),
+        "{what}: settings from an env file"
+    );
+    assert_eq!(
+        scalar(at(svc, &["image"])).as_deref(),
+        Some("byoc:dev"),
+        "{what}"
+    );
+}
+
 #[test]
-fn api_and_scalable_workers_share_the_data_volume() {
-    let (api, worker) = (service("api"), service("worker"));
-    assert_eq!(
-        items(at(&api, &["command"]))
-            .iter()
-            .filter_map(scalar)
-            .collect::<Vec<_>>(),
-        ["serve"]
-    );
-    assert_eq!(
-        items(at(&worker, &["command"]))
-            .iter()
-            .filter_map(scalar)
-            .collect::<Vec<_>>(),
-        ["worker"]
-    );
-    assert_eq!(
-        setting(&api, "BYOC_WORKER_CONCURRENCY").as_deref(),
-        Some("0"),
-        "the API runs no operations"
-    );
+fn postgres_two_api_replicas_and_two_workers_share_no_data_volume() {
+    let (api, api2, worker) = (service("api"), service("api-2"), service("worker"));
+    for (name, svc) in [("api", &api), ("api-2", &api2)] {
+        assert_eq!(strings(at(svc, &["command"])), ["serve"], "{name}");
+        assert_eq!(
+            setting(svc, "BYOC_WORKER_CONCURRENCY").as_deref(),
+            Some("0"),
+            "{name} runs no operations"
+        );
+        assert_eq!(
+            scalar(at(svc, &["depends_on", "postgres", "condition"])).as_deref(),
+            Some("service_healthy"),
+            "{name} starts on a ready database"
+        );
+    }
+    // Two replicas, each on a host port of its own.
+    let port = |svc: &Value| strings(at(svc, &["ports"]));
+    assert_ne!(port(&api), port(&api2));
+    assert_eq!(strings(at(&worker, &["command"])), ["worker"]);
     assert!(setting(&worker, "BYOC_WORKER_CONCURRENCY").is_some_and(|c| c != "0"));
+    assert!(
+        at(&worker, &["scale"]).as_u64().is_some_and(|n| n >= 2),
+        "two workers by default"
+    );
     // --scale worker=N needs no fixed name and no host port.
     assert!(at(&worker, &["container_name"]).is_null() && at(&worker, &["ports"]).is_null());
-    assert_eq!(
-        scalar(at(&api, &["image"])),
-        scalar(at(&worker, &["image"])),
-        "one image"
-    );
     assert_eq!(
         scalar(at(&api, &["build", "dockerfile"])).as_deref(),
         Some("docker/Dockerfile")
     );
-    let data_dir = setting(&api, "BYOC_DATA_DIR").unwrap();
-    assert_eq!(
-        setting(&worker, "BYOC_DATA_DIR").as_deref(),
-        Some(data_dir.as_str())
-    );
-    for svc in [&api, &worker] {
-        let vols: Vec<String> = items(at(svc, &["volumes"]))
-            .iter()
-            .filter_map(scalar)
-            .collect();
-        assert!(vols.contains(&format!("byoc-data:{data_dir}")), "{vols:?}");
-        // The dev image's plugins, downloaded at first use, shared and kept across restarts.
+    let postgres = service("postgres");
+    assert_pinned(&scalar(at(&postgres, &["image"])).unwrap(), "postgres");
+    assert!(!at(&postgres, &["healthcheck", "test"]).is_null());
+    let init = service("init");
+    for (name, svc) in [("api", &api), ("api-2", &api2), ("worker", &worker)] {
+        assert_byoc_service(svc, name);
+        // No data volume: the database is PostgreSQL, the state backend is shared by URL.
+        let data_dir = setting(svc, "BYOC_DATA_DIR").unwrap();
+        let vols = strings(at(svc, &["volumes"]));
+        assert!(
+            !vols.iter().any(|v| v.ends_with(&format!(":{data_dir}"))),
+            "{name}: {vols:?}"
+        );
         let home = setting(svc, "BYOC_PULUMI_HOME").unwrap();
         assert!(vols.contains(&format!("pulumi-home:{home}")), "{vols:?}");
-        assert!(!at(svc, &["healthcheck", "test"]).is_null(), "health check");
-        assert_eq!(
-            scalar(at(svc, &["restart"])).as_deref(),
-            Some("unless-stopped")
-        );
-        // Docker's default 10 s would SIGKILL pulumi mid-operation and leave the stack locked.
-        let stop =
-            duration_secs(&scalar(at(svc, &["stop_grace_period"])).expect("stop_grace_period"));
-        let shutdown: u64 = setting(svc, "BYOC_SHUTDOWN_GRACE_SECONDS")
-            .unwrap()
-            .parse()
-            .unwrap();
-        let cancel: u64 = setting(svc, "BYOC_CANCEL_GRACE_SECONDS")
-            .unwrap()
-            .parse()
-            .unwrap();
+        // The generated secrets, read-only; loaded by the entrypoint before byoc starts.
         assert!(
-            stop > shutdown && shutdown > cancel,
-            "stop {stop} > shutdown {shutdown} > cancel {cancel}"
+            vols.contains(&"byoc-secrets:/secrets:ro".to_owned()),
+            "{vols:?}"
         );
+        let entry = strings(at(svc, &["entrypoint"])).join(" ");
         assert!(
-            !items(at(svc, &["env_file"])).is_empty(),
-            "settings from an env file"
+            entry.starts_with("/usr/bin/tini -- /bin/sh -c")
+                && entry.contains(". /secrets/byoc.env")
+                && entry.contains("exec /usr/local/bin/byoc"),
+            "{name}: {entry}"
         );
+        let deps = at(svc, &["depends_on"]);
+        if name != "worker" {
+            assert_eq!(
+                scalar(at(deps, &["init", "condition"])).as_deref(),
+                Some("service_completed_successfully"),
+                "{name}"
+            );
+        }
     }
-    assert!(at(&compose(), &["volumes"]).get("byoc-data").is_some());
-    assert!(at(&compose(), &["volumes"]).get("pulumi-home").is_some());
     assert_eq!(
         scalar(at(&worker, &["depends_on", "api", "condition"])).as_deref(),
         Some("service_healthy"),
         "workers start after the API has migrated the database"
+    );
+    // The init service writes every secret byoc needs with PostgreSQL, and the URL.
+    let script = strings(at(&init, &["command"])).join("\n");
+    for var in [
+        "BYOC_MASTER_KEY",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "BYOC_DATABASE_URL=postgres://",
+    ] {
+        assert!(script.contains(var), "init does not write {var}");
+    }
+    assert_eq!(
+        scalar(at(&postgres, &["environment", "POSTGRES_PASSWORD_FILE"])).as_deref(),
+        Some("/secrets/postgres-password")
+    );
+    for v in [
+        "byoc-secrets",
+        "postgres-data",
+        "pulumi-home",
+        "pulumi-state",
+    ] {
+        assert!(at(&compose(), &["volumes"]).get(v).is_some(), "volume {v}");
+    }
+}
+
+#[test]
+fn the_sqlite_option_runs_api_and_scalable_workers_on_one_data_volume() {
+    let (api, worker) = (service_in(SQLITE, "api"), service_in(SQLITE, "worker"));
+    assert_eq!(strings(at(&api, &["command"])), ["serve"]);
+    assert_eq!(strings(at(&worker, &["command"])), ["worker"]);
+    assert_eq!(
+        setting(&api, "BYOC_WORKER_CONCURRENCY").as_deref(),
+        Some("0")
+    );
+    let data_dir = setting(&api, "BYOC_DATA_DIR").unwrap();
+    for (name, svc) in [("api", &api), ("worker", &worker)] {
+        assert_byoc_service(svc, name);
+        let vols = strings(at(svc, &["volumes"]));
+        assert!(vols.contains(&format!("byoc-data:{data_dir}")), "{vols:?}");
+        assert!(
+            setting(svc, "BYOC_DATABASE_URL")
+                .unwrap_or_default()
+                .is_empty()
+        );
+        assert!(
+            setting(svc, "PULUMI_BACKEND_URL")
+                .unwrap_or_default()
+                .is_empty()
+        );
+    }
+    let services = at(&yaml(SQLITE), &["services"])
+        .as_mapping()
+        .unwrap()
+        .clone();
+    assert!(services.get("postgres").is_none() && services.get("api-2").is_none());
+    assert_eq!(
+        scalar(at(&worker, &["depends_on", "api", "condition"])).as_deref(),
+        Some("service_healthy")
     );
 }
 
@@ -154,7 +266,7 @@ fn local_aws_profile_runs_a_pinned_moto_and_points_byoc_at_it() {
     );
     assert!(!at(&moto, &["healthcheck", "test"]).is_null());
     // byoc services take BYOC_AWS_ENDPOINT_URL from the shell; docker/local-aws.env sets it to moto.
-    for name in ["api", "worker"] {
+    for name in ["api", "api-2", "worker"] {
         let svc = service(name);
         assert!(
             at(&svc, &["environment"])
@@ -169,14 +281,18 @@ fn local_aws_profile_runs_a_pinned_moto_and_points_byoc_at_it() {
     }
     let local = dotenv_pairs(&read("docker/local-aws.env"));
     assert!(local.contains(&("BYOC_AWS_ENDPOINT_URL".into(), "http://moto:5000".into())));
-    // File state backend: PULUMI_BACKEND_URL is not set anywhere in compose, so state lives
-    // under the data volume (file://<data dir>/state).
-    for name in ["api", "worker"] {
+    // State: a file backend on the volume every byoc container of this host mounts, unless
+    // the shell names another (s3://…).
+    for name in ["api", "api-2", "worker"] {
+        let svc = service(name);
         assert_eq!(
-            setting(&service(name), "PULUMI_BACKEND_URL")
-                .as_deref()
-                .unwrap_or(""),
-            ""
+            setting(&svc, "PULUMI_BACKEND_URL").as_deref(),
+            Some("${PULUMI_BACKEND_URL:-file:///var/lib/byoc/state}"),
+            "{name}"
+        );
+        assert!(
+            strings(at(&svc, &["volumes"])).contains(&"pulumi-state:/var/lib/byoc/state".into()),
+            "{name}"
         );
     }
 }

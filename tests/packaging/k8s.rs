@@ -1,7 +1,9 @@
 //! docker/k8s (kustomize base): the kustomization lists exactly the manifests present, pods
 //! follow the `restricted` Pod Security Standard with a read-only root filesystem, grace
-//! periods nest, SQLite's topology (one API replica, workers on its node) is enforced, and the
-//! NetworkPolicies only open the API port and DNS/HTTPS egress.
+//! periods nest, the PostgreSQL topology holds (API replicas ≥ 2 behind a Service, workers
+//! sharing no volume, the database URL and keys from the Secret, an S3 state backend), the
+//! SQLite overlay (docker/k8s-sqlite) turns it back into one node, and the NetworkPolicies only
+//! open the API port and DNS/HTTPS/PostgreSQL egress.
 
 use std::collections::BTreeSet;
 
@@ -78,7 +80,6 @@ fn kustomization_lists_exactly_the_manifests_present() {
         "Service",
         "ServiceAccount",
         "ConfigMap",
-        "PersistentVolumeClaim",
         "PodDisruptionBudget",
         "NetworkPolicy",
     ] {
@@ -203,13 +204,20 @@ fn pods_are_restricted_with_a_read_only_root_filesystem() {
                 "{file}: {path} must be an emptyDir"
             );
         }
+        // The data dir too: with PostgreSQL no pod keeps anything another one needs (the
+        // SQLite overlay swaps it for the ReadWriteOnce claim).
         let data_dir = config_value("BYOC_DATA_DIR").unwrap();
         let data = mount_of(&data_dir).unwrap_or_else(|| panic!("{file}: data dir not mounted"));
-        assert!(volumes.iter().any(
-            |v| scalar(at(v, &["name"])).as_deref() == Some(data.as_str())
-                && scalar(at(v, &["persistentVolumeClaim", "claimName"])).as_deref()
-                    == Some("byoc-data")
-        ));
+        assert!(
+            empty_dirs.contains(&data),
+            "{file}: the data dir must be an emptyDir"
+        );
+        assert!(
+            volumes
+                .iter()
+                .all(|v| at(v, &["persistentVolumeClaim"]).is_null()),
+            "{file}: no shared volume"
+        );
         // The plugin cache is the image's: the init container links it into PULUMI_HOME.
         let init = items(at(pod, &["initContainers"]));
         let link = init
@@ -262,18 +270,43 @@ fn env_value(d: &Value, name: &str) -> Option<String> {
         .and_then(|e| scalar(at(e, &["value"])))
 }
 
+fn secret_key(d: &Value, name: &str) -> Option<String> {
+    items(at(d, &["spec", "template", "spec", "containers"]))
+        .iter()
+        .flat_map(|c| items(at(c, &["env"])))
+        .find(|e| scalar(at(e, &["name"])).as_deref() == Some(name))
+        .and_then(|e| scalar(at(e, &["valueFrom", "secretKeyRef", "key"])))
+}
+
+fn worker_args(worker: &Value) -> Vec<String> {
+    items(&items(at(worker, &["spec", "template", "spec", "containers"]))[0]["args"])
+        .iter()
+        .filter_map(scalar)
+        .collect()
+}
+
 #[test]
-fn sqlite_topology_one_api_replica_and_workers_on_its_node() {
+fn postgres_topology_api_replicas_behind_a_service_and_workers_on_any_node() {
     let api = kind_named("Deployment", "byoc-api");
     let worker = kind_named("Deployment", "byoc-worker");
-    assert_eq!(
-        at(&api, &["spec", "replicas"]).as_u64(),
-        Some(1),
-        "one API replica (embedded SQLite)"
+    assert!(
+        at(&api, &["spec", "replicas"])
+            .as_u64()
+            .is_some_and(|n| n >= 2),
+        "two API replicas or more"
     );
+    // Rolled one at a time, never below the replicas asked for.
     assert_eq!(
         scalar(at(&api, &["spec", "strategy", "type"])).as_deref(),
-        Some("Recreate")
+        Some("RollingUpdate")
+    );
+    assert_eq!(
+        scalar(at(
+            &api,
+            &["spec", "strategy", "rollingUpdate", "maxUnavailable"]
+        ))
+        .as_deref(),
+        Some("0")
     );
     assert_eq!(
         env_value(&api, "BYOC_WORKER_CONCURRENCY").as_deref(),
@@ -281,12 +314,110 @@ fn sqlite_topology_one_api_replica_and_workers_on_its_node() {
         "operations run in worker pods"
     );
     assert!(env_value(&worker, "BYOC_WORKER_CONCURRENCY").is_some_and(|c| c != "0"));
-    let worker_args: Vec<String> =
-        items(&items(at(&worker, &["spec", "template", "spec", "containers"]))[0]["args"])
-            .iter()
-            .filter_map(scalar)
-            .collect();
-    assert_eq!(worker_args, ["worker"]);
+    assert_eq!(worker_args(&worker), ["worker"]);
+    // Workers are not tied to the API's node any more.
+    assert!(
+        at(
+            &worker,
+            &["spec", "template", "spec", "affinity", "podAffinity"]
+        )
+        .is_null(),
+        "workers run on any node"
+    );
+    // The database URL (it carries the password) and the shared keys come from the Secret.
+    for d in [&api, &worker] {
+        for key in [
+            "BYOC_DATABASE_URL",
+            "BYOC_MASTER_KEY",
+            "PULUMI_CONFIG_PASSPHRASE",
+        ] {
+            assert_eq!(secret_key(d, key).as_deref(), Some(key));
+        }
+    }
+    // One state backend every worker reaches: a bucket, not a path on a pod.
+    assert!(
+        config_value("PULUMI_BACKEND_URL").is_some_and(|u| u.starts_with("s3://")),
+        "the ConfigMap names an s3:// state backend"
+    );
+    // A Service in front of the API pods (and of nothing else).
+    let svc = kind_named("Service", "byoc-api");
+    let selector = at(&svc, &["spec", "selector"]);
+    let pod_labels = at(&api, &["spec", "template", "metadata", "labels"]);
+    for (k, v) in selector.as_mapping().expect("a selector") {
+        assert_eq!(
+            pod_labels.get(k),
+            Some(v),
+            "the Service selects the API pods"
+        );
+    }
+    assert_eq!(
+        scalar(at(selector, &["app.kubernetes.io/component"])).as_deref(),
+        Some("api")
+    );
+    for (name, component) in [("byoc-api", "api"), ("byoc-worker", "worker")] {
+        let pdb = kind_named("PodDisruptionBudget", name);
+        assert_eq!(
+            scalar(at(
+                &pdb,
+                &[
+                    "spec",
+                    "selector",
+                    "matchLabels",
+                    "app.kubernetes.io/component"
+                ]
+            ))
+            .as_deref(),
+            Some(component)
+        );
+    }
+    let sa = kind_named("ServiceAccount", "byoc");
+    assert!(
+        scalar(at(
+            &sa,
+            &["metadata", "annotations", "eks.amazonaws.com/role-arn"]
+        ))
+        .is_some_and(|a| a.starts_with("arn:aws:iam::"))
+    );
+}
+
+/// docker/k8s-sqlite: its kustomization and patches, read as YAML (CI also renders it with
+/// `kubectl kustomize` and validates the result).
+#[test]
+fn the_sqlite_overlay_is_one_api_replica_and_workers_on_its_node_sharing_a_claim() {
+    const DIR: &str = "docker/k8s-sqlite";
+    let k = yaml(&format!("{DIR}/kustomization.yaml"));
+    let resources: Vec<String> = items(at(&k, &["resources"]))
+        .iter()
+        .filter_map(scalar)
+        .collect();
+    assert_eq!(resources, ["../k8s", "pvc.yaml"]);
+    let patch_files: Vec<String> = items(at(&k, &["patches"]))
+        .iter()
+        .filter_map(|p| scalar(at(p, &["path"])))
+        .collect();
+    let patch = |name: &str| {
+        let file = format!("{name}.yaml");
+        assert!(patch_files.contains(&file), "{DIR}: no patch {file}");
+        yaml(&format!("{DIR}/{file}"))
+    };
+    let pvc = yaml(&format!("{DIR}/pvc.yaml"));
+    assert_eq!(
+        scalar(at(&pvc, &["metadata", "name"])).as_deref(),
+        Some("byoc-data")
+    );
+    let modes: Vec<String> = items(at(&pvc, &["spec", "accessModes"]))
+        .iter()
+        .filter_map(scalar)
+        .collect();
+    assert_eq!(modes, ["ReadWriteOnce"]);
+
+    let api = patch("api-deployment");
+    assert_eq!(at(&api, &["spec", "replicas"]).as_u64(), Some(1));
+    assert_eq!(
+        scalar(at(&api, &["spec", "strategy", "type"])).as_deref(),
+        Some("Recreate")
+    );
+    let worker = patch("worker-deployment");
     let term = &items(at(
         &worker,
         &[
@@ -314,38 +445,42 @@ fn sqlite_topology_one_api_replica_and_workers_on_its_node() {
         .as_deref(),
         Some("api")
     );
-    let pvc = kind_named("PersistentVolumeClaim", "byoc-data");
-    let modes: Vec<String> = items(at(&pvc, &["spec", "accessModes"]))
-        .iter()
-        .filter_map(scalar)
-        .collect();
-    assert_eq!(modes, ["ReadWriteOnce"]);
-    let pdb = kind_named("PodDisruptionBudget", "byoc-worker");
-    assert_eq!(
-        scalar(at(
-            &pdb,
-            &[
-                "spec",
-                "selector",
-                "matchLabels",
-                "app.kubernetes.io/component"
-            ]
-        ))
-        .as_deref(),
-        Some("worker")
-    );
-    let sa = kind_named("ServiceAccount", "byoc");
+    for (name, d) in [("api", &api), ("worker", &worker)] {
+        let spec = at(d, &["spec", "template", "spec"]);
+        let data = items(at(spec, &["volumes"]))
+            .iter()
+            .find(|v| scalar(at(v, &["name"])).as_deref() == Some("data"))
+            .unwrap_or_else(|| panic!("{name}: no data volume patch"));
+        assert_eq!(
+            scalar(at(data, &["persistentVolumeClaim", "claimName"])).as_deref(),
+            Some("byoc-data")
+        );
+        assert!(at(data, &["emptyDir"]).is_null());
+        // The database URL entry is deleted: SQLite in the data dir.
+        let deleted: Vec<String> = items(at(&items(at(spec, &["containers"]))[0], &["env"]))
+            .iter()
+            .filter(|e| scalar(at(e, &["$patch"])).as_deref() == Some("delete"))
+            .filter_map(|e| scalar(at(e, &["name"])))
+            .collect();
+        assert_eq!(deleted, ["BYOC_DATABASE_URL"], "{name}");
+    }
+    // File state on the data volume: the bucket URL is removed.
+    let cm = patch("configmap");
     assert!(
-        scalar(at(
-            &sa,
-            &["metadata", "annotations", "eks.amazonaws.com/role-arn"]
-        ))
-        .is_some_and(|a| a.starts_with("arn:aws:iam::"))
+        at(&cm, &["data"])
+            .get("PULUMI_BACKEND_URL")
+            .is_some_and(Value::is_null)
     );
+    // The single API pod has no disruption budget (it would block every drain of its node).
+    let inline: String = items(at(&k, &["patches"]))
+        .iter()
+        .filter_map(|p| scalar(at(p, &["patch"])))
+        .collect();
+    assert!(inline.contains("$patch: delete") && inline.contains("name: byoc-api"));
 }
 
 #[test]
-fn network_policies_open_only_the_api_and_worker_health_ports_and_dns_https_egress() {
+fn network_policies_open_only_the_api_and_worker_health_ports_and_dns_https_postgres_egress() {
     for name in ["byoc-api", "byoc-worker"] {
         let np = kind_named("NetworkPolicy", name);
         let types: Vec<String> = items(at(&np, &["spec", "policyTypes"]))
@@ -390,7 +525,8 @@ fn network_policies_open_only_the_api_and_worker_health_ports_and_dns_https_egre
             );
             for p in ports {
                 match p {
-                    53 | 443 => {}
+                    // DNS, HTTPS, PostgreSQL (BYOC_DATABASE_URL).
+                    53 | 443 | 5432 => {}
                     // Only to the EKS Pod Identity agent.
                     80 => assert_eq!(
                         scalar(at(&items(at(rule, &["to"]))[0], &["ipBlock", "cidr"])).as_deref(),

@@ -88,18 +88,31 @@ fn compose_environment(service: &Value) -> BTreeSet<String> {
     }
 }
 
-/// Every variable set in the compose file and its env files, by where it is set.
+/// Every variable set in the compose files and their env files, by where it is set.
 pub fn compose_vars() -> Vec<(String, String)> {
-    let compose = yaml("docker/docker-compose.yml");
     let mut out = Vec::new();
+    for file in [
+        "docker/docker-compose.yml",
+        "docker/docker-compose.sqlite.yml",
+    ] {
+        compose_file_vars(file, &mut out);
+    }
+    for v in dotenv_names(&read("docker/local-aws.env")) {
+        out.push(("docker/local-aws.env".into(), v));
+    }
+    out
+}
+
+fn compose_file_vars(file: &str, out: &mut Vec<(String, String)>) {
+    let compose = yaml(file);
     let services = at(&compose, &["services"]).as_mapping().expect("services");
     for (name, svc) in services {
         let name = scalar(name).unwrap();
-        if name == "moto" {
-            continue; // a third-party image, configured by its own variables
+        if name == "moto" || name == "postgres" {
+            continue; // third-party images, configured by their own variables
         }
         for v in compose_environment(svc) {
-            out.push((format!("compose service {name}"), v));
+            out.push((format!("{file} service {name}"), v));
         }
         let env_files: Vec<String> = match at(svc, &["env_file"]) {
             Value::String(s) => vec![s.clone()],
@@ -111,10 +124,6 @@ pub fn compose_vars() -> Vec<(String, String)> {
             }
         }
     }
-    for v in dotenv_names(&read("docker/local-aws.env")) {
-        out.push(("docker/local-aws.env".into(), v));
-    }
-    out
 }
 
 /// Every variable the Kubernetes base sets: container `env` names, `secretKeyRef` keys and the
@@ -190,6 +199,7 @@ fn the_image_sets_only_settings_the_binary_reads() {
 #[test]
 fn secrets_come_from_a_secret_never_from_literals() {
     const SECRETS: &[&str] = &[
+        "BYOC_DATABASE_URL",
         "BYOC_MASTER_KEY",
         "PULUMI_CONFIG_PASSPHRASE",
         "BYOC_BOOTSTRAP_TOKEN",

@@ -44,12 +44,14 @@ fn hadolint_accepts_the_dockerfile() {
 }
 
 #[test]
-fn docker_compose_accepts_the_compose_file() {
-    if let Some(out) = run(
-        "docker-compose",
-        &["-f", "docker/docker-compose.yml", "config", "-q"],
-    ) {
-        assert_ok("docker-compose config", &out);
+fn docker_compose_accepts_both_compose_files() {
+    for file in [
+        "docker/docker-compose.yml",
+        "docker/docker-compose.sqlite.yml",
+    ] {
+        if let Some(out) = run("docker-compose", &["-f", file, "config", "-q"]) {
+            assert_ok(&format!("docker-compose config {file}"), &out);
+        }
     }
 }
 
