@@ -71,6 +71,31 @@ pub struct OperationJob {
     /// The stack's checkpoint may hold pending operations (an earlier run was killed, or its
     /// worker died): resolve them before running the engine.
     pub check_pending: bool,
+    /// Change control: run a deploy as a preview that saves its plan, or apply a saved plan.
+    pub plan: PlanStep,
+}
+
+/// Which half of a deploy under an approval policy a run is (issue 18).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PlanStep {
+    /// No saved plan: the operation's kind says what runs.
+    #[default]
+    None,
+    /// `preview --save-plan`: report the plan file ([`SinkMessage::Plan`]); change nothing.
+    Save,
+    /// `up --plan`: apply exactly this saved plan.
+    Apply(PlanFile),
+}
+
+/// An update plan file as `preview --save-plan` wrote it. It may hold secret inputs: its
+/// `Debug` shows only its size, and byoc stores it sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlanFile(pub Vec<u8>);
+
+impl std::fmt::Debug for PlanFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PlanFile({} bytes)", self.0.len())
+    }
 }
 
 /// What the local executor keeps about a stack's workspace between runs. The worker stores it
@@ -113,6 +138,8 @@ pub enum SinkMessage {
     /// Whether the stack's checkpoint may hold pending operations: `true` after a run was
     /// killed before it could resolve them, `false` once they are resolved.
     CheckPending(bool),
+    /// The update plan a `PlanStep::Save` run's preview wrote (stored sealed at once).
+    Plan(PlanFile),
     /// Answer `true` once everything sent before this is stored, `false` when it was not (the
     /// lease was lost, the worker is gone).
     Flush(tokio::sync::oneshot::Sender<bool>),
@@ -157,6 +184,11 @@ impl EventSink {
             return false;
         }
         rx.await.unwrap_or(false)
+    }
+
+    /// Reports the update plan a `PlanStep::Save` run's preview wrote.
+    pub async fn plan(&self, plan: PlanFile) {
+        let _ = self.events.send(SinkMessage::Plan(plan)).await;
     }
 
     /// Records the executor-side reference of the run.

@@ -11,6 +11,7 @@ pub mod events;
 mod mapping;
 pub mod operations;
 pub mod outputs;
+pub mod plans;
 pub mod queue;
 pub mod schema;
 pub mod scratch;

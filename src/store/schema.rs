@@ -100,6 +100,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operation_plans (operation_id) {
+        operation_id -> Text,
+        plan_sealed -> Binary,
+        changes -> Text,
+        hold_reason -> Nullable<Text>,
+        config_version -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(environment_configs -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
 diesel::joinable!(stack_settings -> stacks (stack_name));
@@ -111,5 +126,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     operations,
     operation_events,
-    stack_settings
+    stack_settings,
+    operation_plans
 );

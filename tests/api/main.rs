@@ -2,6 +2,7 @@
 
 #[path = "../support/app.rs"]
 mod app;
+mod approvals;
 mod auth;
 mod configs;
 mod db_copy;

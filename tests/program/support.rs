@@ -324,6 +324,7 @@ pub fn sample_config(case: &Case) -> EnvironmentConfig {
             },
         },
         tags: BTreeMap::from([("Owner".into(), "acme-platform".into())]),
+        approval: Default::default(),
         warnings: vec![],
     }
 }

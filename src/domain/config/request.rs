@@ -68,6 +68,9 @@ pub struct EnvironmentConfigRequest {
     /// `Environment` and `Stack`, which may not be overridden).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    /// Change control: `{policy: never | always | on_destructive, protected_types: [...]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::domain::approval::ApprovalRequest>,
 }
 
 /// The spec's flat node group settings; they describe one node group named `general`.

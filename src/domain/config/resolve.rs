@@ -92,12 +92,18 @@ pub fn resolve(
         &mut errors,
         &mut warnings,
     );
+    let approval = request
+        .approval
+        .clone()
+        .unwrap_or_default()
+        .resolve(&mut errors);
     let config = EnvironmentConfig {
         availability_zones,
         vpc,
         eks,
         components,
         tags,
+        approval,
         warnings,
     };
     cross::check(&config, &mut errors);
