@@ -17,6 +17,8 @@ mod routes;
 #[path = "support/scripted_executor.rs"]
 mod scripted;
 
+#[path = "e2e/approvals.rs"]
+mod approvals;
 #[path = "e2e/crash.rs"]
 mod crash;
 #[path = "e2e/deployments.rs"]
