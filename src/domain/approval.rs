@@ -237,7 +237,7 @@ pub fn hold_reason(config: &ApprovalConfig, changes: &[ResourceChange]) -> Optio
             if c.is_destructive() {
                 return Some(format!("{} of {} '{}'", c.op, c.type_, c.name));
             }
-            let protected = config.protected_types.iter().any(|t| *t == c.type_);
+            let protected = config.protected_types.contains(&c.type_);
             (protected && c.op != "create" && !c.tags_only()).then(|| {
                 format!(
                     "{} of protected {} '{}' ({})",

@@ -22,7 +22,12 @@ fn argvs(pulumi: &Pulumi) -> Vec<Vec<String>> {
 fn engine_runs(pulumi: &Pulumi) -> Vec<String> {
     argvs(pulumi)
         .iter()
-        .filter(|a| matches!(a.get(1).map(String::as_str), Some("preview" | "up" | "refresh" | "destroy")))
+        .filter(|a| {
+            matches!(
+                a.get(1).map(String::as_str),
+                Some("preview" | "up" | "refresh" | "destroy")
+            )
+        })
         .map(|a| {
             let plan = a
                 .iter()
@@ -57,7 +62,8 @@ async fn applied_urns(app: &TestApp, id: &str) -> Vec<String> {
             let m = &body["metadata"];
             let changed = !matches!(m["op"].as_str(), Some("same"));
             let stack = m["type"] == "pulumi:pulumi:Stack";
-            (body["planning"] != true && changed && !stack).then(|| m["urn"].as_str().unwrap().to_owned())
+            (body["planning"] != true && changed && !stack)
+                .then(|| m["urn"].as_str().unwrap().to_owned())
         })
         .collect();
     urns.sort();
@@ -92,7 +98,13 @@ async fn an_approved_deploy_applies_the_planned_update_and_a_changed_config_make
     let p = plan(&app, &op.id).await;
     let planned = planned_urns(&p);
     assert!(planned.len() > 10, "{p}");
-    assert!(p["changes"].as_array().unwrap().iter().all(|c| c["op"] == "create"));
+    assert!(
+        p["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["op"] == "create")
+    );
     if !app.on_postgres() {
         // The plan file (DeploymentPlanV1) is stored sealed.
         assert_eq!(app.data_files_contain(b"resourcePlans"), None);
@@ -103,8 +115,14 @@ async fn an_approved_deploy_applies_the_planned_update_and_a_changed_config_make
     let done = app.operation(&op.id).await;
     assert_eq!(done.status, "succeeded", "{done:?}");
     assert_eq!(engine_runs(&pulumi), ["preview --save-plan", "up --plan"]);
-    assert_eq!(applied_urns(&app, &op.id).await, planned, "the applied update is the planned one");
-    let history: Value = app.get_json("/api/v1/tenants/acme/environments/prod/status").await;
+    assert_eq!(
+        applied_urns(&app, &op.id).await,
+        planned,
+        "the applied update is the planned one"
+    );
+    let history: Value = app
+        .get_json("/api/v1/tenants/acme/environments/prod/status")
+        .await;
     assert_eq!(history["status"], "succeeded");
 
     // A config saved after the preview: the approval is refused and nothing runs.
@@ -148,7 +166,10 @@ async fn on_destructive_lets_a_tag_change_through_and_holds_a_vpc_cidr_change() 
     assert_eq!(app.save_config("acme", "prod", tags).await.status(), 201);
     let tagged = app.run(PROD, Action::Deploy).await;
     let tagged = app.operation(&tagged.id).await;
-    assert_eq!(tagged.status, "succeeded", "a tag-only change is not held: {tagged:?}");
+    assert_eq!(
+        tagged.status, "succeeded",
+        "a tag-only change is not held: {tagged:?}"
+    );
     let p = plan(&app, &tagged.id).await;
     assert_eq!(p["decision"], "auto");
     let vpc = p["changes"]
@@ -168,7 +189,10 @@ async fn on_destructive_lets_a_tag_change_through_and_holds_a_vpc_cidr_change() 
     let p = plan(&app, &held.id).await;
     let reason = p["hold_reason"].as_str().unwrap();
     assert!(reason.contains("cidrBlock"), "{reason}");
-    let ups = engine_runs(&pulumi).iter().filter(|r| r.starts_with("up")).count();
+    let ups = engine_runs(&pulumi)
+        .iter()
+        .filter(|r| r.starts_with("up"))
+        .count();
     assert_eq!(ups, 2, "the held deploy applied nothing");
 
     let resp = app
@@ -213,7 +237,10 @@ async fn a_plan_the_program_no_longer_matches_fails_the_update_with_the_engines_
     let failed: Operation = app.operation(&op.id).await;
     assert_eq!(failed.status, "failed", "{failed:?}");
     // The engine's own text (pkg/resource/deploy/plan.go checkGoal).
-    assert!(failed.error().contains("violates plan: properties changed"), "{failed:?}");
+    assert!(
+        failed.error().contains("violates plan: properties changed"),
+        "{failed:?}"
+    );
     assert_eq!(app.status(PROD).await.status, "failed");
 
     // The stack stays consistent: no lock left, and the next deploy (no policy) completes.

@@ -106,7 +106,7 @@ pub async fn approve_operation(
         .db(move |conn| {
             check_requester(conn, &path.id, &who, separate)?;
             match queue::approve(conn, &path.id, &who)? {
-                Approval::Queued(op) => Ok(Ok(OperationView::load(conn, op)?)),
+                Approval::Queued(op) => Ok(Ok(OperationView::load(conn, *op)?)),
                 Approval::Refused(stale) => Ok::<_, ApiError>(Err(stale)),
             }
         })

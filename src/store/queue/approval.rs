@@ -163,7 +163,7 @@ pub enum Stale {
 #[derive(Debug, Clone)]
 pub enum Approval {
     /// Queued again, to apply the plan (`up --plan`).
-    Queued(Operation),
+    Queued(Box<Operation>),
     /// The plan is stale: the operation ended `cancelled` and nothing runs.
     Refused(Stale),
 }
@@ -193,7 +193,7 @@ pub fn approve(conn: &mut Conn, id: &str, who: &str) -> Result<Approval, QueueEr
             ..StackChange::default()
         };
         stacks::update(conn, &op.stack_name, &change)?;
-        Ok(Approval::Queued(operations::find(conn, id)?))
+        Ok(Approval::Queued(Box::new(operations::find(conn, id)?)))
     })
 }
 
