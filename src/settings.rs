@@ -150,7 +150,7 @@ pub struct PulumiSettings {
 /// `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60), `BYOC_MAX_ATTEMPTS` (3),
 /// `BYOC_OPERATION_TIMEOUT_SECONDS` (7200), `BYOC_SHUTDOWN_GRACE_SECONDS` (150),
 /// `BYOC_POLL_MILLIS` (1000), `BYOC_WORKER_HEALTH_BIND` (unset), `BYOC_PLAN_TTL_SECONDS`
-/// (86400).
+/// (86400), `BYOC_DRIFT_MAX_CONCURRENT` (2), `BYOC_DRIFT_POLL_SECONDS` (30).
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Operations run at once by this process.
@@ -174,6 +174,10 @@ pub struct WorkerSettings {
     /// How long a deploy's saved plan may be approved after its preview; an older one is
     /// refused (409 `plan-stale`).
     pub plan_ttl: Duration,
+    /// Drift checks running at once across the fleet (every process counts the others').
+    pub drift_max_concurrent: usize,
+    /// How often a worker looks for due drift checks.
+    pub drift_poll: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -372,6 +376,8 @@ impl Settings {
                 )?),
                 poll: Duration::from_millis(parsed(&opt, "BYOC_POLL_MILLIS", "1000")?),
                 plan_ttl: Duration::from_secs(parsed(&opt, "BYOC_PLAN_TTL_SECONDS", "86400")?),
+                drift_max_concurrent: parsed(&opt, "BYOC_DRIFT_MAX_CONCURRENT", "2")?,
+                drift_poll: Duration::from_secs(parsed(&opt, "BYOC_DRIFT_POLL_SECONDS", "30")?),
                 health_bind: match opt("BYOC_WORKER_HEALTH_BIND") {
                     None => None,
                     Some(raw) => {

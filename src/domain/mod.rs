@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod aws;
 pub mod config;
+pub mod drift;
 pub mod names;
 pub mod operation;
 pub mod role;

@@ -252,6 +252,18 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     /// run must stop at once (its lease was lost), the worker drops this future instead.
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome;
 
+    /// Drift detection (issue 18): a refresh preview of `job`'s stack, changing nothing and
+    /// holding no lock; the resources whose cloud state differs from the stack's. The default
+    /// says the executor cannot (Pulumi Deployments has no such run that byoc drives).
+    async fn check_drift(
+        &self,
+        job: OperationJob,
+        cancel: CancellationToken,
+    ) -> Result<Vec<crate::domain::drift::DriftedResource>, String> {
+        let _ = (job, cancel);
+        Err(format!("the {} executor cannot check drift", self.name()))
+    }
+
     /// Makes a stack usable again after a worker died while running `job` on it: clears the
     /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent. Returns
     /// notes for the operation's event log.

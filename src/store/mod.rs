@@ -5,6 +5,7 @@
 pub mod configs;
 pub mod copy;
 mod db;
+pub mod drift;
 pub mod environments;
 mod error;
 pub mod events;

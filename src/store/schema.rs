@@ -115,6 +115,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    drift_checks (stack_name) {
+        stack_name -> Text,
+        next_at -> Timestamp,
+        running_until -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        checked_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    drift_resources (stack_name, urn) {
+        stack_name -> Text,
+        urn -> Text,
+        resource_type -> Text,
+        name -> Text,
+        op -> Text,
+        paths -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
 diesel::joinable!(environment_configs -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
 diesel::joinable!(stack_settings -> stacks (stack_name));
@@ -127,5 +151,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     operations,
     operation_events,
     stack_settings,
-    operation_plans
+    operation_plans,
+    drift_checks,
+    drift_resources
 );

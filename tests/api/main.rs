@@ -6,6 +6,7 @@ mod approvals;
 mod auth;
 mod configs;
 mod db_copy;
+mod drift;
 mod events;
 #[path = "../support/files.rs"]
 mod files;

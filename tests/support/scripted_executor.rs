@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use byoc::domain::drift::DriftedResource;
 use byoc::executor::{
     EventSink, Executor, OperationJob, Outcome, OutputValue, PlanFile, PlanStep, RecoverError,
 };
@@ -53,6 +54,12 @@ pub struct ScriptedExecutor {
     state: Mutex<HashMap<String, usize>>,
     /// Every plan file a run applied (`PlanStep::Apply`), by operation id.
     applied_plans: Mutex<Vec<(String, Vec<u8>)>>,
+    /// What a drift check of a stack finds.
+    drift: Mutex<HashMap<String, Vec<DriftedResource>>>,
+    /// Drift checks in flight now, the most ever at once, and every stack checked.
+    drift_runs: Mutex<(usize, usize, Vec<String>)>,
+    /// Drift checks block until `release_drift` while set.
+    drift_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 /// The plan file a scripted `PlanStep::Save` run reports for `operation_id`.
@@ -80,6 +87,28 @@ impl ScriptedExecutor {
     /// Lets a blocked run on `stack` finish normally.
     pub fn release(&self, stack: &str) {
         self.gate(stack).notify_one();
+    }
+
+    /// What drift checks of `stack` find from now on.
+    pub fn set_drift(&self, stack: &str, found: Vec<DriftedResource>) {
+        self.drift.lock().unwrap().insert(stack.to_owned(), found);
+    }
+
+    /// Makes drift checks wait until [`ScriptedExecutor::release_drift`].
+    pub fn hold_drift_checks(&self) {
+        *self.drift_gate.lock().unwrap() = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets held drift checks finish.
+    pub fn release_drift(&self) {
+        if let Some(gate) = self.drift_gate.lock().unwrap().take() {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
+    /// (drift checks in flight now, the most ever at once, every stack checked).
+    pub fn drift_runs(&self) -> (usize, usize, Vec<String>) {
+        self.drift_runs.lock().unwrap().clone()
     }
 
     /// Every plan a run applied, as (operation id, plan file).
@@ -302,6 +331,39 @@ impl Executor for ScriptedExecutor {
             .unwrap()
             .push(Call::Ended(job.operation_id.clone(), stack));
         outcome
+    }
+
+    async fn check_drift(
+        &self,
+        job: OperationJob,
+        cancel: CancellationToken,
+    ) -> Result<Vec<DriftedResource>, String> {
+        let stack = job.stack.to_string();
+        {
+            let mut runs = self.drift_runs.lock().unwrap();
+            runs.0 += 1;
+            runs.1 = runs.1.max(runs.0);
+            runs.2.push(stack.clone());
+        }
+        let gate = self.drift_gate.lock().unwrap().clone();
+        match gate {
+            Some(gate) => {
+                tokio::select! {
+                    _ = gate.acquire() => {}
+                    () = cancel.cancelled() => {}
+                }
+            }
+            // A check takes a moment: long enough for concurrent claims to overlap.
+            None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+        self.drift_runs.lock().unwrap().0 -= 1;
+        Ok(self
+            .drift
+            .lock()
+            .unwrap()
+            .get(&stack)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn recover(

@@ -36,6 +36,9 @@ pub struct EnvironmentConfig {
     /// saved before it existed read as `never`.
     #[serde(default)]
     pub approval: crate::domain::approval::ApprovalConfig,
+    /// Drift detection schedule; `None` (the default): no checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_check: Option<crate::domain::drift::DriftCheck>,
     /// What byoc advised when this version was saved (e.g. a Kubernetes version in extended
     /// support, a retired ingress controller). Advice only: it never changes the program.
     #[serde(default)]

@@ -97,6 +97,10 @@ pub fn resolve(
         .clone()
         .unwrap_or_default()
         .resolve(&mut errors);
+    let drift_check = request.drift_check.clone();
+    if let Some(d) = &drift_check {
+        d.check(&mut errors);
+    }
     let config = EnvironmentConfig {
         availability_zones,
         vpc,
@@ -104,6 +108,7 @@ pub fn resolve(
         components,
         tags,
         approval,
+        drift_check,
         warnings,
     };
     cross::check(&config, &mut errors);

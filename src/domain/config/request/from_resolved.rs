@@ -26,6 +26,7 @@ impl From<&EnvironmentConfig> for EnvironmentConfigRequest {
                 policy: Some(c.approval.policy),
                 protected_types: Some(c.approval.protected_types.clone()),
             }),
+            drift_check: c.drift_check.clone(),
             ..Self::default()
         }
     }
