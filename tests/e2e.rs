@@ -23,6 +23,8 @@ mod approvals;
 mod crash;
 #[path = "e2e/deployments.rs"]
 mod deployments;
+#[path = "e2e/drift.rs"]
+mod drift;
 #[path = "e2e/harness.rs"]
 mod harness;
 #[path = "e2e/lease.rs"]
