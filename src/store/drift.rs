@@ -18,7 +18,7 @@ use crate::domain::drift::DriftedResource;
 use crate::domain::{OperationStatus, StackStatus};
 
 /// One stack's schedule row.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dc)]
 pub struct DriftCheckRow {
     /// The stack.
@@ -36,7 +36,7 @@ pub struct DriftCheckRow {
 }
 
 /// One drifted resource as stored.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dr)]
 pub struct DriftRow {
     /// The stack.

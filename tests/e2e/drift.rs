@@ -88,9 +88,11 @@ async fn a_deploy_queued_during_a_check_runs_without_waiting_for_it() {
         ran
     };
     let deploy = async {
-        wait_until("the drift check's CLI to start", Duration::from_secs(30), || {
-            started.exists()
-        })
+        wait_until(
+            "the drift check's CLI to start",
+            Duration::from_secs(30),
+            || started.exists(),
+        )
         .await;
         let op = app.run(PROD, Action::Deploy).await;
         (op, check_done.load(Ordering::SeqCst))
