@@ -20,6 +20,10 @@ pub struct DriftCheck {
     /// How often: `<n>m`, `<n>h` or `<n>d` (at least `1m`), e.g. `6h`. Each check runs at a
     /// jittered time within the interval.
     pub every: String,
+    /// Queue a deploy (subject to the environment's approval policy) when a check finds
+    /// drift. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remediate: bool,
 }
 
 impl DriftCheck {

@@ -99,17 +99,20 @@ impl Worker {
             summary: None,
             lease_token: 0,
         };
-        let (result, every) = match self.prepare(&probe).await {
+        let (result, every, remediate) = match self.prepare(&probe).await {
             Ok(job) => {
                 let every = job.config.drift_check.as_ref().map(|d| d.interval());
+                let remediate = job.config.drift_check.as_ref().is_some_and(|d| d.remediate);
+                let remediate = remediate.then(|| (job.slug.clone(), job.env.clone()));
                 let result = match self.inner.executor.check_drift(job, cancel).await {
                     Ok(found) => CheckResult::Drifted(found),
                     Err(e) => CheckResult::Failed(e),
                 };
-                (result, every)
+                (result, every, remediate)
             }
-            Err(e) => (CheckResult::Failed(e.to_string()), None),
+            Err(e) => (CheckResult::Failed(e.to_string()), None, None),
         };
+        let drifted = matches!(&result, CheckResult::Drifted(found) if !found.is_empty());
         let every = every.unwrap_or(self.inner.settings.drift_poll);
         let next = at(jitter(every, 0.9, 1.1));
         let retry = at(self.inner.settings.drift_poll);
@@ -118,12 +121,50 @@ impl Worker {
             .blocking(move |conn| drift::record_check(conn, &name, started, result, next, retry))
             .await;
         match recorded {
+            Ok(true) if drifted && remediate.is_some() => {
+                tracing::info!(stack = %stack, "drift found: queueing a deploy to remediate it");
+                if let Some((slug, env)) = remediate {
+                    self.remediate(slug, env).await;
+                }
+            }
             Ok(true) => tracing::info!(stack = %stack, "drift check recorded"),
             Ok(false) => tracing::info!(
                 stack = %stack,
                 "an operation ran during the drift check: result dropped, checking again later"
             ),
             Err(e) => tracing::warn!(stack = %stack, error = %e, "cannot record the drift check"),
+        }
+    }
+}
+
+/// Who remediation deploys are requested by.
+pub const REMEDIATION_REQUESTER: &str = "drift-remediation";
+
+impl Worker {
+    /// Queues a deploy of the latest config of `slug`/`env` (its approval policy applies as
+    /// to any deploy); not when other work is already queued or running on the stack.
+    async fn remediate(&self, slug: crate::domain::Slug, env: crate::domain::EnvName) {
+        let queued = self
+            .blocking(move |conn| {
+                let tenant = store::tenants::find_by_slug(conn, slug.as_str())?;
+                let version = store::configs::find(conn, &tenant, env.as_str(), None)?.version;
+                let req = store::queue::Enqueue {
+                    slug: &slug,
+                    env: &env,
+                    kind: OperationKind::Update,
+                    config_version: version,
+                    requested_by: REMEDIATION_REQUESTER,
+                    if_idle: true,
+                };
+                store::queue::enqueue(conn, &req)
+            })
+            .await;
+        match queued {
+            Ok(op) => {
+                tracing::info!(operation.id = %op.id, "remediation deploy queued");
+                self.inner.hub.operation_queued();
+            }
+            Err(e) => tracing::warn!(error = %e, "remediation deploy not queued"),
         }
     }
 }

@@ -188,3 +188,44 @@ async fn a_hundred_due_checks_never_run_more_than_the_cap() {
     assert_eq!(unique.len(), 100);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn remediation_queues_a_deploy_subject_to_the_approval_policy() {
+    let app = TestApp::builder().spawn().await;
+    app.create_tenant(PROD.slug).await;
+    let body = json!({"drift_check": {"every": "1m", "remediate": true}});
+    assert_eq!(
+        app.save_config(PROD.slug, PROD.env, body).await.status(),
+        201
+    );
+    assert_eq!(app.run(PROD, Action::Deploy).await.status, "succeeded");
+    app.run_drift_checks().await;
+    // Held for approval from now on.
+    let body = json!({"drift_check": {"every": "1m", "remediate": true}, "approval": {"policy": "always"}});
+    assert_eq!(
+        app.save_config(PROD.slug, PROD.env, body).await.status(),
+        201
+    );
+    app.executor.set_drift(&PROD.stack(), vpc_drift());
+    app.make_drift_checks_due();
+    assert_eq!(app.run_drift_checks().await, 1);
+    let queued = app.history(PROD).await.into_iter().next().unwrap();
+    assert_eq!(queued.kind, "update");
+    assert_eq!(queued.status, "queued");
+    assert_eq!(queued.requested_by.as_deref(), Some("drift-remediation"));
+    assert_eq!(queued.config_version, Some(2));
+    app.run_pending_operations().await;
+    assert_eq!(app.operation(&queued.id).await.status, "awaiting_approval");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn without_remediation_a_check_queues_nothing() {
+    let app = TestApp::builder().spawn().await;
+    deployed_with_checks(&app).await;
+    app.executor.set_drift(&PROD.stack(), vpc_drift());
+    assert_eq!(app.run_drift_checks().await, 1);
+    let ops = app.history(PROD).await;
+    assert_eq!(ops.len(), 1, "only the first deploy: {ops:?}");
+    app.stop().await;
+}
