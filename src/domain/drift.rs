@@ -81,10 +81,14 @@ pub struct DriftedResource {
 }
 
 /// Folds a refresh preview's events into the drifted resources: every `resOutputsEvent` whose
-/// step is an `update` or `delete` (`refresh --preview-only` frames what the provider read as
+/// step is an `update` or `delete`, or a `refresh` step that found a difference (`preview
+/// --refresh`) (`refresh --preview-only` frames what the provider read as
 /// a change from the state, pulumi/pulumi `pkg/resource/deploy/step.go` RefreshStep), with the
 /// paths from `detailedDiff`'s keys, else `diffs`.
-pub fn drifted(events: &[Value]) -> Vec<DriftedResource> {
+///
+/// With `refresh_steps_only` (the events of `preview --refresh`) only the `refresh` steps
+/// count: the update steps after them are what `up` would do, program changes included.
+pub fn drifted(events: &[Value], refresh_steps_only: bool) -> Vec<DriftedResource> {
     let mut out: Vec<DriftedResource> = Vec::new();
     for e in events {
         let Some(meta) = e.pointer("/resOutputsEvent/metadata") else {
@@ -92,9 +96,25 @@ pub fn drifted(events: &[Value]) -> Vec<DriftedResource> {
         };
         let s = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or_default();
         let (op, urn, type_) = (s("op"), s("urn"), s("type"));
-        if !matches!(op, "update" | "delete") || type_ == "pulumi:pulumi:Stack" || urn.is_empty() {
+        if type_ == "pulumi:pulumi:Stack" || urn.is_empty() {
             continue;
         }
+        let changed = |m: &Value| {
+            matches!(m.get("detailedDiff"), Some(Value::Object(d)) if !d.is_empty())
+                || m.get("diffs")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+        };
+        // `preview --refresh` shows its refresh steps as op `refresh` (not counted), with the
+        // differing properties, or without a new state for a resource that is gone (the
+        // stand-in's framing of pulumi/pulumi `step.go` RefreshStep; NOT VERIFIED against a
+        // real CLI's log).
+        let op = match op {
+            "update" | "delete" if !refresh_steps_only => op,
+            "refresh" if meta.get("new").is_some_and(Value::is_null) => "delete",
+            "refresh" if changed(meta) => "update",
+            _ => continue,
+        };
         let mut paths: Vec<String> = match meta.get("detailedDiff") {
             Some(Value::Object(d)) if !d.is_empty() => d.keys().cloned().collect(),
             _ => meta
@@ -155,7 +175,7 @@ mod tests {
                 "op": op, "urn": format!("urn:pulumi:s::p::aws:ec2/vpc:Vpc::{name}"),
                 "type": "aws:ec2/vpc:Vpc", "detailedDiff": dd, "diffs": ["ignored"]}}})
         };
-        let found = drifted(&[
+        let events = [
             ev("same", "a", Value::Null),
             ev(
                 "update",
@@ -163,10 +183,15 @@ mod tests {
                 json!({"enableDnsHostnames": {"diffKind": "update"}}),
             ),
             ev("delete", "c", Value::Null),
-        ]);
+        ];
+        let found = drifted(&events, false);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].name, "b");
         assert_eq!(found[0].paths, ["enableDnsHostnames"]);
         assert_eq!(found[1].op, "delete");
+        // In a `preview --refresh` only the refresh steps say what drifted.
+        assert!(drifted(&events, true).is_empty());
+        let refreshed = [ev("refresh", "d", json!({"tags": {"diffKind": "update"}}))];
+        assert_eq!(drifted(&refreshed, true)[0].paths, ["tags"]);
     }
 }

@@ -20,12 +20,17 @@ fn argvs(pulumi: &Pulumi) -> Vec<Vec<String>> {
         .collect()
 }
 
-#[actix_web::test]
-async fn a_scheduled_check_reports_exactly_the_resource_and_property_changed_out_of_band() {
+/// The check on a CLI of `version` (the stand-in's default, 3.205.0, when `None`) runs
+/// `command` (the argv words after `--non-interactive`).
+async fn reports_exactly_the_drifted_resource(version: Option<&str>, command: [&str; 2]) {
     let Some(aws) = Aws::start().await else {
         return;
     };
     let pulumi = Pulumi::new();
+    let version_knob: Vec<(&str, &str)> = version
+        .map(|v| vec![("PULUMI_STANDIN_VERSION", v)])
+        .unwrap_or_default();
+    pulumi.knobs(&version_knob);
     let app = local_app(&aws, &pulumi, 0).await;
     onboard(&app, json!({"drift_check": {"every": "1m"}})).await;
     assert_eq!(app.run(PROD, Action::Deploy).await.status, "succeeded");
@@ -33,7 +38,9 @@ async fn a_scheduled_check_reports_exactly_the_resource_and_property_changed_out
     let report: Value = app.get_json(&format!("{}/drift", PROD.path())).await;
     assert_eq!(report["resources"], json!([]), "nothing drifted yet");
 
-    pulumi.knobs(&[("PULUMI_STANDIN_DRIFT", "vpc:enableDnsHostnames=false")]);
+    let mut knobs = version_knob.clone();
+    knobs.push(("PULUMI_STANDIN_DRIFT", "vpc:enableDnsHostnames=false"));
+    pulumi.knobs(&knobs);
     app.make_drift_checks_due();
     assert_eq!(app.run_drift_checks().await, 1);
     let report: Value = app.get_json(&format!("{}/drift", PROD.path())).await;
@@ -47,11 +54,9 @@ async fn a_scheduled_check_reports_exactly_the_resource_and_property_changed_out
 
     // The check is a refresh preview: no `--yes`, nothing written — a second check still
     // sees the same drift (a real refresh would have taken it into the state).
-    let check = argvs(&pulumi)
-        .into_iter()
-        .rfind(|a| a.get(1).map(String::as_str) == Some("refresh"))
-        .unwrap();
-    assert!(check.iter().any(|a| a == "--preview-only"), "{check:?}");
+    let check = argvs(&pulumi).pop().unwrap();
+    assert_eq!(check[1], command[0], "{check:?}");
+    assert!(check.iter().any(|a| a == command[1]), "{check:?}");
     assert!(!check.iter().any(|a| a == "--yes"), "{check:?}");
     app.make_drift_checks_due();
     assert_eq!(app.run_drift_checks().await, 1);
@@ -59,6 +64,18 @@ async fn a_scheduled_check_reports_exactly_the_resource_and_property_changed_out
     assert_eq!(again["resources"][0]["first_seen"], first_seen);
     assert_eq!(app.status(PROD).await.status, "succeeded");
     app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_scheduled_check_reports_exactly_the_resource_and_property_changed_out_of_band() {
+    // CLIs from 3.229.0: `refresh --preview-only` takes no lock on a DIY backend.
+    reports_exactly_the_drifted_resource(Some("v3.230.0"), ["refresh", "--preview-only"]).await;
+}
+
+#[actix_web::test]
+async fn on_older_clis_the_check_is_a_preview_with_refresh() {
+    // Before 3.229.0 `refresh --preview-only` held the stack's lock.
+    reports_exactly_the_drifted_resource(None, ["preview", "--refresh"]).await;
 }
 
 #[actix_web::test]
