@@ -61,6 +61,10 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     /// Running operations (set at scrape).
     pub running: Gauge,
+    /// Environments with at least one drifted resource (database-derived).
+    pub drifted_stacks: Gauge,
+    /// Drifted resources across the fleet (database-derived).
+    pub drifted_resources: Gauge,
 }
 
 impl Default for Metrics {
@@ -116,6 +120,18 @@ impl Metrics {
         );
         registry.register("queue_depth", "Queued operations", queue_depth.clone());
         registry.register("operations_running", "Running operations", running.clone());
+        let drifted_stacks = Gauge::default();
+        let drifted_resources = Gauge::default();
+        registry.register(
+            "drifted_stacks",
+            "Stacks whose last drift check found drifted resources",
+            drifted_stacks.clone(),
+        );
+        registry.register(
+            "drifted_resources",
+            "Resources the last drift checks found drifted",
+            drifted_resources.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             http_requests,
@@ -126,7 +142,15 @@ impl Metrics {
             operations,
             queue_depth,
             running,
+            drifted_stacks,
+            drifted_resources,
         }
+    }
+
+    /// Sets the drift gauges from `(drifted stacks, drifted resources)`.
+    pub fn set_drift_counts(&self, (stacks, resources): (i64, i64)) {
+        self.drifted_stacks.set(stacks);
+        self.drifted_resources.set(resources);
     }
 
     /// Sets the database-derived gauges from `(kind, status, count)` rows.

@@ -38,6 +38,17 @@ pub struct Settings {
     pub deployments: DeploymentsSettings,
     /// The web console.
     pub console: ConsoleSettings,
+    /// Change control: saved plans and their approval.
+    pub approvals: ApprovalSettings,
+}
+
+/// `BYOC_APPROVAL_SEPARATE_REQUESTER` (`true` | `false`, default `false`): the token that
+/// asked for a deploy may not approve or reject it. (How long a plan may be approved is the
+/// workers' `BYOC_PLAN_TTL_SECONDS`: they stamp it on the plan.)
+#[derive(Debug, Clone)]
+pub struct ApprovalSettings {
+    /// The requester of a deploy may not approve or reject it (403).
+    pub separate_requester: bool,
 }
 
 /// `BYOC_CONSOLE` (`on` | `off`, default `on`): the web console at `/`.
@@ -142,7 +153,8 @@ pub struct PulumiSettings {
 
 /// `BYOC_WORKER_CONCURRENCY` (default 4), `BYOC_LEASE_SECONDS` (60), `BYOC_MAX_ATTEMPTS` (3),
 /// `BYOC_OPERATION_TIMEOUT_SECONDS` (7200), `BYOC_SHUTDOWN_GRACE_SECONDS` (150),
-/// `BYOC_POLL_MILLIS` (1000), `BYOC_WORKER_HEALTH_BIND` (unset).
+/// `BYOC_POLL_MILLIS` (1000), `BYOC_WORKER_HEALTH_BIND` (unset), `BYOC_PLAN_TTL_SECONDS`
+/// (86400), `BYOC_DRIFT_MAX_CONCURRENT` (2), `BYOC_DRIFT_POLL_SECONDS` (30).
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Operations run at once by this process.
@@ -163,6 +175,13 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// Where `byoc worker` serves `/health`, `/ready` and `/metrics`; `None`: no listener.
     pub health_bind: Option<SocketAddr>,
+    /// How long a deploy's saved plan may be approved after its preview; an older one is
+    /// refused (409 `plan-stale`).
+    pub plan_ttl: Duration,
+    /// Drift checks running at once across the fleet (every process counts the others').
+    pub drift_max_concurrent: usize,
+    /// How often a worker looks for due drift checks.
+    pub drift_poll: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -362,6 +381,9 @@ impl Settings {
                     "150",
                 )?),
                 poll: Duration::from_millis(parsed(&opt, "BYOC_POLL_MILLIS", "1000")?),
+                plan_ttl: Duration::from_secs(parsed(&opt, "BYOC_PLAN_TTL_SECONDS", "86400")?),
+                drift_max_concurrent: parsed(&opt, "BYOC_DRIFT_MAX_CONCURRENT", "2")?,
+                drift_poll: Duration::from_secs(parsed(&opt, "BYOC_DRIFT_POLL_SECONDS", "30")?),
                 health_bind: match opt("BYOC_WORKER_HEALTH_BIND") {
                     None => None,
                     Some(raw) => {
@@ -398,6 +420,18 @@ impl Settings {
                     "BYOC_DEPLOYMENTS_MAX_POLL_MILLIS",
                     "15000",
                 )?),
+            },
+            approvals: ApprovalSettings {
+                separate_requester: match opt("BYOC_APPROVAL_SEPARATE_REQUESTER").as_deref() {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(other) => {
+                        return Err(SettingsError {
+                            var: "BYOC_APPROVAL_SEPARATE_REQUESTER",
+                            reason: format!("'{other}' is not 'true' or 'false'"),
+                        });
+                    }
+                },
             },
             console: ConsoleSettings {
                 enabled: match opt("BYOC_CONSOLE").as_deref() {

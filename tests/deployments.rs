@@ -145,6 +145,7 @@ pub fn job(tenant: &Tenant, kind: OperationKind) -> OperationJob {
         resume_after_sequence: None,
         stack_settings: None,
         check_pending: false,
+        plan: Default::default(),
         timeout: Duration::from_secs(60),
     }
 }
@@ -180,7 +181,9 @@ pub async fn run_with(
                     sent.flushes += 1;
                     let _ = done.send(true);
                 }
-                SinkMessage::StackSettings(_) | SinkMessage::CheckPending(_) => {}
+                SinkMessage::StackSettings(_)
+                | SinkMessage::CheckPending(_)
+                | SinkMessage::Plan(_) => {}
             }
         }
         sent

@@ -18,10 +18,14 @@ mod routes;
 #[path = "support/scripted_executor.rs"]
 mod scripted;
 
+#[path = "e2e/approvals.rs"]
+mod approvals;
 #[path = "e2e/crash.rs"]
 mod crash;
 #[path = "e2e/deployments.rs"]
 mod deployments;
+#[path = "e2e/drift.rs"]
+mod drift;
 #[path = "e2e/fleet.rs"]
 mod fleet;
 #[path = "e2e/harness.rs"]

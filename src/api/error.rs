@@ -58,6 +58,12 @@ pub enum ApiError {
     /// token or a tenant outside its scope).
     #[error("{0}")]
     OutOfScope(String),
+    /// The token that asked for a deploy may not decide on it
+    /// (`BYOC_APPROVAL_SEPARATE_REQUESTER=true`).
+    #[error(
+        "token '{0}' asked for this deploy and may not approve or reject it; another operator or admin must"
+    )]
+    SelfApproval(String),
     /// A console-session request failed the cross-site checks (origin, CSRF token).
     #[error(transparent)]
     CrossSite(#[from] crate::console::guard::CrossSite),
@@ -114,6 +120,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::CrossSite(_) => "cross-site-request",
             ApiError::OutOfScope(_) => "out-of-scope",
+            ApiError::SelfApproval(_) => "self-approval",
             ApiError::NotFound { .. } => "not-found",
             ApiError::Conflict { slug, .. } => slug,
             ApiError::Validation(_) => "validation-failed",
@@ -134,9 +141,10 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::NotBearer | ApiError::UnknownToken => {
                 S::UNAUTHORIZED
             }
-            ApiError::Forbidden { .. } | ApiError::CrossSite(_) | ApiError::OutOfScope(_) => {
-                S::FORBIDDEN
-            }
+            ApiError::Forbidden { .. }
+            | ApiError::CrossSite(_)
+            | ApiError::OutOfScope(_)
+            | ApiError::SelfApproval(_) => S::FORBIDDEN,
             ApiError::NotFound { .. } => S::NOT_FOUND,
             ApiError::Conflict { .. } => S::CONFLICT,
             ApiError::Validation(_) => S::UNPROCESSABLE_ENTITY,
@@ -176,6 +184,10 @@ impl From<QueueError> for ApiError {
             },
             e @ QueueError::Finished { .. } => ApiError::Conflict {
                 slug: "operation-finished",
+                detail: e.to_string(),
+            },
+            e @ QueueError::NotAwaitingApproval { .. } => ApiError::Conflict {
+                slug: "not-awaiting-approval",
                 detail: e.to_string(),
             },
             QueueError::Store(e) => e.into(),

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 pub(crate) mod configs;
+mod drift;
 pub(crate) mod environments;
 mod error;
 mod metrics;
@@ -109,6 +110,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(operations::get_operation)
             .service(operations::list_operation_events)
             .service(operations::cancel_operation)
+            .service(operations::get_operation_plan)
+            .service(operations::approve_operation)
+            .service(operations::reject_operation)
+            .service(drift::get_environment_drift)
+            .service(drift::list_drift)
             .service(metrics::get_metrics)
             .service(program::get_environment_program)
             .service(onboarding::get_role_template)

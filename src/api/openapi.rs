@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    configs, environments, metrics, onboarding, operations, program, system, tenants, tokens,
+    configs, drift, environments, metrics, onboarding, operations, program, system, tenants, tokens,
 };
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
@@ -39,6 +39,11 @@ use super::{
         operations::get_operation,
         operations::list_operation_events,
         operations::cancel_operation,
+        operations::get_operation_plan,
+        operations::approve_operation,
+        operations::reject_operation,
+        drift::get_environment_drift,
+        drift::list_drift,
         metrics::get_metrics,
         program::get_environment_program,
         onboarding::get_role_template,
@@ -54,6 +59,7 @@ use super::{
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "onboarding", description = "Tenant role template, verification, external-ID rotation"),
         (name = "operations", description = "Deploy, preview, refresh, destroy; status, history, events"),
+        (name = "drift", description = "Drift reports from scheduled refresh previews"),
     )
 )]
 pub struct ApiDoc;

@@ -1,8 +1,10 @@
 //! Pure domain types and rules: validated names, tenants, environment configs, operations.
 //! Nothing here performs I/O; everything past the API edge works with these types.
 
+pub mod approval;
 pub mod aws;
 pub mod config;
+pub mod drift;
 pub mod names;
 pub mod operation;
 pub mod role;

@@ -29,6 +29,10 @@ stored_enum! {
         Queued = "queued",
         /// A worker holds its lease and runs it.
         Running = "running",
+        /// A deploy's preview saved its update plan and the environment's approval policy
+        /// holds it: it waits for `approve` (queued again to apply exactly that plan) or
+        /// `reject`. Holds nothing: the stack is free for other work meanwhile.
+        AwaitingApproval = "awaiting_approval",
         /// Finished successfully.
         Succeeded = "succeeded",
         /// Finished with an error.

@@ -338,6 +338,16 @@ impl Executor for DeploymentsExecutor {
 
     #[tracing::instrument(skip_all, fields(operation.id = %job.operation_id, stack.name = %job.stack, executor = "deployments"))]
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome {
+        if job.plan != super::PlanStep::None {
+            // A deployment runs `pulumi up`/`preview` itself and its REST request has no field
+            // for a plan file (`apitype.CreateDeploymentRequest`, docs/pulumi-contract.md §5).
+            return Outcome::Failed {
+                message: "approval policies need the local executor: Pulumi Deployments cannot                           save or apply an update plan; set the environment's approval policy                           to `never` or run byoc with BYOC_EXECUTOR=local"
+                    .into(),
+                summary: Default::default(),
+                retryable: false,
+            };
+        }
         match self.drive(&job, &sink, &cancel).await {
             Ok(outcome) => outcome,
             Err(e) => {

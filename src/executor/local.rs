@@ -10,6 +10,7 @@
 //! protection on), `outcome` (errors → [`Outcome`]). `operation` and `protection` both use
 //! `engine`; neither uses the other's internals.
 
+mod drift;
 mod engine;
 mod operation;
 mod outcome;
@@ -135,6 +136,22 @@ impl Executor for LocalExecutor {
         }
         .instrument(span)
         .await
+    }
+
+    async fn check_drift(
+        &self,
+        job: OperationJob,
+        cancel: CancellationToken,
+    ) -> Result<Vec<crate::domain::drift::DriftedResource>, String> {
+        let span = tracing::info_span!("local_drift_check", stack = %job.stack);
+        drift::check(self, &job, &cancel)
+            .instrument(span)
+            .await
+            .map_err(|e| match e.into_outcome() {
+                Outcome::Failed { message, .. } => message,
+                Outcome::Cancelled { reason, .. } => reason,
+                Outcome::Succeeded { .. } => "the drift check failed".to_owned(),
+            })
     }
 
     async fn recover(&self, job: &OperationJob) -> Result<Vec<EngineEventRecord>, RecoverError> {

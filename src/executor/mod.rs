@@ -78,6 +78,31 @@ pub struct OperationJob {
     /// The stack's checkpoint may hold pending operations (an earlier run was killed, or its
     /// worker died): resolve them before running the engine.
     pub check_pending: bool,
+    /// Change control: run a deploy as a preview that saves its plan, or apply a saved plan.
+    pub plan: PlanStep,
+}
+
+/// Which half of a deploy under an approval policy a run is (issue 18).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PlanStep {
+    /// No saved plan: the operation's kind says what runs.
+    #[default]
+    None,
+    /// `preview --save-plan`: report the plan file ([`SinkMessage::Plan`]); change nothing.
+    Save,
+    /// `up --plan`: apply exactly this saved plan.
+    Apply(PlanFile),
+}
+
+/// An update plan file as `preview --save-plan` wrote it. It may hold secret inputs: its
+/// `Debug` shows only its size, and byoc stores it sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlanFile(pub Vec<u8>);
+
+impl std::fmt::Debug for PlanFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PlanFile({} bytes)", self.0.len())
+    }
 }
 
 /// What the local executor keeps about a stack's workspace between runs. The worker stores it
@@ -120,6 +145,8 @@ pub enum SinkMessage {
     /// Whether the stack's checkpoint may hold pending operations: `true` after a run was
     /// killed before it could resolve them, `false` once they are resolved.
     CheckPending(bool),
+    /// The update plan a `PlanStep::Save` run's preview wrote (stored sealed at once).
+    Plan(PlanFile),
     /// Answer `true` once everything sent before this is stored, `false` when it was not (the
     /// lease was lost, the worker is gone).
     Flush(tokio::sync::oneshot::Sender<bool>),
@@ -164,6 +191,11 @@ impl EventSink {
             return false;
         }
         rx.await.unwrap_or(false)
+    }
+
+    /// Reports the update plan a `PlanStep::Save` run's preview wrote.
+    pub async fn plan(&self, plan: PlanFile) {
+        let _ = self.events.send(SinkMessage::Plan(plan)).await;
     }
 
     /// Records the executor-side reference of the run.
@@ -226,6 +258,18 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     /// shutdown: the executor then stops gracefully and answers `Outcome::Cancelled`. When the
     /// run must stop at once (its lease was lost), the worker drops this future instead.
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome;
+
+    /// Drift detection (issue 18): a refresh preview of `job`'s stack, changing nothing and
+    /// holding no lock; the resources whose cloud state differs from the stack's. The default
+    /// says the executor cannot (Pulumi Deployments has no such run that byoc drives).
+    async fn check_drift(
+        &self,
+        job: OperationJob,
+        cancel: CancellationToken,
+    ) -> Result<Vec<crate::domain::drift::DriftedResource>, String> {
+        let _ = (job, cancel);
+        Err(format!("the {} executor cannot check drift", self.name()))
+    }
 
     /// Makes a stack usable again after a worker died while running `job` on it: clears the
     /// backend lock (`pulumi cancel`) or checks the remote run. Must be idempotent. Returns

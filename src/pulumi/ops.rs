@@ -90,6 +90,22 @@ impl Runner {
         self.engine_op(ws, stack, args, false, ctl, events).await
     }
 
+    /// `pulumi refresh --preview-only [opts] --color=never --exec-kind=auto.local --event-log <log> --stack <s>`:
+    /// what a refresh would change, changing nothing and taking no lock (the Go SDK's
+    /// `PreviewRefresh`; `pkg/backend/diy/backend.go` Refresh with `DryRun` takes no lock).
+    pub async fn preview_refresh(
+        &self,
+        ws: &Workspace,
+        stack: &StackName,
+        opts: &RefreshOptions,
+        ctl: &RunControl,
+        events: Option<&EventSink>,
+    ) -> Result<PreviewResult, PulumiError> {
+        let mut args = vec!["refresh".into(), "--preview-only".into()];
+        args.extend(opts.to_args());
+        self.engine_op(ws, stack, args, true, ctl, events).await
+    }
+
     /// `pulumi destroy [opts] --color=never --exec-kind=auto.local --event-log <log> --yes --skip-preview --stack <s>`
     /// (the Go SDK puts `--yes --skip-preview` last for destroy).
     pub async fn destroy(

@@ -18,6 +18,10 @@ pub struct PreviewOptions {
     pub expect_no_changes: bool,
     /// `--diff`.
     pub diff: bool,
+    /// `--save-plan=<file>`: write the update plan this preview computed (the Go SDK's
+    /// `optpreview.Plan`, pulumi/pulumi `sdk/go/auto/stack.go` Preview;
+    /// `pkg/cmd/pulumi/operations/preview.go`).
+    pub save_plan: Option<std::path::PathBuf>,
 }
 
 /// Options of `pulumi up`.
@@ -37,6 +41,10 @@ pub struct UpOptions {
     pub expect_no_changes: bool,
     /// `--continue-on-error`.
     pub continue_on_error: bool,
+    /// `--plan=<file>`: constrain the update to a plan `preview --save-plan` wrote; the engine
+    /// fails the update as soon as a step departs from it (the Go SDK's `optup.Plan`,
+    /// `sdk/go/auto/stack.go` Up; `pkg/resource/deploy/step_generator.go` validateSteps).
+    pub plan: Option<std::path::PathBuf>,
 }
 
 /// Options of `pulumi refresh`.
@@ -109,6 +117,9 @@ impl PreviewOptions {
             .each("target", &self.target)
             .switch("refresh", self.refresh)
             .parallel(self.parallel);
+        if let Some(path) = &self.save_plan {
+            f.0.push(format!("--save-plan={}", path.display()));
+        }
         f.0
     }
 }
@@ -124,6 +135,9 @@ impl UpOptions {
             .switch("refresh", self.refresh)
             .switch("continue-on-error", self.continue_on_error)
             .parallel(self.parallel);
+        if let Some(path) = &self.plan {
+            f.0.push(format!("--plan={}", path.display()));
+        }
         f.0
     }
 }

@@ -6,9 +6,11 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_tokens, environment_configs, operation_events, operations, stack_settings, stacks, tenants,
+    api_tokens, drift_checks, drift_resources, environment_configs, operation_events,
+    operation_plans, operations, stack_settings, stacks, tenants,
 };
-use super::{Conn, StoreError, configs, events, operations as ops, stack_settings as ss};
+use super::stack_settings as ss;
+use super::{Conn, StoreError, configs, drift, events, operations as ops, plans};
 use super::{stacks as st, tenants as tn, tokens as tk};
 
 /// Rows per insert: far below both engines' limits on bound parameters.
@@ -67,6 +69,18 @@ pub fn counts(conn: &mut Conn) -> Result<Counts, StoreError> {
         (
             "stack_settings",
             stack_settings::table.count().get_result(conn)?,
+        ),
+        (
+            "operation_plans",
+            operation_plans::table.count().get_result(conn)?,
+        ),
+        (
+            "drift_checks",
+            drift_checks::table.count().get_result(conn)?,
+        ),
+        (
+            "drift_resources",
+            drift_resources::table.count().get_result(conn)?,
         ),
     ])
 }
@@ -128,6 +142,30 @@ pub fn copy(from: &mut Conn, to: &mut Conn) -> Result<Counts, CopyError> {
             .load(from)?;
         insert_chunks(to, &rows, |c, chunk| {
             super::on_backend!(c, |c| diesel::insert_into(stack_settings::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<plans::OperationPlan> = operation_plans::table
+            .select(plans::OperationPlan::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(operation_plans::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<drift::DriftCheckRow> = drift_checks::table
+            .select(drift::DriftCheckRow::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(drift_checks::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows: Vec<drift::DriftRow> = drift_resources::table
+            .select(drift::DriftRow::as_select())
+            .load(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(drift_resources::table)
                 .values(chunk)
                 .execute(c))
         })?;

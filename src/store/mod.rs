@@ -5,12 +5,14 @@
 pub mod configs;
 pub mod copy;
 mod db;
+pub mod drift;
 pub mod environments;
 mod error;
 pub mod events;
 mod mapping;
 pub mod operations;
 pub mod outputs;
+pub mod plans;
 pub mod queue;
 pub mod schema;
 pub mod scratch;

@@ -100,6 +100,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    operation_plans (operation_id) {
+        operation_id -> Text,
+        plan_sealed -> Binary,
+        changes -> Text,
+        hold_reason -> Nullable<Text>,
+        config_version -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    drift_checks (stack_name) {
+        stack_name -> Text,
+        next_at -> Timestamp,
+        running_until -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        checked_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    drift_resources (stack_name, urn) {
+        stack_name -> Text,
+        urn -> Text,
+        resource_type -> Text,
+        name -> Text,
+        op -> Text,
+        paths -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
 diesel::joinable!(environment_configs -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
 diesel::joinable!(stack_settings -> stacks (stack_name));
@@ -111,5 +150,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     operations,
     operation_events,
-    stack_settings
+    stack_settings,
+    operation_plans,
+    drift_checks,
+    drift_resources
 );

@@ -38,6 +38,9 @@ pub enum PrepareError {
         /// The decoder's error.
         source: serde_json::Error,
     },
+    /// The deploy's approved update plan does not decrypt with this master key.
+    #[error("cannot prepare the operation: its approved update plan does not decrypt: {0}")]
+    Plan(#[source] CryptoError),
     /// The tenant's external ID does not decrypt with this master key.
     #[error("cannot prepare the operation: the tenant's external ID does not decrypt: {0}")]
     ExternalId(#[source] CryptoError),

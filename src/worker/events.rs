@@ -134,6 +134,10 @@ impl Worker {
                     queue::record_stack_settings(conn, &held, &sealed)
                 }
                 SinkMessage::CheckPending(on) => queue::record_check_pending(conn, &held, on),
+                SinkMessage::Plan(plan) => {
+                    let sealed = crate::store::plans::seal(&key, held.operation_id(), &plan.0);
+                    queue::record_plan(conn, &held, &sealed)
+                }
                 SinkMessage::Event(_) | SinkMessage::ExternalRef(_) | SinkMessage::Flush(_) => {
                     Ok(())
                 }

@@ -11,7 +11,7 @@ use super::lease::Signals;
 use super::{Disposition, PrepareError, Stop, Verdict, Worker, decide};
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{EnvName, StackName};
-use crate::executor::{EventSink, OperationJob};
+use crate::executor::{EventSink, OperationJob, PlanStep};
 use crate::store;
 use crate::store::events::NewEvent;
 use crate::store::operations::Operation;
@@ -75,6 +75,7 @@ impl Worker {
                 None => None,
             };
             let check_pending = stored.is_some_and(|r| r.check_pending);
+            let plan = plan_step(conn, &inner.key, &op, &config)?;
             let external_id: SecretString = inner
                 .key
                 .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
@@ -98,6 +99,7 @@ impl Worker {
                 timeout,
                 stack_settings,
                 check_pending,
+                plan,
             })
         })
         .await
@@ -110,6 +112,8 @@ impl Worker {
         job: OperationJob,
         shutdown: CancellationToken,
     ) {
+        // Under change control, a run that saves a plan ends the preview half only.
+        let planning = (job.plan == PlanStep::Save).then(|| job.config.approval.clone());
         let (sink, rx) = EventSink::channel(256);
         let lost = CancellationToken::new();
         let writer = tokio::spawn(self.clone().write_events(lease.clone(), rx, lost.clone()));
@@ -136,7 +140,10 @@ impl Worker {
         };
         let max = self.inner.settings.max_attempts;
         match decide(stop, watched.outcome, lease.attempt(), max) {
-            Disposition::Finish(verdict) => self.finish(op, &lease, verdict).await,
+            Disposition::Finish(verdict) => match planning {
+                Some(approval) => self.conclude_plan(op, &lease, verdict, approval).await,
+                None => self.finish(op, &lease, verdict).await,
+            },
             Disposition::Retry { message } => {
                 let note = NewEvent {
                     kind: "byoc.retry".into(),
@@ -217,6 +224,53 @@ impl Worker {
         self.inner.hub.operation_queued();
     }
 
+    /// Ends the preview half of a deploy under an approval policy: a saved plan waits for
+    /// approval or goes back to the queue (`queue::conclude_plan`); a preview that failed or
+    /// was stopped ends the operation without touching the stack's status.
+    async fn conclude_plan(
+        &self,
+        op: &Operation,
+        lease: &Lease,
+        verdict: Verdict,
+        approval: crate::domain::approval::ApprovalConfig,
+    ) {
+        let summary = serde_json::to_string(&verdict.summary).ok();
+        let ttl = self.inner.settings.plan_ttl;
+        let held = lease.clone();
+        let status = verdict.status;
+        let res = self
+            .blocking(move |conn| {
+                if status == crate::domain::OperationStatus::Succeeded {
+                    queue::conclude_plan(conn, &held, &approval, ttl, summary.as_deref()).map(Some)
+                } else {
+                    let error = verdict.error.as_deref();
+                    queue::end_preview(conn, &held, status, error, summary.as_deref())
+                        .map(|()| None)
+                }
+            })
+            .await;
+        match res {
+            Ok(Some(queue::Concluded::Held(reason))) => {
+                tracing::info!(%reason, "plan saved; the deploy awaits approval")
+            }
+            Ok(Some(queue::Concluded::Queued)) => {
+                tracing::info!("plan saved; the policy lets it through: queued to apply it");
+            }
+            Ok(None) => {
+                tracing::info!(operation.status = %status, "the deploy's preview ended");
+                self.count_finished(op, status);
+            }
+            Err(QueueError::LeaseLost(_)) => {
+                tracing::warn!(
+                    "lease lost before the plan could be recorded; its new holder decides"
+                )
+            }
+            Err(e) => tracing::error!(error = %e, "cannot record the deploy's plan"),
+        }
+        self.inner.hub.changed(&op.id);
+        self.inner.hub.operation_queued();
+    }
+
     fn count_finished(&self, op: &Operation, status: crate::domain::OperationStatus) {
         let metrics = &self.inner.metrics;
         let labels = crate::metrics::OperationLabels {
@@ -234,5 +288,31 @@ impl Worker {
                 .get_or_create(&kind)
                 .observe(secs);
         }
+    }
+}
+
+/// Which half of a deploy under change control this run is: a deploy whose environment has an
+/// approval policy first saves a plan; once that plan is approved (or the policy let it
+/// through) the next run applies it. Everything else runs as its kind says.
+fn plan_step(
+    conn: &mut store::Conn,
+    key: &crate::crypto::MasterKey,
+    op: &Operation,
+    config: &EnvironmentConfig,
+) -> Result<PlanStep, PrepareError> {
+    use crate::domain::approval::ApprovalPolicy;
+    if op.kind != crate::domain::OperationKind::Update
+        || config.approval.policy == ApprovalPolicy::Never
+    {
+        return Ok(PlanStep::None);
+    }
+    let plan = store::plans::lookup(conn, &op.id)?;
+    match plan {
+        Some(p) if matches!(p.decision.as_deref(), Some("approved" | "auto")) => {
+            let bytes =
+                store::plans::open(key, &op.id, &p.plan_sealed).map_err(PrepareError::Plan)?;
+            Ok(PlanStep::Apply(crate::executor::PlanFile(bytes)))
+        }
+        _ => Ok(PlanStep::Save),
     }
 }

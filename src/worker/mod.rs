@@ -6,6 +6,7 @@
 //! Runs inside `byoc serve` and as `byoc worker` processes sharing one database.
 
 mod decide;
+mod drift;
 mod error;
 mod events;
 mod job;
@@ -89,6 +90,8 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         tracing::info!(worker.id = %self.inner.id, "worker started");
+        // Drift checks run beside the queue and never take an operation permit.
+        let drift = tokio::spawn(self.clone().drift_loop(shutdown.clone()));
         loop {
             while let Some(done) = tasks.try_join_next() {
                 if let Err(e) = done {
@@ -133,6 +136,8 @@ impl Worker {
             "worker stopping: no new operations are claimed"
         );
         let grace = self.inner.settings.shutdown_grace + Duration::from_secs(5);
+        // Cancelled with the shutdown token; an unfinished check's slot expires with its lease.
+        drift.abort();
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
             .await
             .is_err()

@@ -2,9 +2,11 @@
 
 #[path = "../support/app.rs"]
 mod app;
+mod approvals;
 mod auth;
 mod configs;
 mod db_copy;
+mod drift;
 mod events;
 #[path = "../support/files.rs"]
 mod files;

@@ -263,6 +263,7 @@ pub fn job(kind: OperationKind, role_arn: &RoleArn, external_id: &str) -> Operat
         resume_after_sequence: None,
         stack_settings: None,
         check_pending: false,
+        plan: Default::default(),
         timeout: Duration::from_secs(120),
     }
 }
@@ -317,7 +318,7 @@ impl Running {
                     self.memory.lock().unwrap().settings = Some(settings)
                 }
                 SinkMessage::CheckPending(on) => self.memory.lock().unwrap().check_pending = on,
-                SinkMessage::ExternalRef(_) => {}
+                SinkMessage::ExternalRef(_) | SinkMessage::Plan(_) => {}
                 SinkMessage::Flush(done) => {
                     let _ = done.send(true);
                 }

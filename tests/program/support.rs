@@ -324,6 +324,8 @@ pub fn sample_config(case: &Case) -> EnvironmentConfig {
             },
         },
         tags: BTreeMap::from([("Owner".into(), "acme-platform".into())]),
+        approval: Default::default(),
+        drift_check: None,
         warnings: vec![],
     }
 }

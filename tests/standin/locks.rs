@@ -140,3 +140,25 @@ fn a_second_engine_let_in_by_cancel_is_recorded_as_a_violation() {
         1
     );
 }
+
+#[test]
+fn refresh_preview_only_takes_the_lock_before_3_229_and_not_after() {
+    // pulumi/pulumi#22385, changelog/v3.229.0.md: "[backend/diy] Remove state lock for
+    // refresh --preview-only for diy backend".
+    let w = slow_world();
+    let holder = hold_lock(&w, &[]);
+    let preview = ["refresh", "--preview-only", "--stack", "dev"];
+    let old = w.run_with(&preview, &[("PULUMI_STANDIN_VERSION", "v3.228.0")]);
+    assert_ne!(old.code, 0);
+    assert!(
+        old.stderr.contains("the stack is currently locked"),
+        "{}",
+        old.stderr
+    );
+    let new = w.run_with(&preview, &[("PULUMI_STANDIN_VERSION", "v3.229.0")]);
+    assert_eq!(new.code, 0, "{}", new.stderr);
+    // A plain preview never locks.
+    let plain = w.run_with(&["preview", "--refresh", "--stack", "dev"], &[]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    stop(holder);
+}

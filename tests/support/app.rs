@@ -243,6 +243,23 @@ impl TestApp {
             .map(|(file, _)| file)
     }
 
+    /// Runs every drift check due now (within the cap) to its end, as a worker's drift loop
+    /// would; returns how many ran.
+    pub async fn run_drift_checks(&self) -> usize {
+        self.server.worker.run_drift_checks().await
+    }
+
+    /// Makes every scheduled drift check due now (as if its jittered time had come).
+    pub fn make_drift_checks_due(&self) {
+        use byoc::store::schema::drift_checks::dsl::*;
+        use diesel::prelude::*;
+        let past = byoc::store::now() - chrono::TimeDelta::seconds(1);
+        diesel::update(drift_checks)
+            .set(next_at.eq(past))
+            .execute(&mut *self.db())
+            .unwrap();
+    }
+
     /// Runs every runnable operation to its end, as a worker would.
     pub async fn run_pending_operations(&self) -> usize {
         self.server.worker.run_pending().await

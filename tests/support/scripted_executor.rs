@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use byoc::executor::{EventSink, Executor, OperationJob, Outcome, OutputValue, RecoverError};
+use byoc::domain::drift::DriftedResource;
+use byoc::executor::{
+    EventSink, Executor, OperationJob, Outcome, OutputValue, PlanFile, PlanStep, RecoverError,
+};
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +52,20 @@ pub struct ScriptedExecutor {
     gates: Mutex<HashMap<String, Arc<Notify>>>,
     /// Resources each stack "has" (a deploy creates them, a destroy deletes them).
     state: Mutex<HashMap<String, usize>>,
+    /// Every plan file a run applied (`PlanStep::Apply`), by operation id.
+    applied_plans: Mutex<Vec<(String, Vec<u8>)>>,
+    /// What a drift check of a stack finds.
+    drift: Mutex<HashMap<String, Vec<DriftedResource>>>,
+    /// Drift checks in flight now, the most ever at once, and every stack checked.
+    drift_runs: Mutex<(usize, usize, Vec<String>)>,
+    /// Drift checks block until `release_drift` while set.
+    drift_gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+}
+
+/// The plan file a scripted `PlanStep::Save` run reports for `operation_id`.
+pub fn scripted_plan(operation_id: &str) -> Vec<u8> {
+    format!("{{\"scripted-plan\": \"{operation_id}\", \"secret\": \"plan-secret-value\"}}")
+        .into_bytes()
 }
 
 const RESOURCES: usize = 3;
@@ -70,6 +87,33 @@ impl ScriptedExecutor {
     /// Lets a blocked run on `stack` finish normally.
     pub fn release(&self, stack: &str) {
         self.gate(stack).notify_one();
+    }
+
+    /// What drift checks of `stack` find from now on.
+    pub fn set_drift(&self, stack: &str, found: Vec<DriftedResource>) {
+        self.drift.lock().unwrap().insert(stack.to_owned(), found);
+    }
+
+    /// Makes drift checks wait until [`ScriptedExecutor::release_drift`].
+    pub fn hold_drift_checks(&self) {
+        *self.drift_gate.lock().unwrap() = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets held drift checks finish.
+    pub fn release_drift(&self) {
+        if let Some(gate) = self.drift_gate.lock().unwrap().take() {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
+    /// (drift checks in flight now, the most ever at once, every stack checked).
+    pub fn drift_runs(&self) -> (usize, usize, Vec<String>) {
+        self.drift_runs.lock().unwrap().clone()
+    }
+
+    /// Every plan a run applied, as (operation id, plan file).
+    pub fn applied_plans(&self) -> Vec<(String, Vec<u8>)> {
+        self.applied_plans.lock().unwrap().clone()
     }
 
     /// Every call so far.
@@ -122,13 +166,21 @@ fn event(seq: usize, key: &str, body: serde_json::Value) -> serde_json::Value {
     json!({"sequence": seq, "timestamp": 1_700_000_000 + seq, key: body})
 }
 
-fn step(seq: usize, key: &str, stack: &str, i: usize, op: &str) -> serde_json::Value {
+fn step(
+    seq: usize,
+    key: &str,
+    stack: &str,
+    i: usize,
+    op: &str,
+    planning: bool,
+) -> serde_json::Value {
     let urn = format!("urn:pulumi:{stack}::byoc-platform::aws:ec2/vpc:Vpc::res{i}");
-    event(
-        seq,
-        key,
-        json!({"metadata": {"op": op, "urn": urn, "type": "aws:ec2/vpc:Vpc", "provider": ""}}),
-    )
+    let mut body =
+        json!({"metadata": {"op": op, "urn": urn, "type": "aws:ec2/vpc:Vpc", "provider": ""}});
+    if planning {
+        body["planning"] = json!(true);
+    }
+    event(seq, key, body)
 }
 
 #[async_trait]
@@ -139,11 +191,24 @@ impl Executor for ScriptedExecutor {
 
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome {
         let stack = job.stack.to_string();
-        let kind = job.kind.as_str().to_owned();
+        // Under change control a deploy runs as a preview that saves a plan ("plan"), then as
+        // the update that applies it ("apply-plan").
+        let (kind, recorded) = match &job.plan {
+            PlanStep::None => (job.kind.as_str().to_owned(), job.kind.as_str().to_owned()),
+            PlanStep::Save => ("preview".to_owned(), "plan".to_owned()),
+            PlanStep::Apply(plan) => {
+                self.applied_plans
+                    .lock()
+                    .unwrap()
+                    .push((job.operation_id.clone(), plan.0.clone()));
+                ("update".to_owned(), "apply-plan".to_owned())
+            }
+        };
+        let planning = kind == "preview";
         self.calls.lock().unwrap().push(Call::Started(
             job.operation_id.clone(),
             stack.clone(),
-            kind.clone(),
+            recorded,
         ));
         let mut dropped = DropGuard {
             calls: &self.calls,
@@ -174,7 +239,7 @@ impl Executor for ScriptedExecutor {
             seq += 1;
             sink.event(
                 "resourcePreEvent",
-                step(seq, "resourcePreEvent", &stack, i, op),
+                step(seq, "resourcePreEvent", &stack, i, op, planning),
             )
             .await;
             if script.block && i == 0 {
@@ -192,7 +257,7 @@ impl Executor for ScriptedExecutor {
             seq += 1;
             sink.event(
                 "resOutputsEvent",
-                step(seq, "resOutputsEvent", &stack, i, op),
+                step(seq, "resOutputsEvent", &stack, i, op, planning),
             )
             .await;
             *summary.entry(op.to_owned()).or_insert(0) += 1;
@@ -204,6 +269,12 @@ impl Executor for ScriptedExecutor {
                 retryable: script.retryable,
             },
             None => {
+                if job.plan == PlanStep::Save {
+                    return Outcome::Succeeded {
+                        summary: summary.clone(),
+                        outputs: None,
+                    };
+                }
                 if kind == "update" {
                     self.state.lock().unwrap().insert(stack.clone(), RESOURCES);
                 } else if kind == "destroy" {
@@ -233,6 +304,9 @@ impl Executor for ScriptedExecutor {
                 }
             }
         });
+        if job.plan == PlanStep::Save && matches!(outcome, Outcome::Succeeded { .. }) {
+            sink.plan(PlanFile(scripted_plan(&job.operation_id))).await;
+        }
         let result = match &outcome {
             Outcome::Succeeded { .. } => "succeeded",
             Outcome::Failed { .. } => "failed",
@@ -257,6 +331,39 @@ impl Executor for ScriptedExecutor {
             .unwrap()
             .push(Call::Ended(job.operation_id.clone(), stack));
         outcome
+    }
+
+    async fn check_drift(
+        &self,
+        job: OperationJob,
+        cancel: CancellationToken,
+    ) -> Result<Vec<DriftedResource>, String> {
+        let stack = job.stack.to_string();
+        {
+            let mut runs = self.drift_runs.lock().unwrap();
+            runs.0 += 1;
+            runs.1 = runs.1.max(runs.0);
+            runs.2.push(stack.clone());
+        }
+        let gate = self.drift_gate.lock().unwrap().clone();
+        match gate {
+            Some(gate) => {
+                tokio::select! {
+                    _ = gate.acquire() => {}
+                    () = cancel.cancelled() => {}
+                }
+            }
+            // A check takes a moment: long enough for concurrent claims to overlap.
+            None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+        self.drift_runs.lock().unwrap().0 -= 1;
+        Ok(self
+            .drift
+            .lock()
+            .unwrap()
+            .get(&stack)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn recover(

@@ -1,6 +1,7 @@
 //! Stack operations over HTTP: start them (deploy, preview, refresh, destroy), follow them
 //! (status, history, one operation, its events as JSON or SSE), cancel them, read outputs.
 
+mod approve;
 mod cancel;
 mod events;
 mod read;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use approve::*;
 pub use cancel::*;
 pub use events::*;
 pub use read::*;
@@ -35,7 +37,7 @@ pub struct OperationView {
     /// preview | update | refresh | destroy | forget.
     #[schema(value_type = String)]
     pub kind: OperationKind,
-    /// queued | running | succeeded | failed | cancelled.
+    /// queued | running | awaiting_approval | succeeded | failed | cancelled.
     #[schema(value_type = String)]
     pub status: OperationStatus,
     /// Config version it applies.

@@ -32,6 +32,13 @@ pub struct EnvironmentConfig {
     pub components: Components,
     /// Tags added to every AWS resource (after byoc's own tags).
     pub tags: BTreeMap<String, String>,
+    /// Change control: when a deploy waits for a reviewer's approval (issue 18). Versions
+    /// saved before it existed read as `never`.
+    #[serde(default)]
+    pub approval: crate::domain::approval::ApprovalConfig,
+    /// Drift detection schedule; `None` (the default): no checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_check: Option<crate::domain::drift::DriftCheck>,
     /// What byoc advised when this version was saved (e.g. a Kubernetes version in extended
     /// support, a retired ingress controller). Advice only: it never changes the program.
     #[serde(default)]

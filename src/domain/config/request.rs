@@ -68,6 +68,13 @@ pub struct EnvironmentConfigRequest {
     /// `Environment` and `Stack`, which may not be overridden).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    /// Change control: `{policy: never | always | on_destructive, protected_types: [...]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::domain::approval::ApprovalRequest>,
+    /// Drift detection: `{every: "6h"}` runs a refresh preview about that often (jittered).
+    /// Absent: no checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_check: Option<crate::domain::drift::DriftCheck>,
 }
 
 /// The spec's flat node group settings; they describe one node group named `general`.

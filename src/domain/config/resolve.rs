@@ -92,12 +92,23 @@ pub fn resolve(
         &mut errors,
         &mut warnings,
     );
+    let approval = request
+        .approval
+        .clone()
+        .unwrap_or_default()
+        .resolve(&mut errors);
+    let drift_check = request.drift_check.clone();
+    if let Some(d) = &drift_check {
+        d.check(&mut errors);
+    }
     let config = EnvironmentConfig {
         availability_zones,
         vpc,
         eks,
         components,
         tags,
+        approval,
+        drift_check,
         warnings,
     };
     cross::check(&config, &mut errors);

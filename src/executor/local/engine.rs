@@ -22,7 +22,7 @@ pub const UNDECODABLE_EVENT: &str = "byoc.undecodable-event";
 /// An engine command with its options.
 #[derive(Debug, Clone)]
 pub(super) enum EngineOp {
-    Preview,
+    Preview(PreviewOptions),
     Up(UpOptions),
     Refresh,
     Destroy,
@@ -31,7 +31,7 @@ pub(super) enum EngineOp {
 impl EngineOp {
     pub(super) fn for_kind(kind: OperationKind) -> Self {
         match kind {
-            OperationKind::Preview => Self::Preview,
+            OperationKind::Preview => Self::Preview(PreviewOptions::default()),
             OperationKind::Update => Self::Up(UpOptions::default()),
             OperationKind::Refresh => Self::Refresh,
             OperationKind::Destroy => Self::Destroy,
@@ -91,10 +91,7 @@ impl Engine<'_> {
         let run = async move {
             let events = sink.is_some().then_some(&tx);
             let result = match op {
-                EngineOp::Preview => {
-                    let opts = PreviewOptions::default();
-                    runner.preview(ws, stack, &opts, &ctl, events).await
-                }
+                EngineOp::Preview(opts) => runner.preview(ws, stack, opts, &ctl, events).await,
                 EngineOp::Up(opts) => runner.up(ws, stack, opts, &ctl, events).await,
                 EngineOp::Refresh => {
                     let opts = RefreshOptions::default();

@@ -15,9 +15,9 @@ use super::pending::Pending;
 use super::prepare::{self, OpenStack};
 use super::protection;
 use crate::domain::OperationKind;
-use crate::executor::{EventSink, OperationJob, Outcome, OutputValue};
+use crate::executor::{EventSink, OperationJob, Outcome, OutputValue, PlanFile, PlanStep};
 use crate::program::Program;
-use crate::pulumi::{OperationResult, PulumiError, RunControl};
+use crate::pulumi::{OperationResult, PreviewOptions, PulumiError, RunControl, UpOptions};
 
 /// Event kind recorded when an update succeeded but its outputs could not be read.
 pub const OUTPUTS_UNAVAILABLE_EVENT: &str = "byoc.outputs-unavailable";
@@ -52,7 +52,7 @@ pub(super) async fn run(
     if job.kind == OperationKind::Destroy && job.config.eks.deletion_protection {
         protection::turn_off(exec, job, sink, cancel, deadline).await?;
     }
-    let op = EngineOp::for_kind(job.kind);
+    let op = engine_op(job, &open)?;
     let result = run_engine(exec, job, &open, sink, &op).await;
     prepare::report_settings(exec, job, &mut open, sink).await?;
     let result = match result {
@@ -65,11 +65,42 @@ pub(super) async fn run(
         }
     };
     let summary = result.summary.resource_changes.clone();
+    if job.plan == PlanStep::Save {
+        let path = open.ws.path().join(PLAN_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            PulumiError::io(format!("reading the saved plan {}", path.display()), e)
+        })?;
+        sink.plan(PlanFile(bytes)).await;
+        return Ok(Outcome::Succeeded {
+            summary,
+            outputs: None,
+        });
+    }
     let outputs = match job.kind {
         OperationKind::Update => read_outputs(exec, job, &open, &result, sink).await,
         _ => None,
     };
     Ok(Outcome::Succeeded { summary, outputs })
+}
+
+/// The update plan's file name in the workspace (0700, removed with it).
+const PLAN_FILE: &str = "byoc-update-plan.json";
+
+/// The engine command of `job`: its kind's, or under change control the preview that saves
+/// the plan (`preview --save-plan`) or the update constrained to the approved one
+/// (`up --plan`, written into the workspace first).
+fn engine_op(job: &OperationJob, open: &OpenStack) -> Result<EngineOp, LocalError> {
+    Ok(match &job.plan {
+        PlanStep::None => EngineOp::for_kind(job.kind),
+        PlanStep::Save => EngineOp::Preview(PreviewOptions {
+            save_plan: Some(open.ws.path().join(PLAN_FILE)),
+            ..PreviewOptions::default()
+        }),
+        PlanStep::Apply(plan) => EngineOp::Up(UpOptions {
+            plan: Some(open.ws.write_private_file(PLAN_FILE, &plan.0)?),
+            ..UpOptions::default()
+        }),
+    })
 }
 
 /// Runs `op`; when a restored settings file names a stack the backend no longer has (its

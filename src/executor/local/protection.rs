@@ -41,7 +41,9 @@ pub(super) async fn turn_off(
         sink: None,
         control: &open.control,
     };
-    let preview = check.run_clearing_stale_lock(&EngineOp::Preview).await?;
+    let preview = check
+        .run_clearing_stale_lock(&EngineOp::Preview(Default::default()))
+        .await?;
     let targets: Vec<String> = preview
         .resources
         .iter()

@@ -21,6 +21,7 @@
 //! Portability: the SQL lives here and in `claim.rs`; it is plain SQL except the write
 //! transaction (`BEGIN IMMEDIATE` on SQLite, see [`super::transaction`]).
 
+mod approval;
 mod claim;
 mod enqueue;
 mod forget;
@@ -30,6 +31,9 @@ mod tests;
 
 use diesel::prelude::*;
 
+pub use approval::{
+    Approval, Concluded, Stale, approve, conclude_plan, end_preview, record_plan, reject,
+};
 pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
 pub use forget::forget;
@@ -101,6 +105,14 @@ pub enum QueueError {
         /// The operation.
         id: String,
         /// How it ended.
+        status: OperationStatus,
+    },
+    /// An approve or reject of an operation that is not awaiting approval.
+    #[error("operation {id} is {status}, not awaiting approval")]
+    NotAwaitingApproval {
+        /// The operation.
+        id: String,
+        /// Its status.
         status: OperationStatus,
     },
     /// The lease is no longer held by this attempt: recovery took the operation over, or it

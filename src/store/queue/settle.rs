@@ -178,6 +178,10 @@ pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
                     stacks::update(conn, &op.stack_name, &change)?;
                 }
             }
+            // Nothing runs while a reviewer decides: it ends like a queued one.
+            OperationStatus::AwaitingApproval => {
+                super::approval::close_unrun(conn, &op, "cancelled while awaiting approval")?;
+            }
             OperationStatus::Running => {
                 diesel::update(ops::table.filter(ops::id.eq(&op.id)))
                     .set(ops::cancel_requested.eq(true))

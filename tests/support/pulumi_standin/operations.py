@@ -7,7 +7,7 @@ import time
 from . import engines, pending, plans, program, settings, signals, snapshot, steps, timefmt
 from .diy import Diy
 from .engine import Run, pending_warning
-from .errors import NON_INTERACTIVE_YES, CliError
+from .errors import NON_INTERACTIVE_YES, CliError, version_tuple
 from .events import metadata
 from .stackref import stack_arg
 
@@ -36,10 +36,14 @@ def cmd_engine(kind, flags, positional, project):
         cp = pending.edit(backend, project["name"], stack, flags, cp)
     run = Run(kind, flags, project, stack, backend, cp, manager, doc)
     registration = None
-    if not dry:
-        # Preview, `refresh --preview-only` and `destroy --preview-only` take no lock
-        # (pkg/backend/diy/backend.go Preview / Refresh / Destroy).
+    # Preview takes no lock (pkg/backend/diy/backend.go Preview). `refresh --preview-only`
+    # did until v3.229.0 ("[backend/diy] Remove state lock for refresh --preview-only for diy
+    # backend", pulumi/pulumi#22385, changelog/v3.229.0.md: Refresh called b.Lock before its
+    # PreviewOnly branch). `destroy --preview-only`: taken as without a lock (NOT VERIFIED).
+    old_refresh_lock = kind == "refresh" and dry and version_tuple() < (3, 229, 0)
+    if not dry or old_refresh_lock:
         backend.lock(project["name"], stack)
+    if not dry:
         registration = engines.Registration(backend.url, project["name"], stack, kind)
     try:
         # Signal handling is in place before tests are told the engine started, so a SIGINT
@@ -73,7 +77,7 @@ def cmd_engine(kind, flags, positional, project):
     finally:
         if registration is not None:
             registration.close()
-        if not dry:
+        if not dry or old_refresh_lock:
             backend.unlock(project["name"], stack)
 
 

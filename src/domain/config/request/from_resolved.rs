@@ -22,6 +22,11 @@ impl From<&EnvironmentConfig> for EnvironmentConfigRequest {
             eks_config: Some(eks(&c.eks)),
             components: Some(components(c)),
             tags: Some(c.tags.clone()),
+            approval: Some(crate::domain::approval::ApprovalRequest {
+                policy: Some(c.approval.policy),
+                protected_types: Some(c.approval.protected_types.clone()),
+            }),
+            drift_check: c.drift_check.clone(),
             ..Self::default()
         }
     }

@@ -1,0 +1,2 @@
+DROP TABLE drift_resources;
+DROP TABLE drift_checks;
