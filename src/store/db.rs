@@ -196,7 +196,12 @@ pub fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
                 .execute(c)?;
             applied
         }
-        Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        // Processes starting together (`serve` and workers on one data dir) would otherwise
+        // all read "nothing applied" and then trip over each other's tables: the write lock
+        // taken up front makes them take turns (each migration nests as a savepoint).
+        Conn::Sqlite(c) => c.immediate_transaction(|c| {
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+        }),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
