@@ -15,6 +15,7 @@ mod problems;
 pub(crate) mod program;
 mod system;
 pub(crate) mod tenants;
+mod token_cache;
 mod tokens;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use configs::request_example as config_request_example;
 pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
 pub use paths::{EnvPath, OperationPath, TenantPath};
+pub use token_cache::{TOKEN_CACHE_TTL, TokenCache};
 
 use crate::crypto::MasterKey;
 use crate::metrics::Metrics;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The platform's AWS identity (role verification).
     pub aws: crate::cloud::PlatformAws,
+    /// Tokens verified in the last few seconds (see [`TokenCache`]).
+    pub tokens: TokenCache,
 }
 
 impl AppState {

@@ -89,6 +89,12 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         tracing::info!(worker.id = %self.inner.id, "worker started");
+        // Nothing is claimed (or recovered) before the executor knows whether it can run
+        // anything; a failure is reported by each run.
+        tokio::select! {
+            _ = self.inner.executor.ready() => {}
+            _ = shutdown.cancelled() => return,
+        }
         loop {
             while let Some(done) = tasks.try_join_next() {
                 if let Err(e) = done {
@@ -145,6 +151,7 @@ impl Worker {
     /// first. Returns how many ran. For tests and one-shot use.
     pub async fn run_pending(&self) -> usize {
         let mut ran = 0;
+        let _ = self.inner.executor.ready().await;
         loop {
             self.recover_expired().await;
             match self.claim().await {
