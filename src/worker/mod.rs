@@ -95,13 +95,19 @@ impl Worker {
             _ = self.inner.executor.ready() => {}
             _ = shutdown.cancelled() => return,
         }
+        // Expired leases are looked for once per poll interval, not before every claim: a
+        // lease lasts many intervals, and a wake-up should reach the claim without a detour.
+        let mut next_recovery = tokio::time::Instant::now();
         loop {
             while let Some(done) = tasks.try_join_next() {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "operation task failed");
                 }
             }
-            self.recover_expired().await;
+            if tokio::time::Instant::now() >= next_recovery {
+                self.recover_expired().await;
+                next_recovery = tokio::time::Instant::now() + self.inner.settings.poll;
+            }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p,
                 _ = shutdown.cancelled() => break,
