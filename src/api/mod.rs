@@ -78,6 +78,30 @@ impl AppState {
         })
         .await?
     }
+
+    /// Runs the read-only `f` like [`AppState::db`], but on SQLite with an idle connection at
+    /// hand right here on the handler's thread: a read by key takes microseconds and a WAL
+    /// reader never waits for a writer, so the hop through the blocking pool (two thread
+    /// switches) would cost more than the query. On PostgreSQL (a network round trip), or
+    /// with no idle connection, through the blocking pool. Never for writes: a write may wait
+    /// for SQLite's lock.
+    pub async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let sqlite = !matches!(
+            self.settings.data.database_url,
+            Some(crate::store::DatabaseUrl::Postgres(_))
+        );
+        if sqlite && let Some(mut conn) = self.pool.try_get() {
+            return f(&mut conn).map_err(Into::into);
+        }
+        self.db(f).await
+    }
 }
 
 /// Registers every route, the docs and the request-id header on an actix `App`.
