@@ -108,10 +108,15 @@ pub async fn list_operation_events(
         .is_some_and(|v| v.contains("text/event-stream"));
     // Subscribed before the first read: a change between the read and the wait is kept.
     let changes = wants_sse.then(|| state.hub.subscribe(&id));
+    // A stream reads its first page itself: here only whether the operation exists.
+    let page_size = if wants_sse { 0 } else { i64::from(limit) };
     let (op_id, page) = state
         .db(move |conn| {
             let op = store::operations::find(conn, &id)?;
-            let events = store::events::list_after(conn, &op.id, after, i64::from(limit))?;
+            let events = match page_size {
+                0 => Vec::new(),
+                n => store::events::list_after(conn, &op.id, after, n)?,
+            };
             Ok::<_, store::StoreError>((op.id, (op.status, events)))
         })
         .await?;
