@@ -1,17 +1,28 @@
 //! Notifications: wakes idle workers when an operation is queued (or a stack freed up), and
-//! the live event streams of one operation when its events or status change — only that
-//! operation's. In one process through the hub itself; across processes and hosts, on
-//! PostgreSQL, through LISTEN/NOTIFY ([`postgres::bridge`]). On SQLite, another process (a
-//! `byoc worker` beside `byoc serve`) is covered by polling the database; on PostgreSQL
-//! polling stays only as the slow fallback.
+//! feeds the live event streams of one operation when its events or status change — only that
+//! operation's. In one process through the hub itself: the events a worker just stored are
+//! handed to the streams in memory ([`Update::Stored`], rendered once), and only catching up,
+//! a stream that fell behind, or a change the hub cannot carry (a status) sends a stream to the
+//! database. Across processes and hosts, on PostgreSQL, through LISTEN/NOTIFY
+//! ([`postgres::bridge`]): there the streams of another process are only woken, and read
+//! from the database. On SQLite, another process (a `byoc worker` beside `byoc serve`) is
+//! covered by polling the database; on PostgreSQL polling stays only as the slow fallback.
 
+pub mod batch;
 pub mod postgres;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast};
+
+pub use batch::{EventBatch, Take};
+
+/// How many updates an operation's streams may fall behind before they miss some (they then
+/// read from the database: nothing is lost, see [`Update::Changed`]). Updates are batches of
+/// up to a worker's write batch (64 events). `BYOC_SSE_BUFFER` sets it for `byoc serve`.
+pub const FEED_CAPACITY: usize = 1024;
 
 /// Cheap to clone; shared by the API and the workers of one process.
 #[derive(Debug, Clone, Default)]
@@ -19,12 +30,35 @@ pub struct Hub {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     queued: Notify,
-    operations: Mutex<HashMap<String, watch::Sender<u64>>>,
+    operations: Mutex<HashMap<String, broadcast::Sender<Update>>>,
     /// Where wake-ups go to reach other processes (set by [`postgres::bridge`]).
     remote: std::sync::OnceLock<std::sync::mpsc::Sender<Wake>>,
+    /// [`FEED_CAPACITY`] (smaller in tests).
+    capacity: usize,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            queued: Notify::new(),
+            operations: Mutex::default(),
+            remote: std::sync::OnceLock::new(),
+            capacity: FEED_CAPACITY,
+        }
+    }
+}
+
+/// What the live streams of one operation learn from the hub.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// These events were just stored (the insert committed), in order.
+    Stored(Arc<EventBatch>),
+    /// Something changed that only the database tells: the status, events stored by another
+    /// process, or updates this stream fell too far behind to receive.
+    Changed,
 }
 
 /// A wake-up as it travels between processes.
@@ -42,6 +76,16 @@ impl Hub {
         Self::default()
     }
 
+    /// A hub whose streams fall behind after `capacity` updates (`BYOC_SSE_BUFFER`).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                capacity: capacity.max(1),
+                ..Inner::default()
+            }),
+        }
+    }
+
     /// An operation was queued (or a stack freed up): wake the idle workers, here and in
     /// every process sharing the database.
     pub fn operation_queued(&self) {
@@ -50,9 +94,16 @@ impl Hub {
     }
 
     /// Operation `operation_id` stored events or changed status: wake its live streams, here
-    /// and in every process sharing the database.
+    /// and in every process sharing the database (they read what changed from it).
     pub fn changed(&self, operation_id: &str) {
         self.wake_local(&Wake::Changed(operation_id.to_owned()));
+        self.publish(Wake::Changed(operation_id.to_owned()));
+    }
+
+    /// Operation `operation_id` stored `batch` (call after the insert committed): this
+    /// process's streams get it in memory, other processes' are woken to read it.
+    pub fn stored(&self, operation_id: &str, batch: Arc<EventBatch>) {
+        self.send_local(operation_id, Update::Stored(batch));
         self.publish(Wake::Changed(operation_id.to_owned()));
     }
 
@@ -96,22 +147,26 @@ impl Hub {
     }
 
     fn changed_local(&self, operation_id: &str) {
+        self.send_local(operation_id, Update::Changed);
+    }
+
+    fn send_local(&self, operation_id: &str, update: Update) {
         let mut operations = self.operations();
-        if let Some(tx) = operations.get(operation_id) {
-            if tx.receiver_count() == 0 {
-                operations.remove(operation_id);
-            } else {
-                tx.send_modify(|n| *n = n.wrapping_add(1));
-            }
+        if let Some(tx) = operations.get(operation_id)
+            && tx.send(update).is_err()
+        {
+            // No receiver left.
+            operations.remove(operation_id);
         }
     }
 
-    /// A subscription to the changes of `operation_id`.
+    /// A subscription to the updates of `operation_id`.
     pub fn subscribe(&self, operation_id: &str) -> Subscription {
+        let capacity = self.inner.capacity;
         let rx = self
             .operations()
             .entry(operation_id.to_owned())
-            .or_insert_with(|| watch::channel(0).0)
+            .or_insert_with(|| broadcast::channel(capacity).0)
             .subscribe();
         Subscription {
             rx,
@@ -120,7 +175,7 @@ impl Hub {
         }
     }
 
-    fn operations(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<u64>>> {
+    fn operations(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Update>>> {
         // The map holds no invariant a panicking holder could break.
         self.inner
             .operations
@@ -129,20 +184,35 @@ impl Hub {
     }
 }
 
-/// Sees every [`Hub::changed`] of one operation after it was created; the last one dropped
-/// removes the operation's entry.
+/// Sees every update of one operation made after it was created, in order; the last one
+/// dropped removes the operation's entry.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: watch::Receiver<u64>,
+    rx: broadcast::Receiver<Update>,
     hub: Hub,
     operation_id: String,
 }
 
 impl Subscription {
-    /// Resolves at the next change (at once if one happened since the last call).
-    pub async fn changed(&mut self) {
-        // The sender lives in the hub's map while a subscription exists.
-        let _ = self.rx.changed().await;
+    /// The next update. One that fell more than the hub's capacity behind gets
+    /// [`Update::Changed`] (read the database) in place of what it missed.
+    pub async fn next(&mut self) -> Update {
+        match self.rx.recv().await {
+            Ok(update) => update,
+            Err(broadcast::error::RecvError::Lagged(_)) => Update::Changed,
+            // The sender lives in the hub's map while a subscription exists; should it be
+            // gone, the database is the truth.
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+
+    /// The next update if one is waiting (see [`Subscription::next`]).
+    pub fn try_next(&mut self) -> Option<Update> {
+        match self.rx.try_recv() {
+            Ok(update) => Some(update),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => Some(Update::Changed),
+            Err(_) => None,
+        }
     }
 }
 
@@ -169,16 +239,40 @@ mod tests {
         let mut a = hub.subscribe("a");
         let mut b = hub.subscribe("b");
         hub.changed("a");
-        tokio::time::timeout(std::time::Duration::from_secs(5), a.changed())
-            .await
-            .expect("a is woken");
-        let woke_b = tokio::time::timeout(std::time::Duration::from_millis(50), b.changed()).await;
-        assert!(woke_b.is_err(), "b must not be woken by a's change");
+        assert!(matches!(a.try_next(), Some(Update::Changed)), "a is woken");
+        assert!(b.try_next().is_none(), "b must not be woken by a's change");
         drop((a, b));
         assert!(
             hub.operations().is_empty(),
             "dropped subscriptions leave nothing behind"
         );
+    }
+
+    fn event(seq: i32) -> crate::store::events::Event {
+        crate::store::events::Event {
+            operation_id: "a".into(),
+            seq,
+            created_at: chrono::NaiveDateTime::default(),
+            kind: "k".into(),
+            payload: "{}".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_batches_reach_every_stream_in_order_and_a_lagging_one_is_told_to_read() {
+        let hub = Hub::with_capacity(2);
+        let (mut fast, mut slow) = (hub.subscribe("a"), hub.subscribe("a"));
+        let mut lasts = Vec::new();
+        for seq in 1..=3 {
+            hub.stored("a", Arc::new(EventBatch::render(&[event(seq)]).unwrap()));
+            let Update::Stored(b) = fast.next().await else {
+                panic!("a batch")
+            };
+            lasts.push(b.last());
+        }
+        assert_eq!(lasts, [1, 2, 3]);
+        // `slow` read nothing while three updates went by its capacity of two.
+        assert!(matches!(slow.next().await, Update::Changed));
     }
 
     #[tokio::test]

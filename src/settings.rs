@@ -192,11 +192,14 @@ impl Default for WorkerSettings {
     }
 }
 
-/// `BYOC_BIND` (default `127.0.0.1:8000`).
+/// `BYOC_BIND` (default `127.0.0.1:8000`), `BYOC_SSE_BUFFER` (default 1024).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Address to listen on.
     pub bind: SocketAddr,
+    /// How many stored batches of events a live event stream may fall behind (a slow client)
+    /// before it catches up from the database instead of memory (`notify::FEED_CAPACITY`).
+    pub sse_buffer: usize,
 }
 
 /// `BYOC_DATA_DIR` (default `./data`), `BYOC_MASTER_KEY` (32 bytes, base64 or hex; optional
@@ -307,6 +310,7 @@ impl Settings {
         let settings = Self {
             http: HttpSettings {
                 bind: parsed(&opt, "BYOC_BIND", "127.0.0.1:8000")?,
+                sse_buffer: parsed(&opt, "BYOC_SSE_BUFFER", "1024")?,
             },
             data: DataSettings {
                 dir: PathBuf::from(opt("BYOC_DATA_DIR").unwrap_or_else(|| "./data".into())),

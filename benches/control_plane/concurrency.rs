@@ -19,6 +19,15 @@ fn threads(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Whether a recorded CLI run is `pulumi up` (byoc puts global flags such as
+/// `--non-interactive` before the command).
+fn is_up(argv: &[String]) -> bool {
+    argv.iter()
+        .find(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        == Some("up")
+}
+
 pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Report) {
     let pulumi = Pulumi::new();
     // Each created resource waits this long: an `up` outlives the ramp-up.
@@ -55,7 +64,7 @@ pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Repor
         let ups = record
             .running
             .iter()
-            .filter(|(argv, _)| argv.first().map(String::as_str) == Some("up"))
+            .filter(|(argv, _)| is_up(argv))
             .count();
         let rss = rss_kib(pid).unwrap_or(0);
         rss_max = rss_max.max(rss);
@@ -64,13 +73,12 @@ pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Repor
             (peak, peak_at, rss_at_peak) = (ups, started.elapsed(), rss);
             last_rise = Instant::now();
         }
-        let failed = record
-            .runs
-            .iter()
-            .filter(|r| r.argv.first().map(String::as_str) == Some("up"))
-            .count();
-        if ups >= n || last_rise.elapsed() > Duration::from_secs(30) || started.elapsed() > patience
-        {
+        let failed = record.runs.iter().filter(|r| is_up(&r.argv)).count();
+        // No rise for 30 s ends the ramp-up, once one has begun: before the first `up`, every
+        // operation is still in its first CLI calls (`stack init`, `config set`), N Python
+        // start-ups at once on two cores.
+        let stalled = peak > 0 && last_rise.elapsed() > Duration::from_secs(30);
+        if ups >= n || stalled || started.elapsed() > patience {
             if failed > 0 {
                 report.detail(format!(
                     "  {failed} `up` processes ended early (see worker.log)"

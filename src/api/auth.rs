@@ -4,7 +4,9 @@
 //! `caller.require(Role::…)` when it depends on the request). actix polls a handler's
 //! extractors together and answers the first error: a request without a token is refused (401)
 //! before anything else, but a token that must be looked up loses the race against a malformed
-//! path parameter (422).
+//! path parameter (422). A token verified in the last few seconds is not looked up again
+//! ([`super::TokenCache`]; a revocation on this replica takes effect at once, elsewhere within
+//! [`super::TOKEN_CACHE_TTL`]).
 //!
 //! A token may be limited to some tenants (`tenant_scope`). The extractor enforces it for
 //! every route that names a tenant (`{slug}`) or an operation (`/api/v1/operations/{id}…`):
@@ -98,6 +100,15 @@ impl ScopedTarget {
         }
     }
 
+    /// [`ScopedTarget::check`] for the targets that need no database (every one but an
+    /// operation named to a scoped token).
+    fn check_cached(&self, caller: &Caller) -> Result<(), ApiError> {
+        match self {
+            Self::Tenant(slug) if caller.tenants.is_some() => caller.check_tenant(slug),
+            _ => Ok(()),
+        }
+    }
+
     /// `Ok` when the caller may see the target; otherwise the 404 a missing one answers.
     fn check(&self, conn: &mut store::Conn, caller: &Caller) -> Result<(), ApiError> {
         if caller.tenants.is_none() {
@@ -171,7 +182,22 @@ impl FromRequest for Caller {
                 (None, Some(session)) => Err(session?),
                 (None, None) => return Err(ApiError::Unauthorized),
             };
-            state
+            let key = match &lookup {
+                Ok(hash) => hash.clone(),
+                Err(id) => format!("session:{id}"),
+            };
+            // A token verified moments ago needs no database, unless the route's scope
+            // check does (a scoped token on an operation's route).
+            if let Some(caller) = state.tokens.get(&key)
+                && (caller.tenants.is_none()
+                    || matches!(target, ScopedTarget::None | ScopedTarget::Tenant(_)))
+            {
+                tracing::Span::current().record("token.name", caller.token_name.as_str());
+                target.check_cached(&caller)?;
+                return Ok(caller);
+            }
+            let generation = state.tokens.generation();
+            let caller = state
                 .db(move |conn| {
                     let row = match lookup {
                         Ok(hash) => store::tokens::find_active_by_hash(conn, &hash)?,
@@ -197,7 +223,9 @@ impl FromRequest for Caller {
                     target.check(conn, &caller)?;
                     Ok::<_, ApiError>(caller)
                 })
-                .await
+                .await?;
+            state.tokens.put(key, caller.clone(), generation);
+            Ok(caller)
         })
     }
 }

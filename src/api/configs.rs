@@ -168,7 +168,7 @@ pub async fn get_config(
     }
     let at = path.clone();
     let row = state
-        .db(move |conn| {
+        .read(move |conn| {
             let tenant = at.load_tenant(conn)?;
             store::configs::find(conn, &tenant, at.env.as_str(), version)
         })

@@ -16,6 +16,7 @@ mod problems;
 pub(crate) mod program;
 mod system;
 pub(crate) mod tenants;
+mod token_cache;
 mod tokens;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use configs::request_example as config_request_example;
 pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
 pub use paths::{EnvPath, OperationPath, TenantPath};
+pub use token_cache::{TOKEN_CACHE_TTL, TokenCache};
 
 use crate::crypto::MasterKey;
 use crate::metrics::Metrics;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The platform's AWS identity (role verification).
     pub aws: crate::cloud::PlatformAws,
+    /// Tokens verified in the last few seconds (see [`TokenCache`]).
+    pub tokens: TokenCache,
 }
 
 impl AppState {
@@ -74,6 +78,30 @@ impl AppState {
             f(&mut conn).map_err(Into::into)
         })
         .await?
+    }
+
+    /// Runs the read-only `f` like [`AppState::db`], but on SQLite with an idle connection at
+    /// hand right here on the handler's thread: a read by key takes microseconds and a WAL
+    /// reader never waits for a writer, so the hop through the blocking pool (two thread
+    /// switches) would cost more than the query. On PostgreSQL (a network round trip), or
+    /// with no idle connection, through the blocking pool. Never for writes: a write may wait
+    /// for SQLite's lock.
+    pub async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let sqlite = !matches!(
+            self.settings.data.database_url,
+            Some(crate::store::DatabaseUrl::Postgres(_))
+        );
+        if sqlite && let Some(mut conn) = self.pool.try_get() {
+            return f(&mut conn).map_err(Into::into);
+        }
+        self.db(f).await
     }
 }
 

@@ -159,6 +159,7 @@ pub async fn revoke_token(
     path: web::Path<String>,
 ) -> ApiResult {
     let id = path.into_inner();
+    let revoked = id.clone();
     state
         .db(move |conn| {
             store::transaction(conn, |conn| {
@@ -181,6 +182,8 @@ pub async fn revoke_token(
             })
         })
         .await?;
+    // Committed: it stops working here now (other replicas: within `TOKEN_CACHE_TTL`).
+    state.tokens.forget(&revoked);
     tracing::info!("token revoked");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -70,7 +70,7 @@ pub fn start_with_aws(
         println!("byoc: created the first admin token (shown only now):");
         println!("{}", token.expose_secret());
     }
-    let hub = Hub::new();
+    let hub = Hub::with_capacity(settings.http.sse_buffer);
     if let crate::store::DatabaseUrl::Postgres(url) = settings.data.database() {
         crate::notify::postgres::bridge(&hub, &url);
     }
@@ -95,6 +95,7 @@ pub fn start_with_aws(
         hub,
         metrics,
         aws,
+        tokens: api::TokenCache::default(),
     };
     let bind = state.settings.http.bind;
     let server = HttpServer::new(move || {

@@ -55,6 +55,7 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
                 hub,
                 metrics,
                 aws,
+                tokens: api::TokenCache::default(),
             };
             let server =
                 HttpServer::new(move || App::new().configure(api::configure_worker(state.clone())))

@@ -48,6 +48,8 @@ const RECOVER_TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub struct LocalExecutor {
     runner: Runner,
+    /// The CLI's version check: `Err` with the reason every operation then fails with.
+    probe: Arc<tokio::sync::OnceCell<Result<(), String>>>,
     aws: PlatformAws,
     /// The worker's allowlisted environment: the source of the tenant profile's credentials.
     env: EnvSnapshot,
@@ -81,19 +83,55 @@ impl LocalExecutor {
     ) -> Result<Self, LocalSetupError> {
         let prepared = setup::prepare(settings, env.clone(), extra_env)?;
         let runner = Runner::new(prepared.runner).await?;
-        tracing::info!(
-            pulumi.bin = %runner.bin().display(),
-            pulumi.version = %runner.version(),
-            "local executor ready"
-        );
-        Ok(Self {
-            runner,
+        log_ready(&runner, runner.version());
+        let probe = Arc::new(tokio::sync::OnceCell::new_with(Some(Ok(()))));
+        Ok(Self::assemble(
+            settings,
             aws,
             env,
-            workspaces: Arc::new(prepared.workspaces),
+            prepared.workspaces,
+            runner,
+            probe,
+        ))
+    }
+
+    /// Like [`LocalExecutor::new`], without waiting for `pulumi version`: the CLI is located
+    /// now (a missing one is an error at once) and its version checked in the background, so
+    /// a server is ready before the CLI's start-up cost is paid. [`Executor::ready`] resolves
+    /// once the check is done; a failed check fails every operation with its reason.
+    pub fn start(
+        settings: &Settings,
+        aws: PlatformAws,
+        env: EnvSnapshot,
+    ) -> Result<Self, LocalSetupError> {
+        let prepared = setup::prepare(settings, env.clone(), Vec::new())?;
+        let runner = Runner::locate(prepared.runner)?;
+        let probe = Arc::new(tokio::sync::OnceCell::new());
+        let exec = Self::assemble(settings, aws, env, prepared.workspaces, runner, probe);
+        let background = exec.clone();
+        tokio::spawn(async move {
+            let _ = background.ready().await;
+        });
+        Ok(exec)
+    }
+
+    fn assemble(
+        settings: &Settings,
+        aws: PlatformAws,
+        env: EnvSnapshot,
+        workspaces: WorkspaceRoot,
+        runner: Runner,
+        probe: Arc<tokio::sync::OnceCell<Result<(), String>>>,
+    ) -> Self {
+        Self {
+            runner,
+            probe,
+            aws,
+            env,
+            workspaces: Arc::new(workspaces),
             project: settings.pulumi.project.clone(),
             secrets_provider: settings.pulumi.secrets_provider.clone(),
-        })
+        }
     }
 
     /// The CLI driver in use.
@@ -107,13 +145,46 @@ impl LocalExecutor {
     }
 }
 
+fn log_ready(runner: &Runner, version: crate::pulumi::Version) {
+    tracing::info!(
+        pulumi.bin = %runner.bin().display(),
+        pulumi.version = %version,
+        "local executor ready"
+    );
+}
+
 #[async_trait]
 impl Executor for LocalExecutor {
     fn name(&self) -> &'static str {
         "local"
     }
 
+    async fn ready(&self) -> Result<(), String> {
+        self.probe
+            .get_or_init(|| async {
+                match self.runner.probe().await {
+                    Ok(version) => {
+                        log_ready(&self.runner, version);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "operations cannot run on this server");
+                        Err(e.to_string())
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
     async fn run(&self, job: OperationJob, sink: EventSink, cancel: CancellationToken) -> Outcome {
+        if let Err(reason) = self.ready().await {
+            return Outcome::Failed {
+                message: format!("no executor can run operations on this server: {reason}"),
+                summary: std::collections::BTreeMap::new(),
+                retryable: false,
+            };
+        }
         let span = tracing::info_span!(
             "local_executor",
             operation.id = %job.operation_id,
@@ -155,6 +226,11 @@ impl Executor for LocalExecutor {
     }
 
     async fn recover(&self, job: &OperationJob) -> Result<Vec<EngineEventRecord>, RecoverError> {
+        if self.ready().await.is_err() {
+            // Nothing can run here; the operation fails when run, like on an unavailable
+            // executor.
+            return Ok(Vec::new());
+        }
         let span = tracing::info_span!("local_recover", operation.id = %job.operation_id, stack = %job.stack);
         recover::recover(self, job).instrument(span).await
     }

@@ -254,6 +254,13 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Resolves once the executor knows whether it can run operations: the local one checks
+    /// the CLI's version in the background so the server is ready without waiting for it.
+    /// Workers claim nothing before. `Err` is why not; every run then fails with it.
+    async fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Runs `job` to the end. `cancel` is triggered by an API cancel, the timeout or a
     /// shutdown: the executor then stops gracefully and answers `Outcome::Cancelled`. When the
     /// run must stop at once (its lease was lost), the worker drops this future instead.
@@ -362,6 +369,8 @@ async fn build_local(
     settings: &crate::settings::Settings,
     env: &crate::pulumi::EnvSnapshot,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
-    let local = LocalExecutor::new(settings, platform_aws(settings).await, env.clone()).await?;
+    // The CLI's version is checked in the background (`Executor::ready`): `pulumi version`
+    // costs a process start-up that readiness need not wait for.
+    let local = LocalExecutor::start(settings, platform_aws(settings).await, env.clone())?;
     Ok(std::sync::Arc::new(local))
 }

@@ -72,7 +72,8 @@ fn run(hub: &Weak<super::Inner>, url: &str, outbox: &mpsc::Receiver<Wake>) {
                         hub.wake_all_local();
                     }
                     first = false;
-                    match serve(hub, &mut conn, outbox) {
+                    let pid = own_pid(&mut conn);
+                    match serve(hub, &mut conn, outbox, pid) {
                         Ok(()) => return, // Every hub is gone: the process is ending.
                         Err(e) => tracing::warn!(error = %e, "wake-up connection lost"),
                     }
@@ -84,12 +85,26 @@ fn run(hub: &Weak<super::Inner>, url: &str, outbox: &mpsc::Receiver<Wake>) {
     }
 }
 
+/// The server process of `conn`: its own notifications come back with this id.
+fn own_pid(conn: &mut PgConnection) -> Option<i32> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+        "pg_backend_pid()",
+    ))
+    .get_result(conn)
+    .ok()
+}
+
 /// Sends what this process publishes and hands on what arrives, until the connection fails
-/// (`Err`) or the hub's sender is dropped (`Ok`).
+/// (`Err`) or the hub's sender is dropped (`Ok`). What this connection sent itself comes back
+/// too ("a client that executes NOTIFY … listening on the same channel … will get back a
+/// notification event", <https://www.postgresql.org/docs/current/sql-notify.html>): it is
+/// skipped, since this process woke its own streams and workers before sending it (and its
+/// streams got the events in memory).
 fn serve(
     hub: &Weak<super::Inner>,
     conn: &mut PgConnection,
     outbox: &mpsc::Receiver<Wake>,
+    own_pid: Option<i32>,
 ) -> QueryResult<()> {
     loop {
         match outbox.recv_timeout(TICK) {
@@ -110,6 +125,9 @@ fn serve(
         }
         for notification in conn.notifications_iter() {
             let notification = notification?;
+            if Some(notification.process_id) == own_pid {
+                continue;
+            }
             if let (Some(wake), Some(hub)) = (decode(&notification.payload), upgrade(hub)) {
                 hub.wake_local(&wake);
             }
@@ -167,7 +185,7 @@ mod tests {
         .await;
         assert!(woke.is_ok(), "a queue wake-up crossed to the other hub");
         worker.changed("op-1");
-        tokio::time::timeout(wait, stream.changed())
+        tokio::time::timeout(wait, stream.next())
             .await
             .expect("the other hub's stream of op-1 is woken");
     }

@@ -125,9 +125,17 @@ pub struct Runner {
 impl Runner {
     /// Locates the CLI and runs `pulumi version` once; refuses a missing or too old CLI.
     pub async fn new(config: RunnerConfig) -> Result<Self, PulumiError> {
+        let mut runner = Self::locate(config)?;
+        runner.version = runner.probe().await?;
+        Ok(runner)
+    }
+
+    /// Locates the CLI without running it (its version reads 0.0.0 until [`Runner::probe`]
+    /// is awaited): lets a server be ready before the CLI's start-up cost is paid.
+    pub fn locate(config: RunnerConfig) -> Result<Self, PulumiError> {
         let path_var = config.env.get("PATH").map(std::ffi::OsStr::new);
         let bin = locate(config.bin.as_deref(), path_var)?;
-        let probe = Self {
+        Ok(Self {
             bin,
             version: Version {
                 major: 0,
@@ -135,8 +143,12 @@ impl Runner {
                 patch: 0,
             },
             config,
-        };
-        let cwd = probe.config.pulumi_home.clone();
+        })
+    }
+
+    /// Creates `PULUMI_HOME` and runs `pulumi version`; refuses a too old CLI.
+    pub async fn probe(&self) -> Result<Version, PulumiError> {
+        let cwd = self.config.pulumi_home.clone();
         tokio::fs::create_dir_all(&cwd)
             .await
             .map_err(|e| PulumiError::io(format!("creating PULUMI_HOME {}", cwd.display()), e))?;
@@ -144,7 +156,7 @@ impl Runner {
             timeout: Some(Duration::from_secs(60)),
             ..Default::default()
         };
-        let out = probe
+        let out = self
             .run(Invocation {
                 args: vec!["version".into()],
                 stack: None,
@@ -159,8 +171,7 @@ impl Runner {
                 stderr_tail: out.stderr,
             });
         }
-        let version = check_version(&probe.bin, &out.stdout)?;
-        Ok(Self { version, ..probe })
+        check_version(&self.bin, &out.stdout)
     }
 
     /// The executable in use.
@@ -168,7 +179,7 @@ impl Runner {
         &self.bin
     }
 
-    /// Its version.
+    /// Its version (0.0.0 from [`Runner::locate`]: see [`Runner::probe`]).
     pub fn version(&self) -> Version {
         self.version
     }

@@ -153,6 +153,11 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, StoreError> {
     }
     Pool::builder()
         .max_size(max_size)
+        // A SQLite file does not drop connections: no `SELECT 1` before every use.
+        .test_on_check_out(url.is_postgres())
+        // Two at start (and when idle), more on demand up to `max_size`: a quicker start and
+        // a smaller idle process than opening every connection up front.
+        .min_idle(Some(2.min(max_size)))
         .connection_timeout(Duration::from_secs(10))
         .build(Manager(url.clone()))
         .map_err(|e| StoreError::Unavailable(format!("{}: {e}", url.redacted())))

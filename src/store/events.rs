@@ -32,15 +32,16 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
-/// Appends `batch` after the operation's last event (one insert). Run it in a transaction
-/// that holds the operation's lease, so sequence numbers never collide.
+/// Appends `batch` after the operation's last event (one insert) and returns the rows as
+/// stored. Run it in a transaction that holds the operation's lease, so sequence numbers never
+/// collide.
 pub(super) fn append(
     conn: &mut Conn,
     operation_id: &str,
     batch: &[NewEvent],
-) -> Result<(), StoreError> {
+) -> Result<Vec<Event>, StoreError> {
     if batch.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let first = last_seq(conn, operation_id)? + 1;
     let now = super::now();
@@ -58,7 +59,7 @@ pub(super) fn append(
     super::on_backend!(conn, |c| diesel::insert_into(ev::table)
         .values(&rows)
         .execute(c))?;
-    Ok(())
+    Ok(rows)
 }
 
 /// Up to `limit` events after `after`, in order.

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Worker;
 use crate::executor::SinkMessage;
+use crate::notify::EventBatch;
 use crate::store::events::NewEvent;
 use crate::store::queue::{self, Lease, QueueError};
 use crate::store::stack_settings;
@@ -73,7 +74,8 @@ impl Worker {
         }
     }
 
-    /// Appends `events` under `lease` and wakes the operation's live streams.
+    /// Appends `events` under `lease` and, once they are committed, hands them to the
+    /// operation's live streams (rendered once, see `notify::EventBatch`).
     pub(super) async fn record(
         &self,
         lease: &Lease,
@@ -85,14 +87,27 @@ impl Worker {
         let n = events.len();
         let held = lease.clone();
         let res = self
-            .blocking(move |conn| queue::record_events(conn, &held, &events))
+            .blocking(move |conn| {
+                let stored = queue::record_events(conn, &held, &events)?;
+                Ok::<_, QueueError>(EventBatch::render(&stored))
+            })
             .await;
-        match &res {
-            Ok(()) => self.inner.hub.changed(lease.operation_id()),
-            Err(QueueError::LeaseLost(_)) => {}
-            Err(e) => tracing::error!(error = %e, events = n, "cannot store events"),
+        match res {
+            Ok(batch) => {
+                if let Some(batch) = batch {
+                    self.inner
+                        .hub
+                        .stored(lease.operation_id(), std::sync::Arc::new(batch));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !matches!(e, QueueError::LeaseLost(_)) {
+                    tracing::error!(error = %e, events = n, "cannot store events");
+                }
+                Err(e)
+            }
         }
-        res
     }
 
     async fn record_external_ref(

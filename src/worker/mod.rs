@@ -90,15 +90,27 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         tracing::info!(worker.id = %self.inner.id, "worker started");
+        // Nothing is claimed (or recovered, or checked for drift) before the executor knows
+        // whether it can run anything; a failure is reported by each run.
+        tokio::select! {
+            _ = self.inner.executor.ready() => {}
+            _ = shutdown.cancelled() => return,
+        }
         // Drift checks run beside the queue and never take an operation permit.
         let drift = tokio::spawn(self.clone().drift_loop(shutdown.clone()));
+        // Expired leases are looked for once per poll interval, not before every claim: a
+        // lease lasts many intervals, and a wake-up should reach the claim without a detour.
+        let mut next_recovery = tokio::time::Instant::now();
         loop {
             while let Some(done) = tasks.try_join_next() {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "operation task failed");
                 }
             }
-            self.recover_expired().await;
+            if tokio::time::Instant::now() >= next_recovery {
+                self.recover_expired().await;
+                next_recovery = tokio::time::Instant::now() + self.inner.settings.poll;
+            }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p,
                 _ = shutdown.cancelled() => break,
@@ -150,6 +162,7 @@ impl Worker {
     /// first. Returns how many ran. For tests and one-shot use.
     pub async fn run_pending(&self) -> usize {
         let mut ran = 0;
+        let _ = self.inner.executor.ready().await;
         loop {
             self.recover_expired().await;
             match self.claim().await {

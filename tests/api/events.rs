@@ -123,3 +123,80 @@ async fn metrics_count_operations_and_requests() {
     assert_eq!(anonymous.status(), 401);
     app.stop().await;
 }
+
+/// Opens a live stream of operation `id` (resuming after `last_event_id` when given).
+async fn open_stream(app: &TestApp, id: &str, last_event_id: Option<i64>) -> reqwest::Response {
+    let mut req = app
+        .client
+        .get(format!("{}/api/v1/operations/{id}/events", app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("Accept", "text/event-stream");
+    if let Some(last) = last_event_id {
+        req = req.header("Last-Event-ID", last.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp
+}
+
+/// Twenty live streams of one long operation (over a page of the database and many stored
+/// batches), with `buffer` batches of slack each (`BYOC_SSE_BUFFER`): every stream gets every
+/// event once, in order, then `end`; one opened with `Last-Event-ID` mid-way gets exactly the
+/// rest. Returns how many events there were.
+async fn every_stream_gets_every_event_once(buffer: usize) -> i64 {
+    const STREAMS: usize = 20;
+    let app = TestApp::builder()
+        .workers(1)
+        .settings(move |s| s.http.sse_buffer = buffer)
+        .spawn()
+        .await;
+    app.with_config(PROD).await;
+    let long = Script {
+        block: true,
+        diagnostics: 1200,
+        ..Script::default()
+    };
+    app.executor.script(&PROD.stack(), long);
+    let id = app.start(PROD, Action::Deploy).await.id;
+    app.wait_for(&id, "running").await;
+    let mut streams = Vec::new();
+    for _ in 0..STREAMS {
+        streams.push(open_stream(&app, &id, None).await);
+    }
+    let resumed = open_stream(&app, &id, Some(1)).await;
+    // Every stream is connected (its headers arrived) before the events below are stored.
+    app.executor.release("acme-prod");
+    let read = |resp: reqwest::Response| async move { parse_sse(&resp.text().await.unwrap()) };
+    let all = futures_util::future::join_all(streams.into_iter().map(read)).await;
+    let n = all[0].iter().filter(|(id, _)| id.is_some()).count() as i64;
+    assert!(n > 1200, "the whole operation: {n} events");
+    for frames in &all {
+        let ids: Vec<i64> = frames.iter().filter_map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids,
+            (1..=n).collect::<Vec<_>>(),
+            "every event once, in order"
+        );
+        assert_eq!(frames.last().unwrap().1, "end");
+    }
+    let rest: Vec<i64> = read(resumed)
+        .await
+        .iter()
+        .filter_map(|(id, _)| *id)
+        .collect();
+    assert_eq!(rest, (2..=n).collect::<Vec<_>>(), "resumed after event 1");
+    app.stop().await;
+    n
+}
+
+#[actix_web::test]
+async fn many_live_streams_get_every_event_once_in_order() {
+    every_stream_gets_every_event_once(1024).await;
+}
+
+/// With one batch of slack, streams fall behind the worker constantly and catch up from the
+/// database: still every event once, in order.
+#[actix_web::test]
+async fn streams_that_fall_behind_the_buffer_catch_up_without_loss_or_repeats() {
+    every_stream_gets_every_event_once(1).await;
+}

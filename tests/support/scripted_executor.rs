@@ -29,6 +29,8 @@ pub struct Script {
     pub block: bool,
     /// Report the failure as transient (the worker may run it again).
     pub retryable: bool,
+    /// Emit this many `diagnosticEvent`s after the resources (a long event stream).
+    pub diagnostics: usize,
 }
 
 /// One recorded call.
@@ -261,6 +263,15 @@ impl Executor for ScriptedExecutor {
             )
             .await;
             *summary.entry(op.to_owned()).or_insert(0) += 1;
+        }
+        if outcome.is_none() {
+            for i in 0..script.diagnostics {
+                seq += 1;
+                let line =
+                    json!({"message": format!("line {i}\n"), "color": "never", "severity": "info"});
+                sink.event("diagnosticEvent", event(seq, "diagnosticEvent", line))
+                    .await;
+            }
         }
         let outcome = outcome.unwrap_or_else(|| match &script.fail {
             Some(message) => Outcome::Failed {

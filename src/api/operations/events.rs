@@ -2,7 +2,7 @@
 //! number, as JSON, or — with `Accept: text/event-stream` — as a live SSE stream that resumes
 //! from `Last-Event-ID` and ends when the operation has finished and every event was sent.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::problems::{Invalid, NotFound, Unauthorized};
 use crate::api::{ApiResult, AppState, OperationPath, Viewer};
 use crate::domain::{OperationStatus, ValidationErrors};
-use crate::notify::Subscription;
+use crate::notify::{Subscription, Take, Update};
 use crate::store;
 
 /// One stored engine event.
@@ -108,10 +108,15 @@ pub async fn list_operation_events(
         .is_some_and(|v| v.contains("text/event-stream"));
     // Subscribed before the first read: a change between the read and the wait is kept.
     let changes = wants_sse.then(|| state.hub.subscribe(&id));
+    // A stream reads its first page itself: here only whether the operation exists.
+    let page_size = if wants_sse { 0 } else { i64::from(limit) };
     let (op_id, page) = state
         .db(move |conn| {
             let op = store::operations::find(conn, &id)?;
-            let events = store::events::list_after(conn, &op.id, after, i64::from(limit))?;
+            let events = match page_size {
+                0 => Vec::new(),
+                n => store::events::list_after(conn, &op.id, after, n)?,
+            };
             Ok::<_, store::StoreError>((op.id, (op.status, events)))
         })
         .await?;
@@ -140,39 +145,56 @@ pub async fn list_operation_events(
 struct SseState {
     state: std::sync::Arc<AppState>,
     op_id: String,
-    /// The token the stream was opened with: re-checked at every poll, so a revoked
-    /// token's stream ends within about [`SSE_POLL`].
+    /// The token the stream was opened with: re-checked at every database read, at least
+    /// every [`SSE_POLL`], so a revoked token's stream ends within about that.
     token_id: String,
+    /// Every event up to this sequence number was sent.
     after: i32,
-    changes: Subscription,
+    updates: Subscription,
     started: bool,
-    last_sent: std::time::Instant,
+    /// The next step reads the database (catching up, a change the hub cannot carry, a gap).
+    read: bool,
+    last_read: Instant,
+    last_sent: Instant,
+    /// The operation ended and every event was sent: `end` follows.
+    ending: Option<OperationStatus>,
     done: bool,
 }
 
-/// What one poll of the stream found.
+/// What one read of the database found.
 enum Poll {
-    Read(crate::domain::OperationStatus, Vec<store::events::Event>),
+    Read(OperationStatus, Vec<store::events::Event>),
     Revoked,
 }
 
-/// Streams events in order: read what is stored after `after`, send it, and when nothing new
-/// is stored wait for a change notification (or poll, for workers in other processes).
+/// At most this many events per read of the database.
+const SSE_PAGE: i64 = 500;
+/// In-memory batches waiting for a stream are sent together up to about this many bytes.
+const SSE_CHUNK: usize = 256 * 1024;
+
+/// Streams events in order, each once: what is stored after `after` from the database, then
+/// the batches the hub hands over as the worker stores them. Back to the database when the
+/// hub says something changed that it does not carry, when a batch leaves a gap (the stream
+/// fell behind), and at least every [`SSE_POLL`] (workers in other processes on SQLite, the
+/// token's revocation).
 fn sse_stream(
     state: std::sync::Arc<AppState>,
     op_id: String,
     token_id: String,
     after: i32,
-    changes: Subscription,
+    updates: Subscription,
 ) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
     let init = SseState {
         state,
         op_id,
         token_id,
         after,
-        changes,
+        updates,
         started: false,
-        last_sent: std::time::Instant::now(),
+        read: true,
+        last_read: Instant::now(),
+        last_sent: Instant::now(),
+        ending: None,
         done: false,
     };
     futures_util::stream::unfold(init, |mut s| async move {
@@ -184,67 +206,132 @@ fn sse_stream(
             let retry = format!("retry: {SSE_RETRY_MS}\n\n");
             return Some((Ok(web::Bytes::from(retry)), s));
         }
+        if let Some(status) = s.ending {
+            s.done = true;
+            let end = format!("event: end\ndata: {{\"status\":\"{status}\"}}\n\n");
+            return Some((Ok(web::Bytes::from(end)), s));
+        }
         loop {
-            // Read the status before the events: if it is final, no event can follow the
-            // ones read next, so ending after sending them loses nothing.
-            let (op_id, token_id, after) = (s.op_id.clone(), s.token_id.clone(), s.after);
-            let read = s
-                .state
-                .db(move |conn| {
-                    match store::tokens::find_active(conn, &token_id) {
-                        Ok(_) => {}
-                        Err(store::StoreError::NotFound { .. }) => return Ok(Poll::Revoked),
-                        Err(e) => return Err(e),
+            if s.read || s.last_read.elapsed() >= SSE_POLL {
+                match read(&mut s).await {
+                    Ok(Some(frames)) => return Some((Ok(frames), s)),
+                    Ok(None) if s.ending.is_some() => {
+                        let status = s.ending.take().unwrap_or(OperationStatus::Succeeded);
+                        s.done = true;
+                        let end = format!("event: end\ndata: {{\"status\":\"{status}\"}}\n\n");
+                        return Some((Ok(web::Bytes::from(end)), s));
                     }
-                    let op = store::operations::find(conn, &op_id)?;
-                    let events = store::events::list_after(conn, &op_id, after, 500)?;
-                    Ok::<_, store::StoreError>(Poll::Read(op.status, events))
-                })
-                .await;
-            let (status, events) = match read {
-                Ok(Poll::Read(status, events)) => (status, events),
-                Ok(Poll::Revoked) => {
-                    s.done = true;
-                    return Some((
-                        Ok(web::Bytes::from_static(
-                            b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n",
-                        )),
-                        s,
-                    ));
+                    Ok(None) => {}
+                    Err(error) => {
+                        s.done = true;
+                        return Some((Ok(error), s));
+                    }
                 }
-                _ => {
-                    s.done = true;
-                    return Some((
-                        Ok(web::Bytes::from_static(
-                            b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n",
-                        )),
-                        s,
-                    ));
-                }
-            };
-            if !events.is_empty() {
-                let mut frame = String::new();
-                for e in &events {
-                    frame.push_str(&format!(
-                        "id: {}\nevent: {}\ndata: {}\n\n",
-                        e.seq, e.kind, e.payload
-                    ));
-                }
-                s.after = events.last().map_or(s.after, |e| e.seq);
-                s.last_sent = std::time::Instant::now();
-                return Some((Ok(web::Bytes::from(frame)), s));
-            }
-            if status.is_final() {
-                s.done = true;
-                let end = format!("event: end\ndata: {{\"status\":\"{status}\"}}\n\n");
-                return Some((Ok(web::Bytes::from(end)), s));
             }
             if s.last_sent.elapsed() >= SSE_KEEPALIVE {
-                s.last_sent = std::time::Instant::now();
+                s.last_sent = Instant::now();
                 return Some((Ok(web::Bytes::from_static(b": keepalive\n\n")), s));
             }
-            // Either a change in this process, or a poll for other processes' workers.
-            let _ = tokio::time::timeout(SSE_POLL, s.changes.changed()).await;
+            let wait = SSE_POLL.saturating_sub(s.last_read.elapsed());
+            let Ok(update) = tokio::time::timeout(wait, s.updates.next()).await else {
+                s.read = true;
+                continue;
+            };
+            if let Some(frames) = take(&mut s, update) {
+                s.last_sent = Instant::now();
+                return Some((Ok(frames), s));
+            }
         }
     })
+}
+
+/// Reads the status and the next page of events; `Some(frames)` when there were events,
+/// `Err(frame)` with the error event that ends the stream.
+async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
+    // Read the status before the events: if it is final, no event can follow the ones read
+    // next, so ending after sending them loses nothing.
+    let (op_id, token_id, after) = (s.op_id.clone(), s.token_id.clone(), s.after);
+    let read = s
+        .state
+        .db(move |conn| {
+            match store::tokens::find_active(conn, &token_id) {
+                Ok(_) => {}
+                Err(store::StoreError::NotFound { .. }) => return Ok(Poll::Revoked),
+                Err(e) => return Err(e),
+            }
+            let op = store::operations::find(conn, &op_id)?;
+            let events = store::events::list_after(conn, &op_id, after, SSE_PAGE)?;
+            Ok::<_, store::StoreError>(Poll::Read(op.status, events))
+        })
+        .await;
+    s.last_read = Instant::now();
+    let (status, events) = match read {
+        Ok(Poll::Read(status, events)) => (status, events),
+        Ok(Poll::Revoked) => {
+            return Err(web::Bytes::from_static(
+                b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n",
+            ));
+        }
+        Err(_) => {
+            return Err(web::Bytes::from_static(
+                b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n",
+            ));
+        }
+    };
+    // A full page may have more behind it: read again next.
+    s.read = events.len() as i64 == SSE_PAGE;
+    if status.is_final() && !s.read {
+        s.ending = Some(status);
+    }
+    let Some(last) = events.last().map(|e| e.seq) else {
+        return Ok(None);
+    };
+    let mut frames = web::BytesMut::new();
+    for e in &events {
+        crate::notify::batch::write_frame(e, &mut frames);
+    }
+    s.after = last;
+    s.last_sent = Instant::now();
+    Ok(Some(frames.freeze()))
+}
+
+/// What the stream sends of `update` and of the updates already waiting behind it (up to
+/// [`SSE_CHUNK`] bytes); `None` when nothing (and maybe a read is due, `s.read`).
+fn take(s: &mut SseState, update: Update) -> Option<web::Bytes> {
+    let mut out: Option<web::Bytes> = None;
+    let mut joined: Option<web::BytesMut> = None;
+    let mut next = Some(update);
+    while let Some(update) = next.take() {
+        match update {
+            Update::Changed => {
+                s.read = true;
+                break;
+            }
+            Update::Stored(batch) => match batch.after(s.after) {
+                Take::Frames(frames, last) => {
+                    s.after = last;
+                    match (&mut joined, out.take()) {
+                        (Some(j), _) => j.extend_from_slice(&frames),
+                        (None, Some(first)) => {
+                            let mut j = web::BytesMut::with_capacity(first.len() + frames.len());
+                            j.extend_from_slice(&first);
+                            j.extend_from_slice(&frames);
+                            joined = Some(j);
+                        }
+                        (None, None) => out = Some(frames),
+                    }
+                }
+                Take::Nothing => {}
+                Take::Gap => {
+                    s.read = true;
+                    break;
+                }
+            },
+        }
+        let size = joined.as_ref().map_or(0, |j| j.len()) + out.as_ref().map_or(0, |o| o.len());
+        if size < SSE_CHUNK {
+            next = s.updates.try_next();
+        }
+    }
+    joined.map(web::BytesMut::freeze).or(out)
 }

@@ -63,7 +63,7 @@ pub async fn get_environment_status(
 ) -> ApiResult {
     let key = state.key.clone();
     let status = state
-        .db(move |conn| {
+        .read(move |conn| {
             let (tenant, stack) = load_stack(conn, &path)?;
             let mut op = |id: &Option<String>| -> Result<Option<OperationView>, ApiError> {
                 let found = match id {

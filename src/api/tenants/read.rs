@@ -108,7 +108,7 @@ pub async fn list_tenants(
 )]
 #[get("/api/v1/tenants/{slug}")]
 pub async fn get_tenant(state: web::Data<AppState>, _: Viewer, path: TenantPath) -> ApiResult {
-    let tenant = state.db(move |conn| path.load_tenant(conn)).await?;
+    let tenant = state.read(move |conn| path.load_tenant(conn)).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
 

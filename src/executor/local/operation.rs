@@ -30,11 +30,19 @@ pub(super) async fn run(
     cancel: &CancellationToken,
 ) -> Result<Outcome, LocalError> {
     let deadline = Instant::now() + job.timeout;
-    let program = prepare::render_program(exec, job, &job.config)?;
-    tokio::select! {
-        r = prepare::preflight(exec, job) => r?,
-        () = cancel.cancelled() => return Err(LocalError::CancelledEarly),
-    }
+    // The role pre-flight is a round trip to STS: the program is rendered while it is in
+    // flight (`join!` polls the request first, then renders on this task while it waits).
+    let (checked, program) = tokio::join!(
+        async {
+            tokio::select! {
+                r = prepare::preflight(exec, job) => r,
+                () = cancel.cancelled() => Err(LocalError::CancelledEarly),
+            }
+        },
+        async { prepare::render_program(exec, job, &job.config) },
+    );
+    let program = program?;
+    checked?;
     if cancel.is_cancelled() {
         return Err(LocalError::CancelledEarly);
     }

@@ -14,8 +14,13 @@ use crate::store::stack_settings;
 use crate::store::stacks::{self, StackChange};
 use crate::store::{Conn, transaction};
 
-/// Appends a batch of the running attempt's events (numbered after the last stored one).
-pub fn record_events(conn: &mut Conn, lease: &Lease, batch: &[NewEvent]) -> Result<(), QueueError> {
+/// Appends a batch of the running attempt's events (numbered after the last stored one);
+/// returns them as stored.
+pub fn record_events(
+    conn: &mut Conn,
+    lease: &Lease,
+    batch: &[NewEvent],
+) -> Result<Vec<events::Event>, QueueError> {
     transaction(conn, |conn| {
         hold(conn, lease)?;
         Ok(events::append(conn, &lease.operation_id, batch)?)

@@ -370,11 +370,9 @@ fn an_attempt_whose_lease_was_taken_over_can_write_nothing() {
         kind: "diagnosticEvent".into(),
         payload: serde_json::json!({"late": true}),
     };
-    assert!(lost(record_events(
-        &mut db.conn,
-        &old,
-        std::slice::from_ref(&event)
-    )));
+    assert!(lost(
+        record_events(&mut db.conn, &old, std::slice::from_ref(&event)).map(|_| ())
+    ));
     assert!(lost(record_external_ref(&mut db.conn, &old, "dep-1")));
     assert!(lost(
         heartbeat(&mut db.conn, &old, store::now()).map(|_| ())
