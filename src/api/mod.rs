@@ -6,6 +6,7 @@ mod body;
 pub(crate) mod configs;
 pub(crate) mod environments;
 mod error;
+mod labels;
 mod metrics;
 mod onboarding;
 mod openapi;
@@ -89,6 +90,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(tenants::get_tenant)
             .service(tenants::delete_tenant)
             .service(environments::list_environments)
+            .service(labels::set_tenant_labels)
+            .service(labels::set_environment_labels)
+            .service(labels::get_environment_labels)
             .service(configs::save_config)
             .service(configs::list_config_versions)
             .service(configs::get_config_version)

@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    configs, environments, metrics, onboarding, operations, program, system, tenants, tokens,
+    configs, environments, labels, metrics, onboarding, operations, program, system, tenants,
+    tokens,
 };
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
@@ -19,6 +20,9 @@ use super::{
         tenants::get_tenant,
         tenants::delete_tenant,
         environments::list_environments,
+        labels::set_tenant_labels,
+        labels::set_environment_labels,
+        labels::get_environment_labels,
         configs::save_config,
         configs::get_config,
         configs::list_config_versions,

@@ -6,7 +6,8 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_tokens, environment_configs, operation_events, operations, stack_settings, stacks, tenants,
+    api_tokens, environment_configs, environment_labels, operation_events, operations,
+    stack_settings, stacks, tenants,
 };
 use super::{Conn, StoreError, configs, events, operations as ops, stack_settings as ss};
 use super::{stacks as st, tenants as tn, tokens as tk};
@@ -68,6 +69,10 @@ pub fn counts(conn: &mut Conn) -> Result<Counts, StoreError> {
             "stack_settings",
             stack_settings::table.count().get_result(conn)?,
         ),
+        (
+            "environment_labels",
+            environment_labels::table.count().get_result(conn)?,
+        ),
     ])
 }
 
@@ -128,6 +133,12 @@ pub fn copy(from: &mut Conn, to: &mut Conn) -> Result<Counts, CopyError> {
             .load(from)?;
         insert_chunks(to, &rows, |c, chunk| {
             super::on_backend!(c, |c| diesel::insert_into(stack_settings::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows = super::labels::rows(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(environment_labels::table)
                 .values(chunk)
                 .execute(c))
         })?;

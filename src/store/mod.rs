@@ -8,6 +8,7 @@ mod db;
 pub mod environments;
 mod error;
 pub mod events;
+pub mod labels;
 mod mapping;
 pub mod operations;
 pub mod outputs;

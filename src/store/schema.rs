@@ -13,6 +13,7 @@ diesel::table! {
         role_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        labels -> Text,
     }
 }
 
@@ -100,7 +101,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    environment_labels (tenant_id, environment) {
+        tenant_id -> Text,
+        environment -> Text,
+        labels -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(environment_configs -> tenants (tenant_id));
+diesel::joinable!(environment_labels -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
 diesel::joinable!(stack_settings -> stacks (stack_name));
 
@@ -111,5 +122,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     operations,
     operation_events,
-    stack_settings
+    stack_settings,
+    environment_labels
 );

@@ -5,7 +5,7 @@
 use byoc::store::DatabaseUrl;
 use byoc::store::scratch::ScratchDatabase;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::app::TestApp;
 use crate::routes::{Action, PROD};
@@ -37,6 +37,8 @@ async fn answers(app: &TestApp, op: &str) -> Vec<Value> {
         format!("/api/v1/operations/{op}"),
         format!("/api/v1/operations/{op}/events"),
         "/api/v1/tokens".to_owned(),
+        "/api/v1/environments".to_owned(),
+        format!("{}/labels", PROD.path()),
     ] {
         let resp = app.get(&path).await;
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
@@ -70,6 +72,20 @@ async fn a_copied_install_serves_the_same_answers_and_opens_its_secrets() {
     app.create_token("viewer").await;
     let op = app.run(PROD, Action::Deploy).await;
     app.run(PROD, Action::Preview).await;
+    for (path, labels) in [
+        ("/api/v1/tenants/acme".to_owned(), json!({"tier": "gold"})),
+        (PROD.path(), json!({"ring": "canary"})),
+    ] {
+        let resp = app
+            .request(
+                reqwest::Method::PUT,
+                &format!("{path}/labels"),
+                Some(crate::app::ADMIN_TOKEN),
+                Some(json!({ "labels": labels })),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+    }
     let before = answers(&app, &op.id).await;
     app.stop().await;
 
@@ -79,6 +95,7 @@ async fn a_copied_install_serves_the_same_answers_and_opens_its_secrets() {
     assert!(copied.status.success(), "{copied:?}");
     let report = String::from_utf8_lossy(&copied.stdout);
     assert!(report.contains("operations: 2 rows"), "{report}");
+    assert!(report.contains("environment_labels: 1 rows"), "{report}");
 
     // A second copy into the now non-empty target is refused, and writes nothing.
     let again = run_copy(&source_url, target.url());

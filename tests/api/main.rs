@@ -9,6 +9,7 @@ mod events;
 #[path = "../support/files.rs"]
 mod files;
 mod forget;
+mod labels;
 #[path = "../support/moto.rs"]
 mod moto;
 mod onboarding;
