@@ -17,6 +17,7 @@ pub(crate) mod program;
 mod system;
 pub(crate) mod tenants;
 mod tokens;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -113,6 +114,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(operations::get_operation)
             .service(operations::list_operation_events)
             .service(operations::cancel_operation)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::delete_webhook)
+            .service(webhooks::list_deliveries)
+            .service(webhooks::redeliver)
             .service(metrics::get_metrics)
             .service(program::get_environment_program)
             .service(onboarding::get_role_template)

@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     configs, environments, labels, metrics, onboarding, operations, program, system, tenants,
-    tokens,
+    tokens, webhooks,
 };
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
@@ -43,6 +43,11 @@ use super::{
         operations::get_operation,
         operations::list_operation_events,
         operations::cancel_operation,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::delete_webhook,
+        webhooks::list_deliveries,
+        webhooks::redeliver,
         metrics::get_metrics,
         program::get_environment_program,
         onboarding::get_role_template,
@@ -58,6 +63,7 @@ use super::{
         (name = "tokens", description = "API tokens (admin only)"),
         (name = "onboarding", description = "Tenant role template, verification, external-ID rotation"),
         (name = "operations", description = "Deploy, preview, refresh, destroy; status, history, events"),
+        (name = "webhooks", description = "Event subscriptions (admin), delivery log, redelivery"),
     )
 )]
 pub struct ApiDoc;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_tokens, environment_configs, environment_labels, operation_events, operations,
-    stack_settings, stacks, tenants,
+    stack_settings, stacks, tenants, webhook_attempts, webhook_deliveries, webhook_subscriptions,
 };
 use super::{Conn, StoreError, configs, events, operations as ops, stack_settings as ss};
 use super::{stacks as st, tenants as tn, tokens as tk};
@@ -72,6 +72,18 @@ pub fn counts(conn: &mut Conn) -> Result<Counts, StoreError> {
         (
             "environment_labels",
             environment_labels::table.count().get_result(conn)?,
+        ),
+        (
+            "webhook_subscriptions",
+            webhook_subscriptions::table.count().get_result(conn)?,
+        ),
+        (
+            "webhook_deliveries",
+            webhook_deliveries::table.count().get_result(conn)?,
+        ),
+        (
+            "webhook_attempts",
+            webhook_attempts::table.count().get_result(conn)?,
         ),
     ])
 }
@@ -139,6 +151,22 @@ pub fn copy(from: &mut Conn, to: &mut Conn) -> Result<Counts, CopyError> {
         let rows = super::labels::rows(from)?;
         insert_chunks(to, &rows, |c, chunk| {
             super::on_backend!(c, |c| diesel::insert_into(environment_labels::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let (subs, deliveries, attempts) = super::webhooks::all(from)?;
+        insert_chunks(to, &subs, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(webhook_subscriptions::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        insert_chunks(to, &deliveries, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(webhook_deliveries::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        insert_chunks(to, &attempts, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(webhook_attempts::table)
                 .values(chunk)
                 .execute(c))
         })?;

@@ -19,6 +19,7 @@ pub mod stack_settings;
 pub mod stacks;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;
 
 pub use db::{
     BadDatabaseUrl, Conn, DatabaseUrl, DbPool, Manager, MultiBackend, PooledConn, connect, migrate,

@@ -25,3 +25,4 @@ mod scope;
 mod scripted;
 mod system;
 mod tenants;
+mod webhooks;
