@@ -367,3 +367,132 @@ async fn subscriptions_are_admin_only_validated_and_never_show_the_secret_again(
     assert_eq!(resp.status(), 404);
     app.stop().await;
 }
+
+/// A real `byoc serve` process, SIGKILLed when dropped.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // Already dead is fine: the test kills it on purpose.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &std::path::Path, port: u16, deliver: &str) -> Serve {
+    let log = std::fs::File::create(data.join(format!("serve-{deliver}.log"))).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_byoc"))
+        .arg("serve")
+        .env_clear()
+        // No pulumi on PATH and no Deployments: every operation fails at once, and still ends.
+        .env("PATH", data)
+        .env("BYOC_DATA_DIR", data)
+        .env("BYOC_BIND", format!("127.0.0.1:{port}"))
+        .env("BYOC_BOOTSTRAP_TOKEN", ADMIN_TOKEN)
+        .env("BYOC_POLL_MILLIS", "50")
+        .env("BYOC_WEBHOOK_HTTP_HOSTS", "127.0.0.1")
+        .env("BYOC_WEBHOOK_POLL_MILLIS", "20")
+        .env("BYOC_WEBHOOK_DELIVERY", deliver)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("byoc serve starts");
+    Serve(child)
+}
+
+#[actix_web::test]
+async fn an_event_committed_before_a_kill_9_is_delivered_by_the_next_process() {
+    let receiver = Receiver::start(&[]);
+    let data = tempfile::tempdir().unwrap();
+    let port = crate::moto::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let call = |method: Method, path: &str, body: Option<Value>| {
+        let mut req = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    // The first process commits the operation's end and its event, and delivers nothing.
+    let mut first = serve(data.path(), port, "off");
+    eventually("byoc serve answers", Duration::from_secs(30), async || {
+        call(Method::GET, "/api/v1/tenants", None).await.ok()
+    })
+    .await;
+    let body = json!({"name": "Acme", "slug": "acme", "aws_account_id": "123456789012"});
+    let resp = call(Method::POST, "/api/v1/tenants", Some(body))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = call(
+        Method::POST,
+        &format!("{}/config", PROD.path()),
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let sub = json!({"url": receiver.url, "events": ["operation.finished"]});
+    let resp = call(Method::POST, "/api/v1/webhooks", Some(sub))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let sub: Value = resp.json().await.unwrap();
+    let (sub_id, secret) = (sub["id"].as_str().unwrap(), sub["secret"].as_str().unwrap());
+    let resp = call(
+        Method::POST,
+        &format!("{}/deploy", PROD.path()),
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 202);
+    let op: Value = resp.json().await.unwrap();
+    let op_id = op["id"].as_str().unwrap().to_owned();
+    let log_path = format!("/api/v1/webhooks/{sub_id}/deliveries");
+    let pending: Value = eventually(
+        "the operation's event",
+        Duration::from_secs(30),
+        async || {
+            let log: Value = call(Method::GET, &log_path, None)
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (log["items"].as_array()?.len() == 1).then_some(log)
+        },
+    )
+    .await;
+    assert_eq!(pending["items"][0]["status"], "pending");
+
+    first.0.kill().unwrap(); // SIGKILL
+    first.0.wait().unwrap();
+    assert!(receiver.got().is_empty());
+
+    let _second = serve(data.path(), port, "on");
+    let delivered: Value = eventually("the delivery", Duration::from_secs(30), async || {
+        let log: Value = call(Method::GET, &log_path, None)
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (log["items"][0]["status"] == "delivered").then_some(log)
+    })
+    .await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].id, delivered["items"][0]["id"].as_str().unwrap());
+    assert!(python_verifies(secret, &got[0]));
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["data"]["operation_id"], op_id.as_str());
+    receiver.stop().await;
+}
