@@ -21,4 +21,5 @@ pub mod pulumi;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 pub mod worker;

@@ -36,6 +36,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Pulumi Deployments (hosted runners).
     pub deployments: DeploymentsSettings,
+    /// Webhook deliveries.
+    pub webhooks: WebhookSettings,
     /// The web console.
     pub console: ConsoleSettings,
     /// Change control: saved plans and their approval.
@@ -49,6 +51,31 @@ pub struct Settings {
 pub struct ApprovalSettings {
     /// The requester of a deploy may not approve or reject it (403).
     pub separate_requester: bool,
+}
+
+/// `BYOC_WEBHOOK_HTTP_HOSTS` (comma-separated host names or IPs that webhook URLs may reach
+/// over plain `http`, and that an `https` URL may name even when they are loopback or
+/// private addresses; default none), `BYOC_WEBHOOK_DELIVERY` (`on` | `off`, default `on`:
+/// whether this process delivers), `BYOC_WEBHOOK_POLL_MILLIS` (1000),
+/// `BYOC_WEBHOOK_BACKOFF_MILLIS` (first retry delay, doubled each try, 5000),
+/// `BYOC_WEBHOOK_MAX_BACKOFF_MILLIS` (600000), `BYOC_WEBHOOK_RETRY_SECONDS` (how long a
+/// delivery is retried, 86400), `BYOC_WEBHOOK_TIMEOUT_SECONDS` (per request, 10).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Hosts allowed over `http` (and as loopback/private `https` targets), lowercase.
+    pub allow_http_hosts: Vec<String>,
+    /// Whether this process runs the delivery task.
+    pub deliver: bool,
+    /// How often the delivery task looks for due deliveries.
+    pub poll: Duration,
+    /// Delay before the first retry; doubled for each further one (with jitter).
+    pub backoff: Duration,
+    /// Longest delay between tries.
+    pub max_backoff: Duration,
+    /// How long after it was recorded (or redelivered) a delivery is retried.
+    pub retry_for: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
 }
 
 /// `BYOC_CONSOLE` (`on` | `off`, default `on`): the web console at `/`.
@@ -436,6 +463,41 @@ impl Settings {
                         });
                     }
                 },
+            },
+            webhooks: WebhookSettings {
+                allow_http_hosts: opt("BYOC_WEBHOOK_HTTP_HOSTS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+                deliver: match opt("BYOC_WEBHOOK_DELIVERY").as_deref() {
+                    None | Some("on") => true,
+                    Some("off") => false,
+                    Some(other) => {
+                        return Err(SettingsError {
+                            var: "BYOC_WEBHOOK_DELIVERY",
+                            reason: format!("'{other}' is not 'on' or 'off'"),
+                        });
+                    }
+                },
+                poll: Duration::from_millis(parsed(&opt, "BYOC_WEBHOOK_POLL_MILLIS", "1000")?),
+                backoff: Duration::from_millis(parsed(
+                    &opt,
+                    "BYOC_WEBHOOK_BACKOFF_MILLIS",
+                    "5000",
+                )?),
+                max_backoff: Duration::from_millis(parsed(
+                    &opt,
+                    "BYOC_WEBHOOK_MAX_BACKOFF_MILLIS",
+                    "600000",
+                )?),
+                retry_for: Duration::from_secs(parsed(
+                    &opt,
+                    "BYOC_WEBHOOK_RETRY_SECONDS",
+                    "86400",
+                )?),
+                timeout: Duration::from_secs(parsed(&opt, "BYOC_WEBHOOK_TIMEOUT_SECONDS", "10")?),
             },
             console: ConsoleSettings {
                 enabled: match opt("BYOC_CONSOLE").as_deref() {

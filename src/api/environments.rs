@@ -2,12 +2,14 @@
 //! with its stack status and current/last operation, the fleet overview (the console's fleet
 //! page and a tenant's environment list read it too).
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::problems::{Invalid, NotFound, Unauthorized};
+use super::problems::{Invalid, Malformed, NotFound, Unauthorized};
 use super::{ApiError, ApiResult, AppState, Caller, Viewer};
 use crate::domain::{OperationKind, OperationStatus, Slug, StackStatus};
 use crate::store;
@@ -19,6 +21,10 @@ use crate::store;
 pub struct EnvironmentsQuery {
     /// Only this tenant's environments.
     pub tenant: Option<String>,
+    /// Only environments whose labels match this selector: comma-separated `key=value`,
+    /// `key!=value` (also true without the key), `key` (present), `!key` (absent).
+    #[param(example = "ring=canary,tier!=free")]
+    pub selector: Option<String>,
 }
 
 /// An operation, in brief.
@@ -75,6 +81,9 @@ pub struct EnvironmentItem {
     pub current_operation: Option<OperationBrief>,
     /// The last finished operation.
     pub last_operation: Option<OperationBrief>,
+    /// The environment's labels.
+    #[schema(example = json!({"ring": "canary"}))]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `{"items": […]}`.
@@ -90,7 +99,7 @@ pub struct EnvironmentList {
 #[utoipa::path(
     tag = "operations",
     params(EnvironmentsQuery),
-    responses((status = 200, body = EnvironmentList), Unauthorized, NotFound, Invalid),
+    responses((status = 200, body = EnvironmentList), Malformed, Unauthorized, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/environments")]
@@ -108,6 +117,7 @@ pub(crate) async fn list(
     caller: Caller,
     query: EnvironmentsQuery,
 ) -> ApiResult {
+    let selector = super::labels::parse_selector(query.selector.as_deref())?;
     let tenant = query
         .tenant
         .map(|t| {
@@ -135,7 +145,9 @@ pub(crate) async fn list(
         .into_iter()
         // A tenant-scoped token sees only its tenants' environments.
         .filter(|e| caller.sees(&e.tenant_slug))
+        .filter(|e| selector.as_ref().is_none_or(|s| s.matches(&e.labels)))
         .map(|e| EnvironmentItem {
+            labels: e.labels.as_map().clone(),
             stack_name: format!("{}-{}", e.tenant_slug, e.environment),
             tenant_slug: e.tenant_slug,
             tenant_name: e.tenant_name,

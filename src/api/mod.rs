@@ -7,6 +7,7 @@ pub(crate) mod configs;
 mod drift;
 pub(crate) mod environments;
 mod error;
+mod labels;
 mod metrics;
 mod onboarding;
 mod openapi;
@@ -18,6 +19,7 @@ mod system;
 pub(crate) mod tenants;
 mod token_cache;
 mod tokens;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -118,6 +120,9 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(tenants::get_tenant)
             .service(tenants::delete_tenant)
             .service(environments::list_environments)
+            .service(labels::set_tenant_labels)
+            .service(labels::set_environment_labels)
+            .service(labels::get_environment_labels)
             .service(configs::save_config)
             .service(configs::list_config_versions)
             .service(configs::get_config_version)
@@ -143,6 +148,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(operations::reject_operation)
             .service(drift::get_environment_drift)
             .service(drift::list_drift)
+            .service(webhooks::create_webhook)
+            .service(webhooks::list_webhooks)
+            .service(webhooks::delete_webhook)
+            .service(webhooks::list_deliveries)
+            .service(webhooks::redeliver)
             .service(metrics::get_metrics)
             .service(program::get_environment_program)
             .service(onboarding::get_role_template)

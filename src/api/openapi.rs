@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    configs, drift, environments, metrics, onboarding, operations, program, system, tenants, tokens,
+    configs, drift, environments, labels, metrics, onboarding, operations, program, system,
+    tenants, tokens, webhooks,
 };
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
@@ -19,6 +20,9 @@ use super::{
         tenants::get_tenant,
         tenants::delete_tenant,
         environments::list_environments,
+        labels::set_tenant_labels,
+        labels::set_environment_labels,
+        labels::get_environment_labels,
         configs::save_config,
         configs::get_config,
         configs::list_config_versions,
@@ -44,6 +48,11 @@ use super::{
         operations::reject_operation,
         drift::get_environment_drift,
         drift::list_drift,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::delete_webhook,
+        webhooks::list_deliveries,
+        webhooks::redeliver,
         metrics::get_metrics,
         program::get_environment_program,
         onboarding::get_role_template,
@@ -60,6 +69,7 @@ use super::{
         (name = "onboarding", description = "Tenant role template, verification, external-ID rotation"),
         (name = "operations", description = "Deploy, preview, refresh, destroy; status, history, events"),
         (name = "drift", description = "Drift reports from scheduled refresh previews"),
+        (name = "webhooks", description = "Event subscriptions (admin), delivery log, redelivery"),
     )
 )]
 pub struct ApiDoc;

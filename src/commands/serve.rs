@@ -88,6 +88,15 @@ pub fn start_with_aws(
         let (worker, shutdown) = (worker.clone(), shutdown.clone());
         actix_web::rt::spawn(async move { worker.run(shutdown).await })
     });
+    if settings.webhooks.deliver {
+        let (pool, key, webhooks, shutdown) = (
+            db.clone(),
+            key.clone(),
+            settings.webhooks.clone(),
+            shutdown.clone(),
+        );
+        actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, shutdown));
+    }
     let state = AppState {
         pool: db,
         key,

@@ -5,6 +5,7 @@ pub mod approval;
 pub mod aws;
 pub mod config;
 pub mod drift;
+pub mod labels;
 pub mod names;
 pub mod operation;
 pub mod role;
@@ -12,6 +13,7 @@ pub mod stored;
 pub mod validation;
 
 pub use aws::{AwsAccountId, AwsRegion, RoleArn, RoleName};
+pub use labels::{Labels, Selector, SelectorError};
 pub use names::{EnvName, Slug, StackName};
 pub use operation::{OperationKind, OperationStatus, OutputValue, StackStatus};
 pub use role::Role;

@@ -6,8 +6,9 @@
 use diesel::prelude::*;
 
 use super::schema::{
-    api_tokens, drift_checks, drift_resources, environment_configs, operation_events,
-    operation_plans, operations, stack_settings, stacks, tenants,
+    api_tokens, drift_checks, drift_resources, environment_configs, environment_labels,
+    operation_events, operation_plans, operations, stack_settings, stacks, tenants,
+    webhook_attempts, webhook_deliveries, webhook_subscriptions,
 };
 use super::stack_settings as ss;
 use super::{Conn, StoreError, configs, drift, events, operations as ops, plans};
@@ -81,6 +82,22 @@ pub fn counts(conn: &mut Conn) -> Result<Counts, StoreError> {
         (
             "drift_resources",
             drift_resources::table.count().get_result(conn)?,
+        ),
+        (
+            "environment_labels",
+            environment_labels::table.count().get_result(conn)?,
+        ),
+        (
+            "webhook_subscriptions",
+            webhook_subscriptions::table.count().get_result(conn)?,
+        ),
+        (
+            "webhook_deliveries",
+            webhook_deliveries::table.count().get_result(conn)?,
+        ),
+        (
+            "webhook_attempts",
+            webhook_attempts::table.count().get_result(conn)?,
         ),
     ])
 }
@@ -166,6 +183,28 @@ pub fn copy(from: &mut Conn, to: &mut Conn) -> Result<Counts, CopyError> {
             .load(from)?;
         insert_chunks(to, &rows, |c, chunk| {
             super::on_backend!(c, |c| diesel::insert_into(drift_resources::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let rows = super::labels::rows(from)?;
+        insert_chunks(to, &rows, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(environment_labels::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let (subs, deliveries, attempts) = super::webhooks::all(from)?;
+        insert_chunks(to, &subs, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(webhook_subscriptions::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        insert_chunks(to, &deliveries, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(webhook_deliveries::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        insert_chunks(to, &attempts, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(webhook_attempts::table)
                 .values(chunk)
                 .execute(c))
         })?;

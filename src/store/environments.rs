@@ -30,6 +30,8 @@ pub struct Environment {
     pub current_operation: Option<Operation>,
     /// The stack's last finished operation.
     pub last_operation: Option<Operation>,
+    /// Its labels.
+    pub labels: crate::domain::Labels,
 }
 
 /// Every environment, or those of the tenant with id `tenant_id`, ordered by tenant slug and
@@ -91,6 +93,8 @@ pub fn list(conn: &mut Conn, tenant_id: Option<&str>) -> Result<Vec<Environment>
         .map(|o| (o.id.clone(), o))
         .collect();
 
+    let mut labels = super::labels::all(conn, tenant_id)?;
+
     let mut out: Vec<Environment> = found
         .into_iter()
         .filter_map(|((tenant_id, environment), (config_version, stack))| {
@@ -99,7 +103,11 @@ pub fn list(conn: &mut Conn, tenant_id: Option<&str>) -> Result<Vec<Environment>
             let current_operation =
                 op(stack.as_ref().and_then(|s| s.current_operation_id.as_ref()));
             let last_operation = op(stack.as_ref().and_then(|s| s.last_operation_id.as_ref()));
+            let labels = labels
+                .remove(&(tenant_id.clone(), environment.clone()))
+                .unwrap_or_default();
             Some(Environment {
+                labels,
                 tenant_id,
                 tenant_slug: slug,
                 tenant_name: name,

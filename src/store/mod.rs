@@ -9,6 +9,7 @@ pub mod drift;
 pub mod environments;
 mod error;
 pub mod events;
+pub mod labels;
 mod mapping;
 pub mod operations;
 pub mod outputs;
@@ -20,6 +21,7 @@ pub mod stack_settings;
 pub mod stacks;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;
 
 pub use db::{
     BadDatabaseUrl, Conn, DatabaseUrl, DbPool, Manager, MultiBackend, PooledConn, connect, migrate,

@@ -13,6 +13,7 @@ diesel::table! {
         role_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        labels -> Text,
     }
 }
 
@@ -116,12 +117,57 @@ diesel::table! {
 }
 
 diesel::table! {
+    environment_labels (tenant_id, environment) {
+        tenant_id -> Text,
+        environment -> Text,
+        labels -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     drift_checks (stack_name) {
         stack_name -> Text,
         next_at -> Timestamp,
         running_until -> Nullable<Timestamp>,
         started_at -> Nullable<Timestamp>,
         checked_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        secret_sealed -> Binary,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        retry_from -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        gave_up_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (delivery_id, attempt) {
+        delivery_id -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        status_code -> Nullable<Integer>,
         error -> Nullable<Text>,
     }
 }
@@ -140,6 +186,9 @@ diesel::table! {
 }
 
 diesel::joinable!(environment_configs -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(environment_labels -> tenants (tenant_id));
 diesel::joinable!(stacks -> tenants (tenant_id));
 diesel::joinable!(stack_settings -> stacks (stack_name));
 
@@ -153,5 +202,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     stack_settings,
     operation_plans,
     drift_checks,
-    drift_resources
+    drift_resources,
+    environment_labels,
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts
 );

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::tenants;
 use super::{Conn, Found, StoreError};
+use crate::domain::Labels;
 
 /// A tenant row as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -32,6 +33,8 @@ pub struct Tenant {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+    /// Labels, a JSON object (`domain::Labels`).
+    pub labels: String,
 }
 
 /// A tenant to insert.
@@ -124,6 +127,17 @@ pub fn mark_verified(conn: &mut Conn, id: &str, at: NaiveDateTime) -> Result<(),
     Ok(())
 }
 
+/// Replaces the tenant's labels.
+pub fn set_labels(conn: &mut Conn, id: &str, labels: &Labels) -> Result<(), StoreError> {
+    diesel::update(tenants::table.find(id))
+        .set((
+            tenants::labels.eq(labels.to_stored()),
+            tenants::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The tenant with `id`.
 pub fn find(conn: &mut Conn, id: &str) -> Result<Tenant, StoreError> {
     tenants::table
@@ -150,6 +164,12 @@ pub struct TenantIds {
 }
 
 impl Tenant {
+    /// Its labels; stored ones that no longer parse are corrupt data.
+    pub fn labels(&self) -> Result<Labels, StoreError> {
+        Labels::from_stored(&self.labels)
+            .map_err(|e| StoreError::Corrupt(format!("tenant {} labels: {e}", self.id)))
+    }
+
     /// Parses the stored identifiers once; a value that no longer parses is corrupt data.
     pub fn ids(&self) -> Result<TenantIds, StoreError> {
         use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Slug};

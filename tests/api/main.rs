@@ -11,6 +11,7 @@ mod events;
 #[path = "../support/files.rs"]
 mod files;
 mod forget;
+mod labels;
 #[path = "../support/moto.rs"]
 mod moto;
 mod onboarding;
@@ -26,3 +27,4 @@ mod scope;
 mod scripted;
 mod system;
 mod tenants;
+mod webhooks;

@@ -3,6 +3,8 @@
 mod create;
 mod read;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -35,11 +37,23 @@ pub struct TenantView {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Labels (`PUT /api/v1/tenants/{slug}/labels`).
+    #[schema(example = json!({"tier": "gold", "ring": "canary"}))]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl From<store::tenants::Tenant> for TenantView {
     fn from(t: store::tenants::Tenant) -> Self {
+        let labels = t.labels().map_or_else(
+            |e| {
+                // Shown as none rather than failing every read of the tenant.
+                tracing::error!(error = %e, "stored labels do not parse");
+                BTreeMap::new()
+            },
+            |l| l.as_map().clone(),
+        );
         Self {
+            labels,
             id: t.id,
             slug: t.slug,
             name: t.name,

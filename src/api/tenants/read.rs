@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::TenantView;
-use crate::api::problems::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
+use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
 use crate::api::{ApiError, ApiResult, AppState, Operator, TenantPath, Viewer};
 use crate::domain::ValidationErrors;
 use crate::store;
@@ -20,6 +20,10 @@ pub struct ListTenantsQuery {
     pub limit: Option<u32>,
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Only tenants whose labels match this selector: comma-separated `key=value`,
+    /// `key!=value` (also true without the key), `key` (present), `!key` (absent).
+    #[param(example = "ring=canary,tier!=free")]
+    pub selector: Option<String>,
 }
 
 /// One page of tenants.
@@ -34,11 +38,11 @@ pub struct TenantPage {
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-/// Lists tenants, a page at a time.
+/// Lists tenants, a page at a time (with `?selector=`, those whose labels match).
 #[utoipa::path(
     tag = "tenants",
     params(ListTenantsQuery),
-    responses((status = 200, body = TenantPage), Unauthorized, Invalid),
+    responses((status = 200, body = TenantPage), Malformed, Unauthorized, Invalid),
     security(("bearer" = []))
 )]
 #[get("/api/v1/tenants")]
@@ -63,11 +67,32 @@ pub async fn list_tenants(
                 })?,
         ),
     };
+    let selector = crate::api::labels::parse_selector(query.selector.as_deref())?;
+    let wanted = move |t: &store::tenants::Tenant| {
+        selector
+            .as_ref()
+            .is_none_or(|s| t.labels().is_ok_and(|l| s.matches(&l)))
+    };
     // Fetch one extra row to learn whether another page exists.
     let scope = caller.tenants.clone();
     let mut rows = state
         .db(move |conn| match scope {
-            None => store::tenants::list(conn, after.as_deref(), i64::from(limit) + 1),
+            None => {
+                // Read in batches until the page (plus one) is full of matching tenants.
+                let want = limit as usize + 1;
+                let mut rows = Vec::new();
+                let mut after = after;
+                loop {
+                    let batch = store::tenants::list(conn, after.as_deref(), i64::from(limit) + 1)?;
+                    let done = batch.len() <= limit as usize;
+                    after = batch.last().map(|t| t.slug.clone());
+                    rows.extend(batch.into_iter().filter(&wanted));
+                    if done || rows.len() >= want {
+                        rows.truncate(want);
+                        return Ok(rows);
+                    }
+                }
+            }
             // A scoped token lists only its own tenants (a handful: read them one by one).
             Some(mut slugs) => {
                 slugs.sort();
@@ -75,12 +100,14 @@ pub async fn list_tenants(
                 for slug in slugs
                     .iter()
                     .filter(|s| after.as_deref().is_none_or(|a| s.as_str() > a))
-                    .take(limit as usize + 1)
                 {
                     match store::tenants::find_by_slug(conn, slug) {
-                        Ok(t) => rows.push(t),
-                        Err(store::StoreError::NotFound { .. }) => {}
+                        Ok(t) if wanted(&t) => rows.push(t),
+                        Ok(_) | Err(store::StoreError::NotFound { .. }) => {}
                         Err(e) => return Err(e),
+                    }
+                    if rows.len() > limit as usize {
+                        break;
                     }
                 }
                 Ok(rows)

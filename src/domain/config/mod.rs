@@ -7,7 +7,7 @@
 
 pub mod request;
 pub mod reserved;
-mod resolve;
+pub(crate) mod resolve;
 
 use std::collections::BTreeMap;
 

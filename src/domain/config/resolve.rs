@@ -8,7 +8,7 @@
 
 mod access;
 mod catalog;
-mod checks;
+pub(crate) mod checks;
 mod compat;
 mod components;
 mod cross;

@@ -63,6 +63,8 @@ pub fn forget(
             current_operation_id: Some(None),
         };
         stacks::update(conn, &stack.stack_name, &change)?;
-        Ok(operations::find(conn, &id)?)
+        let op = operations::find(conn, &id)?;
+        super::settle::record_finished(conn, &op, OperationStatus::Succeeded, None)?;
+        Ok(op)
     })
 }

@@ -156,6 +156,31 @@ pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(),
     })
 }
 
+/// Writes the `operation.finished` webhook event to the outbox, in the finish transaction:
+/// the event exists exactly when the operation's end does.
+pub(super) fn record_finished(
+    conn: &mut Conn,
+    op: &Operation,
+    status: OperationStatus,
+    error: Option<&str>,
+) -> Result<(), QueueError> {
+    let stack = stacks::find(conn, &op.stack_name)?;
+    let tenant = crate::store::tenants::find(conn, &stack.tenant_id)?;
+    let data = serde_json::json!({
+        "operation_id": op.id,
+        "tenant": tenant.slug,
+        "environment": stack.environment,
+        "stack_name": op.stack_name,
+        "kind": op.kind,
+        "status": status,
+        "error": error,
+        "requested_by": op.requested_by,
+    });
+    let body = crate::webhooks::envelope(crate::webhooks::OPERATION_FINISHED, data);
+    crate::store::webhooks::record(conn, crate::webhooks::OPERATION_FINISHED, &body)?;
+    Ok(())
+}
+
 /// Cancels an operation: a queued one ends at once (`cancelled`) and, if it set the stack's
 /// status while queued and nothing else is active on the stack, the stack goes back to the
 /// status it had before; a running one is flagged and its worker interrupts the run at its
@@ -235,7 +260,7 @@ fn engine_never_reached(conn: &mut Conn, op: &Operation) -> Result<bool, QueueEr
     Ok(!taken_over && retries == i64::from(op.attempt) - 1)
 }
 
-/// Ends the operation row itself.
+/// Ends the operation row itself, and records its `operation.finished` webhook event.
 fn close(
     conn: &mut Conn,
     op: &Operation,
@@ -252,5 +277,5 @@ fn close(
             ops::lease_expires_at.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
-    Ok(())
+    record_finished(conn, op, status, error)
 }

@@ -1,0 +1,2 @@
+DROP TABLE environment_labels;
+ALTER TABLE tenants DROP COLUMN labels;
