@@ -169,11 +169,13 @@ impl Default for WorkerSettings {
     }
 }
 
-/// `BYOC_BIND` (default `127.0.0.1:8000`).
+/// `BYOC_BIND` (default `127.0.0.1:8000`), `BYOC_HTTP_BODY_TIMEOUT_SECONDS` (default 30).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Address to listen on.
     pub bind: SocketAddr,
+    /// How long a client may take to send a request body (408 after).
+    pub body_timeout: Duration,
 }
 
 /// `BYOC_DATA_DIR` (default `./data`), `BYOC_MASTER_KEY` (32 bytes, base64 or hex; optional
@@ -284,6 +286,11 @@ impl Settings {
         let settings = Self {
             http: HttpSettings {
                 bind: parsed(&opt, "BYOC_BIND", "127.0.0.1:8000")?,
+                body_timeout: Duration::from_secs(parsed(
+                    &opt,
+                    "BYOC_HTTP_BODY_TIMEOUT_SECONDS",
+                    "30",
+                )?),
             },
             data: DataSettings {
                 dir: PathBuf::from(opt("BYOC_DATA_DIR").unwrap_or_else(|| "./data".into())),

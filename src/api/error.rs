@@ -86,6 +86,32 @@ pub enum ApiError {
     /// A tenant role check failed (trust policy, external ID, account, or AWS itself).
     #[error(transparent)]
     RoleCheck(#[from] crate::cloud::RoleCheckError),
+    /// The request body is not `application/json`.
+    #[error("the request body must be JSON: send `Content-Type: application/json` (got {0})")]
+    UnsupportedMediaType(String),
+    /// The path exists but not with this method.
+    #[error("{method} is not allowed here; allowed: {}", allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
+    MethodNotAllowed {
+        /// The method the request used.
+        method: String,
+        /// The methods the path answers (the `Allow` header).
+        allowed: Vec<actix_web::http::Method>,
+    },
+    /// What the framework answered before any handler ran (unknown route, oversized or
+    /// stalled body, undecodable request), as problem+json.
+    #[error("{detail}")]
+    Http {
+        /// The status the framework chose.
+        status: u16,
+        /// What happened.
+        detail: String,
+    },
+    /// The database's disk is full: nothing can be written until space is freed.
+    #[error(
+        "the database has no space left (disk or database size limit full): nothing can be \
+         saved until an operator frees space; reads still work"
+    )]
+    StorageFull,
     /// The database is busy or unreachable; retry later.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable,
@@ -124,6 +150,18 @@ impl ApiError {
             }
             ApiError::RoleCheck(_) => "role-check-failed",
             ApiError::Unavailable => "unavailable",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::Http { status, .. } => match status {
+                400 => "malformed-request",
+                404 => "not-found",
+                408 => "request-timeout",
+                413 => "payload-too-large",
+                414 => "uri-too-long",
+                431 => "headers-too-large",
+                _ => "http-error",
+            },
+            ApiError::StorageFull => "storage-full",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -147,6 +185,12 @@ impl ApiError {
             }
             ApiError::RoleCheck(_) => S::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => S::SERVICE_UNAVAILABLE,
+            ApiError::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed { .. } => S::METHOD_NOT_ALLOWED,
+            ApiError::Http { status, .. } => {
+                S::from_u16(*status).unwrap_or(S::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::StorageFull => S::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,6 +201,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { kind, name } => ApiError::NotFound { kind, name },
             StoreError::Unavailable(_) => ApiError::Unavailable,
+            StoreError::Full(_) => ApiError::StorageFull,
             // A handler that expects a unique violation says what conflicts itself.
             other => ApiError::internal(other),
         }
@@ -218,6 +263,17 @@ impl ResponseError for ApiError {
             .with_detail(detail)
             .with_extensions(ProblemExtensions { errors });
         let mut resp = problem.error_response();
+        if let ApiError::MethodNotAllowed { allowed, .. } = self {
+            let allow = allowed
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                resp.headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+        }
         if matches!(
             self,
             ApiError::Unauthorized | ApiError::NotBearer | ApiError::UnknownToken

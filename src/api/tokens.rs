@@ -6,8 +6,10 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::parse_json;
-use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use super::body::JsonBody;
+use super::problems::{
+    Conflict, Forbidden, Invalid, Malformed, NotFound, StorageFull, Unauthorized, UnsupportedMedia,
+};
 use super::{Admin, ApiError, ApiResult, AppState, Caller};
 use crate::domain::{Role, Slug, ValidationErrors};
 use crate::store;
@@ -78,7 +80,7 @@ pub struct TokenCreated {
     request_body = CreateToken,
     responses(
         (status = 201, body = TokenCreated),
-        Malformed, Unauthorized, Forbidden, Invalid
+        Malformed, Unauthorized, Forbidden, UnsupportedMedia, Invalid, StorageFull
     ),
     security(("bearer" = []))
 )]
@@ -87,9 +89,9 @@ pub struct TokenCreated {
 pub async fn create_token(
     state: web::Data<AppState>,
     Admin(caller): Admin,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
-    let body: CreateToken = parse_json(&body)?;
+    let body: CreateToken = body.parse()?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ValidationErrors::single("/name", "must be 1 to 100 characters long").into());

@@ -5,6 +5,7 @@ mod app;
 mod auth;
 mod configs;
 mod db_copy;
+mod edge;
 mod events;
 #[path = "../support/files.rs"]
 mod files;

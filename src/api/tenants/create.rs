@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::TenantView;
-use crate::api::body::parse_json;
-use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, Unauthorized};
+use crate::api::body::JsonBody;
+use crate::api::problems::{
+    Conflict, Forbidden, Invalid, Malformed, StorageFull, Unauthorized, UnsupportedMedia,
+};
 use crate::api::{ApiError, ApiResult, AppState, Operator};
 use crate::crypto::generate_external_id;
 use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Slug, ValidationErrors};
@@ -110,7 +112,7 @@ pub struct TenantCreated {
     request_body = CreateTenant,
     responses(
         (status = 201, body = TenantCreated),
-        Malformed, Unauthorized, Forbidden, Conflict, Invalid
+        Malformed, Unauthorized, Forbidden, Conflict, UnsupportedMedia, Invalid, StorageFull
     ),
     security(("bearer" = []))
 )]
@@ -119,9 +121,9 @@ pub struct TenantCreated {
 pub async fn create_tenant(
     state: web::Data<AppState>,
     Operator(caller): Operator,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
-    let body: CreateTenant = parse_json(&body)?;
+    let body: CreateTenant = body.parse()?;
     let new = NewTenantRequest::try_from(body)?;
     // Checked before the insert, so a scoped token cannot probe other slugs with 409s.
     if !caller.sees(new.slug.as_str()) {
