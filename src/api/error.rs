@@ -6,6 +6,7 @@ use problem_details::ProblemDetails;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::validation::MAX_LISTED_ERRORS;
 use crate::domain::{FieldError, Role, ValidationErrors};
 use crate::store::StoreError;
 use crate::store::queue::QueueError;
@@ -16,6 +17,9 @@ pub struct ProblemExtensions {
     /// Every invalid field, for validation failures.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// How many invalid fields there were, when `errors` lists only the first of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_total: Option<usize>,
 }
 
 /// The problem+json document, as described in the OpenAPI spec.
@@ -29,9 +33,14 @@ pub struct Problem {
     pub status: u16,
     /// What happened, for a human.
     pub detail: String,
-    /// Invalid fields (validation failures only).
+    /// Invalid fields (validation failures only): at most the first 20.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 20)]
     pub errors: Option<Vec<FieldError>>,
+    /// How many invalid fields there were, when `errors` lists only the first 20.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 21)]
+    pub errors_total: Option<u64>,
 }
 
 /// Every error an API handler returns.
@@ -251,9 +260,13 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        let errors = match self {
-            ApiError::Validation(v) => v.0.clone(),
-            _ => Vec::new(),
+        let (errors, errors_total) = match self {
+            ApiError::Validation(v) => {
+                let listed = v.0.iter().take(MAX_LISTED_ERRORS).cloned().collect();
+                let total = (v.0.len() > MAX_LISTED_ERRORS).then_some(v.0.len());
+                (listed, total)
+            }
+            _ => (Vec::new(), None),
         };
         let status = self.status();
         let problem = ProblemDetails::from_status_code(status)
@@ -261,7 +274,10 @@ impl ResponseError for ApiError {
                 http::Uri::try_from(format!("/problems/{}", self.slug())).unwrap_or_default(),
             )
             .with_detail(detail)
-            .with_extensions(ProblemExtensions { errors });
+            .with_extensions(ProblemExtensions {
+                errors,
+                errors_total,
+            });
         let mut resp = problem.error_response();
         if let ApiError::MethodNotAllowed { allowed, .. } = self {
             let allow = allowed

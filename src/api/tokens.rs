@@ -18,8 +18,13 @@ use crate::store;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
-    /// Who or what uses the token (1–100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// Who or what uses the token (1–100 characters; no control, bidirectional-override or
+    /// invisible characters).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*$"
+    )]
     pub name: String,
     /// Role the token carries.
     pub role: Role,
@@ -92,10 +97,8 @@ pub async fn create_token(
     body: JsonBody,
 ) -> ApiResult {
     let body: CreateToken = body.parse()?;
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ValidationErrors::single("/name", "must be 1 to 100 characters long").into());
-    }
+    let name = crate::domain::names::display_name(&body.name)
+        .map_err(|e| ValidationErrors::single("/name", e.to_string()))?;
     let scope: Option<Vec<String>> = body.tenants.map(|slugs| {
         let mut slugs: Vec<String> = slugs.iter().map(|s| s.as_str().to_owned()).collect();
         slugs.sort();

@@ -476,3 +476,68 @@ async fn a_full_database_answers_507_and_shows_in_ready_and_metrics() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn names_refuse_control_and_bidi_characters() {
+    let app = spawn_app().await;
+    for name in [
+        "Acme\nCorp",
+        "Acme\u{1b}[2J",
+        "Acme \u{202E}proC",
+        "\u{2066}Acme\u{2069}",
+        "Ac\u{200B}me",
+    ] {
+        let resp = app
+            .post(
+                "/api/v1/tenants",
+                json!({"name": name, "slug": "acme", "aws_account_id": "123456789012"}),
+            )
+            .await;
+        let (status, body) = problem_of(resp).await;
+        assert_eq!(status, 422, "{name:?}");
+        assert_eq!(body["errors"][0]["field"], "/name", "{name:?}");
+        let resp = app
+            .post("/api/v1/tokens", json!({"name": name, "role": "viewer"}))
+            .await;
+        assert_eq!(resp.status(), 422, "token {name:?}");
+    }
+    // Letters of every script stay welcome.
+    let resp = app
+        .post(
+            "/api/v1/tenants",
+            json!({"name": "Société Générale 日本", "slug": "socgen", "aws_account_id": "123456789012"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    // The OpenAPI document says the same.
+    let doc: Value = app.get_json("/api/openapi.json").await;
+    for schema in ["CreateTenant", "CreateToken"] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["properties"]["name"]["pattern"],
+            byoc::domain::names::DISPLAY_NAME_PATTERN,
+            "{schema}"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_body_with_many_problems_gets_a_bounded_answer() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let tags: serde_json::Map<String, Value> = (0..500)
+        .map(|i| (format!("aws:reserved-{i}"), json!("x")))
+        .collect();
+    let resp = app
+        .save_config("acme", "prod", json!({"vpc_config": {"tags": tags}}))
+        .await;
+    let (status, body) = problem_of(resp).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 20, "{body}");
+    // Every reserved key, plus the count of tags itself.
+    assert_eq!(body["errors_total"], 501, "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.ends_with("and 481 more"), "{detail}");
+    assert!(detail.len() < 4000, "{}", detail.len());
+    app.stop().await;
+}

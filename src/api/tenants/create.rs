@@ -19,11 +19,12 @@ use crate::store::{self, StoreError};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
-    /// Display name (1–100 characters).
+    /// Display name (1–100 characters; no control, bidirectional-override or invisible
+    /// characters).
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = r"\S",
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*$",
         example = "Acme Corp"
     )]
     pub name: String,
@@ -63,10 +64,9 @@ impl TryFrom<CreateTenant> for NewTenantRequest {
 
     fn try_from(body: CreateTenant) -> Result<Self, Self::Error> {
         let mut errors = ValidationErrors::new();
-        let name = body.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            errors.push("/name", "must be 1 to 100 characters long");
-        }
+        let name = errors
+            .check("/name", crate::domain::names::display_name(&body.name))
+            .unwrap_or_default();
         let slug = errors.check("/slug", Slug::parse(&body.slug));
         let account = errors.check("/aws_account_id", AwsAccountId::parse(&body.aws_account_id));
         let region = match body.aws_region.as_deref() {
