@@ -3,6 +3,7 @@
 //! database at scrape time, so every process reports the same numbers).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -65,7 +66,17 @@ pub struct Metrics {
     pub drifted_stacks: Gauge,
     /// Drifted resources across the fleet (database-derived).
     pub drifted_resources: Gauge,
+    /// Writes refused because the database's storage is full.
+    pub storage_full_errors: Counter,
+    /// 1 while the storage was found full within [`STORAGE_FULL_WINDOW_SECS`] (set at scrape).
+    pub storage_full: Gauge,
+    /// Unix time of the last storage-full refusal (0: never).
+    last_storage_full: Arc<AtomicI64>,
 }
+
+/// How long after a storage-full refusal `/ready` and `byoc_storage_full` keep reporting it
+/// (no write succeeds meanwhile that would prove otherwise cheaply).
+pub const STORAGE_FULL_WINDOW_SECS: i64 = 60;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -88,6 +99,18 @@ impl Metrics {
         let operations = Family::<OperationLabels, Gauge>::default();
         let queue_depth = Gauge::default();
         let running = Gauge::default();
+        let storage_full_errors = Counter::default();
+        let storage_full = Gauge::default();
+        registry.register(
+            "storage_full_errors",
+            "Requests refused because the database's storage is full",
+            storage_full_errors.clone(),
+        );
+        registry.register(
+            "storage_full",
+            "1 while the database's storage was recently found full",
+            storage_full.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests served",
@@ -144,6 +167,9 @@ impl Metrics {
             running,
             drifted_stacks,
             drifted_resources,
+            storage_full_errors,
+            storage_full,
+            last_storage_full: Arc::new(AtomicI64::new(0)),
         }
     }
 
@@ -151,6 +177,19 @@ impl Metrics {
     pub fn set_drift_counts(&self, (stacks, resources): (i64, i64)) {
         self.drifted_stacks.set(stacks);
         self.drifted_resources.set(resources);
+    }
+
+    /// Records a write refused for full storage.
+    pub fn record_storage_full(&self) {
+        self.storage_full_errors.inc();
+        self.last_storage_full
+            .store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+    }
+
+    /// Whether the storage was found full within the last [`STORAGE_FULL_WINDOW_SECS`].
+    pub fn storage_recently_full(&self) -> bool {
+        let last = self.last_storage_full.load(Ordering::Relaxed);
+        last > 0 && chrono::Utc::now().timestamp() - last < STORAGE_FULL_WINDOW_SECS
     }
 
     /// Sets the database-derived gauges from `(kind, status, count)` rows.
@@ -175,6 +214,8 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
+        self.storage_full
+            .set(i64::from(self.storage_recently_full()));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);

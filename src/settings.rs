@@ -219,7 +219,8 @@ impl Default for WorkerSettings {
     }
 }
 
-/// `BYOC_BIND` (default `127.0.0.1:8000`), `BYOC_SSE_BUFFER` (default 1024).
+/// `BYOC_BIND` (default `127.0.0.1:8000`), `BYOC_SSE_BUFFER` (default 1024),
+/// `BYOC_HTTP_BODY_TIMEOUT_SECONDS` (default 30).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Address to listen on.
@@ -227,6 +228,8 @@ pub struct HttpSettings {
     /// How many stored batches of events a live event stream may fall behind (a slow client)
     /// before it catches up from the database instead of memory (`notify::FEED_CAPACITY`).
     pub sse_buffer: usize,
+    /// How long a client may take to send a request body (408 after).
+    pub body_timeout: Duration,
 }
 
 /// `BYOC_DATA_DIR` (default `./data`), `BYOC_MASTER_KEY` (32 bytes, base64 or hex; optional
@@ -338,6 +341,11 @@ impl Settings {
             http: HttpSettings {
                 bind: parsed(&opt, "BYOC_BIND", "127.0.0.1:8000")?,
                 sse_buffer: parsed(&opt, "BYOC_SSE_BUFFER", "1024")?,
+                body_timeout: Duration::from_secs(parsed(
+                    &opt,
+                    "BYOC_HTTP_BODY_TIMEOUT_SECONDS",
+                    "30",
+                )?),
             },
             data: DataSettings {
                 dir: PathBuf::from(opt("BYOC_DATA_DIR").unwrap_or_else(|| "./data".into())),

@@ -3,10 +3,11 @@
 //! the role they need by taking a [`Viewer`], an [`Operator`] or an [`Admin`] (or check
 //! `caller.require(Role::…)` when it depends on the request). actix polls a handler's
 //! extractors together and answers the first error: a request without a token is refused (401)
-//! before anything else, but a token that must be looked up loses the race against a malformed
-//! path parameter (422). A token verified in the last few seconds is not looked up again
-//! ([`super::TokenCache`]; a revocation on this replica takes effect at once, elsewhere within
-//! [`super::TOKEN_CACHE_TTL`]).
+//! before anything else; a token that must be looked up is checked before a malformed path
+//! parameter or query is reported (they wait for it, `body::after_auth`), so a viewer's write
+//! is 403 whatever its parameters or body. A token verified in the last few seconds is not
+//! looked up again ([`super::TokenCache`]; a revocation on this replica takes effect at once,
+//! elsewhere within [`super::TOKEN_CACHE_TTL`]).
 //!
 //! A token may be limited to some tenants (`tenant_scope`). The extractor enforces it for
 //! every route that names a tenant (`{slug}`) or an operation (`/api/v1/operations/{id}…`):
@@ -17,7 +18,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use super::{ApiError, AppState};
 use crate::crypto::hash_token;
@@ -175,7 +176,11 @@ impl FromRequest for Caller {
             (Ok(None), Some(state)) => console_session(req, state),
             _ => None,
         };
+        // Path, query and body errors wait for this to be dropped (`body::after_auth`).
+        let (gate, gate_rx) = tokio::sync::watch::channel(());
+        req.extensions_mut().insert(super::body::AuthGate(gate_rx));
         Box::pin(async move {
+            let _gate = gate;
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let lookup = match (token?, session) {
                 (Some(token), _) => Ok(hash_token(&token)),

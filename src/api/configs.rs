@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::parse_json;
-use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use super::body::JsonBody;
+use super::problems::{
+    Conflict, Forbidden, Invalid, Malformed, NotFound, StorageFull, Unauthorized, UnsupportedMedia,
+};
 use super::{ApiError, ApiResult, AppState, EnvPath, Operator, Viewer};
 use crate::domain::config::{self, EnvironmentConfig, EnvironmentConfigRequest};
 use crate::domain::{AwsRegion, ValidationErrors};
@@ -77,7 +79,7 @@ fn response(
     ),
     responses(
         (status = 201, body = ConfigResponse),
-        Malformed, Unauthorized, Forbidden, NotFound, Invalid
+        Malformed, Unauthorized, Forbidden, NotFound, UnsupportedMedia, Invalid, StorageFull
     ),
     security(("bearer" = []))
 )]
@@ -87,9 +89,9 @@ pub async fn save_config(
     state: web::Data<AppState>,
     Operator(caller): Operator,
     path: EnvPath,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
-    let value: serde_json::Value = parse_json(&body)?;
+    let value: serde_json::Value = body.parse()?;
     // The type errors, and the request made of the fields that parsed: the semantic checks
     // still judge those, so one answer names every invalid field.
     let (request, type_errors) = config::parse_request_all(value);
@@ -160,7 +162,7 @@ pub async fn get_config(
     state: web::Data<AppState>,
     _: Viewer,
     path: EnvPath,
-    query: web::Query<ConfigVersionQuery>,
+    query: crate::api::body::Query<ConfigVersionQuery>,
 ) -> ApiResult {
     let version = query.version;
     if version.is_some_and(|v| v < 1) {

@@ -106,7 +106,7 @@ pub struct EnvironmentList {
 pub async fn list_environments(
     state: web::Data<AppState>,
     Viewer(caller): Viewer,
-    query: web::Query<EnvironmentsQuery>,
+    query: crate::api::body::Query<EnvironmentsQuery>,
 ) -> ApiResult {
     list(state, caller, query.into_inner()).await
 }

@@ -6,6 +6,7 @@ use problem_details::ProblemDetails;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::validation::MAX_LISTED_ERRORS;
 use crate::domain::{FieldError, Role, ValidationErrors};
 use crate::store::StoreError;
 use crate::store::queue::QueueError;
@@ -16,6 +17,9 @@ pub struct ProblemExtensions {
     /// Every invalid field, for validation failures.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// How many invalid fields there were, when `errors` lists only the first of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_total: Option<usize>,
 }
 
 /// The problem+json document, as described in the OpenAPI spec.
@@ -29,9 +33,14 @@ pub struct Problem {
     pub status: u16,
     /// What happened, for a human.
     pub detail: String,
-    /// Invalid fields (validation failures only).
+    /// Invalid fields (validation failures only): at most the first 20.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 20)]
     pub errors: Option<Vec<FieldError>>,
+    /// How many invalid fields there were, when `errors` lists only the first 20.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 21)]
+    pub errors_total: Option<u64>,
 }
 
 /// Every error an API handler returns.
@@ -92,6 +101,32 @@ pub enum ApiError {
     /// A tenant role check failed (trust policy, external ID, account, or AWS itself).
     #[error(transparent)]
     RoleCheck(#[from] crate::cloud::RoleCheckError),
+    /// The request body is not `application/json`.
+    #[error("the request body must be JSON: send `Content-Type: application/json` (got {0})")]
+    UnsupportedMediaType(String),
+    /// The path exists but not with this method.
+    #[error("{method} is not allowed here; allowed: {}", allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
+    MethodNotAllowed {
+        /// The method the request used.
+        method: String,
+        /// The methods the path answers (the `Allow` header).
+        allowed: Vec<actix_web::http::Method>,
+    },
+    /// What the framework answered before any handler ran (unknown route, oversized or
+    /// stalled body, undecodable request), as problem+json.
+    #[error("{detail}")]
+    Http {
+        /// The status the framework chose.
+        status: u16,
+        /// What happened.
+        detail: String,
+    },
+    /// The database's disk is full: nothing can be written until space is freed.
+    #[error(
+        "the database has no space left (disk or database size limit full): nothing can be \
+         saved until an operator frees space; reads still work"
+    )]
+    StorageFull,
     /// The database is busy or unreachable; retry later.
     #[error("the service is temporarily unavailable; retry shortly")]
     Unavailable,
@@ -131,6 +166,18 @@ impl ApiError {
             }
             ApiError::RoleCheck(_) => "role-check-failed",
             ApiError::Unavailable => "unavailable",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::Http { status, .. } => match status {
+                400 => "malformed-request",
+                404 => "not-found",
+                408 => "request-timeout",
+                413 => "payload-too-large",
+                414 => "uri-too-long",
+                431 => "headers-too-large",
+                _ => "http-error",
+            },
+            ApiError::StorageFull => "storage-full",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -155,6 +202,12 @@ impl ApiError {
             }
             ApiError::RoleCheck(_) => S::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => S::SERVICE_UNAVAILABLE,
+            ApiError::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed { .. } => S::METHOD_NOT_ALLOWED,
+            ApiError::Http { status, .. } => {
+                S::from_u16(*status).unwrap_or(S::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::StorageFull => S::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,6 +218,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { kind, name } => ApiError::NotFound { kind, name },
             StoreError::Unavailable(_) => ApiError::Unavailable,
+            StoreError::Full(_) => ApiError::StorageFull,
             // A handler that expects a unique violation says what conflicts itself.
             other => ApiError::internal(other),
         }
@@ -218,9 +272,13 @@ impl ResponseError for ApiError {
             }
             other => other.to_string(),
         };
-        let errors = match self {
-            ApiError::Validation(v) => v.0.clone(),
-            _ => Vec::new(),
+        let (errors, errors_total) = match self {
+            ApiError::Validation(v) => {
+                let listed = v.0.iter().take(MAX_LISTED_ERRORS).cloned().collect();
+                let total = (v.0.len() > MAX_LISTED_ERRORS).then_some(v.0.len());
+                (listed, total)
+            }
+            _ => (Vec::new(), None),
         };
         let status = self.status();
         let problem = ProblemDetails::from_status_code(status)
@@ -228,8 +286,22 @@ impl ResponseError for ApiError {
                 http::Uri::try_from(format!("/problems/{}", self.slug())).unwrap_or_default(),
             )
             .with_detail(detail)
-            .with_extensions(ProblemExtensions { errors });
+            .with_extensions(ProblemExtensions {
+                errors,
+                errors_total,
+            });
         let mut resp = problem.error_response();
+        if let ApiError::MethodNotAllowed { allowed, .. } = self {
+            let allow = allowed
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                resp.headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+        }
         if matches!(
             self,
             ApiError::Unauthorized | ApiError::NotBearer | ApiError::UnknownToken

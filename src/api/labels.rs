@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, get, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::parse_json;
-use super::problems::{Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use super::body::JsonBody;
+use super::problems::{Forbidden, Invalid, Malformed, NotFound, Unauthorized, UnsupportedMedia};
 use super::{ApiError, ApiResult, AppState, EnvPath, Operator, TenantPath, Viewer};
 use crate::domain::{Labels, Selector};
 use crate::store::{self, StoreError};
@@ -47,8 +47,8 @@ pub fn parse_selector(raw: Option<&str>) -> Result<Option<Selector>, ApiError> {
         .transpose()
 }
 
-fn parse_body(body: &[u8]) -> Result<Labels, ApiError> {
-    let set: SetLabels = parse_json(body)?;
+fn parse_body(body: &JsonBody) -> Result<Labels, ApiError> {
+    let set: SetLabels = body.parse()?;
     Ok(Labels::parse("labels", set.labels)?)
 }
 
@@ -59,7 +59,7 @@ fn parse_body(body: &[u8]) -> Result<Labels, ApiError> {
     request_body = SetLabels,
     responses(
         (status = 200, body = LabelsView),
-        Malformed, Unauthorized, Forbidden, NotFound, Invalid
+        Malformed, Unauthorized, Forbidden, NotFound, UnsupportedMedia, Invalid
     ),
     security(("bearer" = []))
 )]
@@ -69,7 +69,7 @@ pub async fn set_tenant_labels(
     state: web::Data<AppState>,
     _: Operator,
     path: TenantPath,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
     let labels = parse_body(&body)?;
     let saved = labels.clone();
@@ -89,7 +89,7 @@ pub async fn set_tenant_labels(
     request_body = SetLabels,
     responses(
         (status = 200, body = LabelsView),
-        Malformed, Unauthorized, Forbidden, NotFound, Invalid
+        Malformed, Unauthorized, Forbidden, NotFound, UnsupportedMedia, Invalid
     ),
     security(("bearer" = []))
 )]
@@ -99,7 +99,7 @@ pub async fn set_environment_labels(
     state: web::Data<AppState>,
     _: Operator,
     path: EnvPath,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
     let labels = parse_body(&body)?;
     let saved = labels.clone();

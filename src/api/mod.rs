@@ -5,6 +5,7 @@ mod auth;
 mod body;
 pub(crate) mod configs;
 mod drift;
+pub mod edge;
 pub(crate) mod environments;
 mod error;
 mod labels;
@@ -15,6 +16,7 @@ mod operations;
 mod paths;
 mod problems;
 pub(crate) mod program;
+pub mod request_log;
 mod system;
 pub(crate) mod tenants;
 mod token_cache;
@@ -24,6 +26,7 @@ mod webhooks;
 use std::sync::Arc;
 
 use actix_web::dev::Service;
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpMessage, web};
 use utoipa::OpenApi;
@@ -107,10 +110,45 @@ impl AppState {
     }
 }
 
-/// Registers every route, the docs and the request-id header on an actix `App`.
+/// Routes the OpenAPI document does not list, per method (405 answers need them).
+const UNDOCUMENTED: &[(&str, &[Method])] = &[
+    ("/api/openapi.json", &[Method::GET]),
+    ("/docs", &[Method::GET]),
+    ("/docs/{_:.*}", &[Method::GET]),
+];
+
+/// The console's routes (when it is on), for the same purpose.
+const CONSOLE_ROUTES: &[(&str, &[Method])] = &[
+    ("/", &[Method::GET]),
+    ("/ui{tail:(/.*)?}", &[Method::GET]),
+    ("/console/assets/{name}", &[Method::GET]),
+    (
+        "/console/session",
+        &[Method::GET, Method::POST, Method::DELETE],
+    ),
+    ("/console/api/environments", &[Method::GET]),
+    (
+        "/console/api/tenants/{slug}/environments/{env}/config-request",
+        &[Method::GET],
+    ),
+];
+
+/// Registers every route, the docs and the request-id header on an actix `App`; unknown
+/// routes and wrong methods answer problem+json (`edge`).
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::Data::new(state))
+        let mut extra = UNDOCUMENTED.to_vec();
+        if state.settings.console.enabled {
+            extra.extend_from_slice(CONSOLE_ROUTES);
+        }
+        let routes = edge::Routes::from_openapi(&ApiDoc::openapi(), &extra);
+        let edge = edge::Edge {
+            body_timeout: state.settings.http.body_timeout,
+        };
+        cfg.app_data(web::Data::new(routes))
+            .app_data(web::Data::new(edge))
+            .default_service(web::to(edge::Routes::fallback))
+            .app_data(web::Data::new(state))
             .app_data(body::path_config())
             .app_data(body::query_config())
             .service(system::health)
@@ -168,7 +206,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// database answers) and this process's metrics (viewer token).
 pub fn configure_worker(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        let routes = edge::Routes::from_paths(&[
+            ("/health", &[Method::GET]),
+            ("/ready", &[Method::GET]),
+            ("/metrics", &[Method::GET]),
+        ]);
         cfg.app_data(web::Data::new(state))
+            .app_data(web::Data::new(routes))
+            .default_service(web::to(edge::Routes::fallback))
             .service(system::health)
             .service(system::ready)
             .service(metrics::get_metrics);
@@ -212,6 +257,9 @@ where
                 status: res.status().as_u16(),
             };
             metrics.http_requests.get_or_create(&labels).inc();
+            if res.status() == actix_web::http::StatusCode::INSUFFICIENT_STORAGE {
+                metrics.record_storage_full();
+            }
         }
         if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
             res.headers_mut()

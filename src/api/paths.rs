@@ -3,6 +3,7 @@
 //! its OpenAPI description and pattern once (`params(EnvPath)`).
 
 use std::future::{Ready, ready};
+use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use utoipa::IntoParams;
@@ -66,18 +67,33 @@ fn segment<T>(
     parse(raw).map_err(|e| ValidationErrors::single(name, e.to_string()).into())
 }
 
+/// A parsed path, or its error once authentication has finished (`body::after_auth`): a
+/// caller who may not make the request learns nothing from its path.
+fn deferred<T: 'static>(
+    req: &HttpRequest,
+    parsed: Result<T, ApiError>,
+) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
+    match parsed {
+        Ok(v) => Box::pin(ready(Ok(v))),
+        Err(e) => super::body::after_auth(req, e),
+    }
+}
+
 impl FromRequest for TenantPath {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(segment(req, "slug", Slug::parse).map(|slug| Self { slug }))
+        deferred(
+            req,
+            segment(req, "slug", Slug::parse).map(|slug| Self { slug }),
+        )
     }
 }
 
 impl FromRequest for EnvPath {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = segment(req, "slug", Slug::parse).and_then(|slug| {
@@ -86,7 +102,7 @@ impl FromRequest for EnvPath {
                 env: segment(req, "env", EnvName::parse)?,
             })
         });
-        ready(parsed)
+        deferred(req, parsed)
     }
 }
 

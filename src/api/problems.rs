@@ -42,8 +42,12 @@ problem_responses! {
     NotFound => 404,
     /// 409: the request conflicts with the current state.
     Conflict => 409,
+    /// 415: a body that is not sent as `application/json`.
+    UnsupportedMedia => 415,
     /// 422: the body or a parameter is invalid.
     Invalid => 422,
+    /// 507: the database's storage is full; nothing can be saved until space is freed.
+    StorageFull => 507,
     /// 503: the database is unavailable.
     Unavailable => 503,
 }

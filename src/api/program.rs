@@ -72,7 +72,7 @@ pub async fn get_environment_program(
     state: web::Data<AppState>,
     _: Viewer,
     path: EnvPath,
-    query: web::Query<ConfigVersionQuery>,
+    query: crate::api::body::Query<ConfigVersionQuery>,
 ) -> ApiResult {
     let version = query.version;
     let project = state.settings.pulumi.project.clone();

@@ -26,8 +26,11 @@ pub async fn health() -> HttpResponse {
 /// Readiness answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadyStatus {
-    /// `ok`, or `plugins-unavailable`.
+    /// `ok`, `storage-full` or `plugins-unavailable`.
     pub status: &'static str,
+    /// Why the server is not ready (absent when it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'static str>,
     /// The provider plugins the local executor needs (absent with Pulumi Deployments).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plugins: Option<PluginStatus>,
@@ -41,18 +44,20 @@ pub struct ReadyStatus {
 /// Readiness: the database answers a query, and the local executor can get its provider
 /// plugins (baked, or downloaded at first use). 503 when automatic acquisition is off
 /// (`PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true`) and the baked plugins are missing or
-/// other versions than the programs pin.
+/// other versions than the programs pin, and while the database's storage was recently found
+/// full (a write refused with 507 in the last minute).
 #[utoipa::path(
     tag = "system",
     responses(
         (status = 200, body = ReadyStatus),
-        (status = 503, description = "the plugins cannot be had", body = ReadyStatus),
+        (status = 503, description = "the storage is full or the plugins cannot be had", body = ReadyStatus),
         Unavailable
     )
 )]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
+    let metrics = state.metrics.clone();
     web::block(move || {
         let mut conn = state.pool.get().map_err(|_| ApiError::Unavailable)?;
         conn.batch_execute("SELECT 1")
@@ -61,15 +66,29 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     .await??;
     let plugins = crate::executor::plugin_status(&settings);
     let usable = plugins.as_ref().is_none_or(PluginStatus::usable);
+    let (status, detail) = if metrics.storage_recently_full() {
+        (
+            "storage-full",
+            Some(
+                "the database refused a write for lack of space within the last minute: \
+                 free disk space (or raise the database's size limit)",
+            ),
+        )
+    } else if !usable {
+        ("plugins-unavailable", None)
+    } else {
+        ("ok", None)
+    };
     let body = ReadyStatus {
-        status: if usable { "ok" } else { "plugins-unavailable" },
+        status,
+        detail,
         plugins,
         simulated: settings
             .is_simulated()
             .then_some(crate::executor::SIMULATED_NOTICE),
     };
-    Ok(match usable {
-        true => HttpResponse::Ok().json(body),
-        false => HttpResponse::ServiceUnavailable().json(body),
+    Ok(match status {
+        "ok" => HttpResponse::Ok().json(body),
+        _ => HttpResponse::ServiceUnavailable().json(body),
     })
 }

@@ -6,8 +6,10 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::parse_json;
-use super::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use super::body::JsonBody;
+use super::problems::{
+    Conflict, Forbidden, Invalid, Malformed, NotFound, StorageFull, Unauthorized, UnsupportedMedia,
+};
 use super::{Admin, ApiError, ApiResult, AppState, Caller};
 use crate::domain::{Role, Slug, ValidationErrors};
 use crate::store;
@@ -16,8 +18,13 @@ use crate::store;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
-    /// Who or what uses the token (1–100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// Who or what uses the token (1–100 characters; no control, bidirectional-override or
+    /// invisible characters).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*$"
+    )]
     pub name: String,
     /// Role the token carries.
     pub role: Role,
@@ -78,7 +85,7 @@ pub struct TokenCreated {
     request_body = CreateToken,
     responses(
         (status = 201, body = TokenCreated),
-        Malformed, Unauthorized, Forbidden, Invalid
+        Malformed, Unauthorized, Forbidden, UnsupportedMedia, Invalid, StorageFull
     ),
     security(("bearer" = []))
 )]
@@ -87,13 +94,11 @@ pub struct TokenCreated {
 pub async fn create_token(
     state: web::Data<AppState>,
     Admin(caller): Admin,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
-    let body: CreateToken = parse_json(&body)?;
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ValidationErrors::single("/name", "must be 1 to 100 characters long").into());
-    }
+    let body: CreateToken = body.parse()?;
+    let name = crate::domain::names::display_name(&body.name)
+        .map_err(|e| ValidationErrors::single("/name", e.to_string()))?;
     let scope: Option<Vec<String>> = body.tenants.map(|slugs| {
         let mut slugs: Vec<String> = slugs.iter().map(|s| s.as_str().to_owned()).collect();
         slugs.sort();

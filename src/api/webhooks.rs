@@ -8,8 +8,8 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::body::parse_json;
-use super::problems::{Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use super::body::JsonBody;
+use super::problems::{Forbidden, Invalid, Malformed, NotFound, Unauthorized, UnsupportedMedia};
 use super::{Admin, ApiError, ApiResult, AppState, Caller};
 use crate::domain::ValidationErrors;
 use crate::store::{self, webhooks as outbox};
@@ -148,7 +148,7 @@ fn unscoped(caller: &Caller) -> Result<(), ApiError> {
     request_body = CreateWebhook,
     responses(
         (status = 201, body = WebhookCreated),
-        Malformed, Unauthorized, Forbidden, Invalid
+        Malformed, Unauthorized, Forbidden, UnsupportedMedia, Invalid
     ),
     security(("bearer" = []))
 )]
@@ -156,10 +156,10 @@ fn unscoped(caller: &Caller) -> Result<(), ApiError> {
 pub async fn create_webhook(
     state: web::Data<AppState>,
     Admin(caller): Admin,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
     unscoped(&caller)?;
-    let req: CreateWebhook = parse_json(&body)?;
+    let req: CreateWebhook = body.parse()?;
     let mut errors = ValidationErrors::new();
     if let Err(e) = check_url(&req.url, &state.settings.webhooks.allow_http_hosts) {
         errors.push("url", e.to_string());

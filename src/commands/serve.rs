@@ -33,6 +33,8 @@ pub struct Server {
     pub shutdown: CancellationToken,
     /// Resolves when the embedded workers have stopped.
     pub workers_done: Option<actix_web::rt::task::JoinHandle<()>>,
+    /// The server's database pool (tests reach its connections through it).
+    pub pool: crate::store::DbPool,
 }
 
 /// Opens the database, ensures a first admin token, starts the embedded workers (when
@@ -97,6 +99,7 @@ pub fn start_with_aws(
         );
         actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, shutdown));
     }
+    let pool = db.clone();
     let state = AppState {
         pool: db,
         key,
@@ -109,8 +112,9 @@ pub fn start_with_aws(
     let bind = state.settings.http.bind;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::edge::middleware))
             .wrap_fn(api::request_id_header)
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<api::request_log::RedactedSpan>::new())
             .configure(api::configure(state.clone()))
             .configure(crate::console::configure(state.settings.console.enabled))
     })
@@ -132,6 +136,7 @@ pub fn start_with_aws(
         worker,
         shutdown,
         workers_done,
+        pool,
     })
 }
 

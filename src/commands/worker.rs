@@ -57,16 +57,17 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
                 aws,
                 tokens: api::TokenCache::default(),
             };
-            let server =
-                HttpServer::new(move || App::new().configure(api::configure_worker(state.clone())))
-                    .workers(1)
-                    // Signals stop the worker loop first; the listener is stopped after it.
-                    .disable_signals()
-                    .bind(bind)
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot listen on {bind} (BYOC_WORKER_HEALTH_BIND): {e}")
-                    })?
-                    .run();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(actix_web::middleware::from_fn(api::edge::middleware))
+                    .configure(api::configure_worker(state.clone()))
+            })
+            .workers(1)
+            // Signals stop the worker loop first; the listener is stopped after it.
+            .disable_signals()
+            .bind(bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {bind} (BYOC_WORKER_HEALTH_BIND): {e}"))?
+            .run();
             let handle = server.handle();
             actix_web::rt::spawn(server);
             tracing::info!(http.addr = %bind, "worker health endpoint listening");

@@ -102,6 +102,42 @@ impl EnvName {
     }
 }
 
+/// Characters refused in free-text names even though they are printable elsewhere: the
+/// bidirectional embeddings, overrides and isolates (a name could display reversed, "Trojan
+/// Source" style), zero-width characters and line separators (invisible, or breaking a line
+/// in a log or a terminal).
+const INVISIBLE_OR_BIDI: &[char] = &[
+    '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{2029}',
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{FEFF}',
+];
+
+/// The OpenAPI pattern of a display name: at least one non-space character, and none of the
+/// characters [`display_name`] refuses (control characters, bidi and invisible ones).
+pub const DISPLAY_NAME_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*$";
+
+/// A free-text display name (tenant and token names): trimmed, 1 to 100 characters, without
+/// control characters (C0, DEL, C1: they break logs and terminals) or the characters in
+/// [`INVISIBLE_OR_BIDI`].
+pub fn display_name(raw: &str) -> Result<String, NameError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(NameError("must be 1 to 100 characters long"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(NameError(
+            "must not contain control characters (line breaks, tabs, escapes)",
+        ));
+    }
+    if name.chars().any(|c| INVISIBLE_OR_BIDI.contains(&c)) {
+        return Err(NameError(
+            "must not contain bidirectional overrides or invisible characters (U+200B-U+200F, \
+             U+202A-U+202E, U+2066-U+2069, U+2028, U+2029, U+061C, U+FEFF)",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// The Pulumi stack of one tenant environment: `<slug>-<env>`.
 ///
 /// Built only from a [`Slug`] and an [`EnvName`], so it always satisfies Pulumi's stack-name
@@ -161,6 +197,46 @@ mod tests {
         assert!(EnvName::parse(&"a".repeat(21)).is_err());
         assert!(EnvName::parse("prod_1").is_err());
         assert!(EnvName::parse("..").is_err());
+    }
+
+    #[test]
+    fn display_names_refuse_control_bidi_and_invisible_characters() {
+        assert_eq!(display_name("  Acme Corp ").unwrap(), "Acme Corp");
+        assert_eq!(
+            display_name("Société Générale 日本").unwrap(),
+            "Société Générale 日本"
+        );
+        for bad in [
+            "",
+            "   ",
+            "Acme\nCorp",
+            "Acme\tCorp",
+            "Acme\u{1b}[31mCorp",
+            "Acme\u{7f}",
+            "Ac\u{85}me",
+            "Acme\u{202E}proC",
+            "Acme\u{2066}x\u{2069}",
+            "Ac\u{200B}me",
+            "\u{FEFF}Acme",
+        ] {
+            assert!(display_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(display_name(&"a".repeat(101)).is_err());
+        assert!(
+            display_name(&"é".repeat(100)).is_ok(),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn the_display_name_pattern_agrees_with_the_check() {
+        let re = regex::Regex::new(DISPLAY_NAME_PATTERN).unwrap();
+        for s in ["Acme", " Acme ", "日本"] {
+            assert!(re.is_match(s), "{s:?}");
+        }
+        for s in ["", "  ", "a\nb", "a\u{202E}b", "a\u{85}b", "\u{FEFF}"] {
+            assert!(!re.is_match(s), "{s:?}");
+        }
     }
 
     #[test]

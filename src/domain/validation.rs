@@ -28,12 +28,21 @@ impl FieldError {
 #[error("{} invalid field(s): {}", .0.len(), summary(.0))]
 pub struct ValidationErrors(pub Vec<FieldError>);
 
+/// How many problems an answer lists: a large bad body must not make a larger answer.
+pub const MAX_LISTED_ERRORS: usize = 20;
+
+/// The first [`MAX_LISTED_ERRORS`] problems, then how many more there are.
 fn summary(errors: &[FieldError]) -> String {
-    errors
+    let mut out = errors
         .iter()
+        .take(MAX_LISTED_ERRORS)
         .map(|e| format!("{}: {}", e.field, e.message))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if errors.len() > MAX_LISTED_ERRORS {
+        out.push_str(&format!("; and {} more", errors.len() - MAX_LISTED_ERRORS));
+    }
+    out
 }
 
 impl ValidationErrors {

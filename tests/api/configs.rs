@@ -189,6 +189,7 @@ async fn unknown_tenant_bad_env_and_malformed_json_are_reported() {
             app.base
         ))
         .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
         .body("{\"eks_mode\":")
         .send()
         .await

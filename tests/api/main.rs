@@ -7,6 +7,7 @@ mod auth;
 mod configs;
 mod db_copy;
 mod drift;
+mod edge;
 mod events;
 #[path = "../support/files.rs"]
 mod files;

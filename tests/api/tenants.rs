@@ -148,6 +148,7 @@ async fn invalid_tenant_fields_are_all_reported_with_their_pointer() {
         .client
         .post(format!("{}/api/v1/tenants", app.base))
         .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

@@ -196,6 +196,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The server's own pool (connection settings such as SQLite pragmas live per connection).
+    pub fn server_pool(&self) -> &byoc::store::DbPool {
+        &self.server.pool
+    }
+
+    /// The base URL's `host:port`, for raw TCP requests.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr
+    }
+
     /// Sets the status of stack `<slug>-<env>` directly, as past operations would have left it.
     pub fn force_stack_status(&self, tenant_id: &str, env: &str, status: StackStatus) {
         use byoc::store::stacks::{self, StackChange};

@@ -84,7 +84,7 @@ pub async fn list_operation_events(
     state: web::Data<AppState>,
     Viewer(caller): Viewer,
     path: OperationPath,
-    query: web::Query<EventsQuery>,
+    query: crate::api::body::Query<EventsQuery>,
     req: HttpRequest,
 ) -> ApiResult {
     let id = path.id;

@@ -109,7 +109,7 @@ pub async fn list_environment_operations(
     state: web::Data<AppState>,
     _: Viewer,
     path: EnvPath,
-    query: web::Query<HistoryQuery>,
+    query: crate::api::body::Query<HistoryQuery>,
 ) -> ApiResult {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -175,7 +175,7 @@ pub async fn get_environment_outputs(
     state: web::Data<AppState>,
     caller: Caller,
     path: EnvPath,
-    query: web::Query<OutputsQuery>,
+    query: crate::api::body::Query<OutputsQuery>,
 ) -> ApiResult {
     let reveal = query.show_secrets.unwrap_or(false);
     caller.require(if reveal { Role::Admin } else { Role::Viewer })?;

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::OperationView;
-use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized};
+use crate::api::problems::{
+    Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized, UnsupportedMedia,
+};
 use crate::api::program::render_stored;
 use crate::api::{Admin, ApiError, ApiResult, AppState, Caller, EnvPath, Operator};
 use crate::domain::OperationKind;
@@ -96,7 +98,7 @@ macro_rules! start_route {
             state: web::Data<AppState>,
             Operator(caller): Operator,
             path: EnvPath,
-            query: web::Query<StartQuery>,
+            query: crate::api::body::Query<StartQuery>,
         ) -> ApiResult {
             start(state, caller, path, $kind, query.into_inner()).await
         }
@@ -141,7 +143,7 @@ pub struct DestroyConfirm {
     request_body(content = Option<DestroyConfirm>, description = "Alternatively, the confirmation as a body"),
     responses(
         (status = 202, body = OperationView, description = "Queued; follow it at the Location"),
-        Malformed, Unauthorized, Forbidden, NotFound, Conflict, Invalid
+        Malformed, Unauthorized, Forbidden, NotFound, Conflict, UnsupportedMedia, Invalid
     ),
     security(("bearer" = []))
 )]
@@ -150,14 +152,14 @@ pub async fn destroy_environment(
     state: web::Data<AppState>,
     Operator(caller): Operator,
     path: EnvPath,
-    query: web::Query<DestroyConfirm>,
-    start_query: web::Query<StartQuery>,
-    body: web::Bytes,
+    query: crate::api::body::Query<DestroyConfirm>,
+    start_query: crate::api::body::Query<StartQuery>,
+    body: crate::api::body::JsonBody,
 ) -> ApiResult {
-    let body_confirm = if body.iter().all(u8::is_ascii_whitespace) {
+    let body_confirm = if body.is_blank() {
         None
     } else {
-        crate::api::body::parse_json::<DestroyConfirm>(&body)?.confirm
+        body.parse::<DestroyConfirm>()?.confirm
     };
     if query.confirm != Some(true) && body_confirm != Some(true) {
         return Err(crate::domain::ValidationErrors::single(

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::TenantView;
-use crate::api::body::parse_json;
-use crate::api::problems::{Conflict, Forbidden, Invalid, Malformed, Unauthorized};
+use crate::api::body::JsonBody;
+use crate::api::problems::{
+    Conflict, Forbidden, Invalid, Malformed, StorageFull, Unauthorized, UnsupportedMedia,
+};
 use crate::api::{ApiError, ApiResult, AppState, Operator};
 use crate::crypto::generate_external_id;
 use crate::domain::{AwsAccountId, AwsRegion, RoleArn, RoleName, Slug, ValidationErrors};
@@ -17,11 +19,12 @@ use crate::store::{self, StoreError};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
-    /// Display name (1–100 characters).
+    /// Display name (1–100 characters; no control, bidirectional-override or invisible
+    /// characters).
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = r"\S",
+        pattern = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*$",
         example = "Acme Corp"
     )]
     pub name: String,
@@ -61,10 +64,9 @@ impl TryFrom<CreateTenant> for NewTenantRequest {
 
     fn try_from(body: CreateTenant) -> Result<Self, Self::Error> {
         let mut errors = ValidationErrors::new();
-        let name = body.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 100 {
-            errors.push("/name", "must be 1 to 100 characters long");
-        }
+        let name = errors
+            .check("/name", crate::domain::names::display_name(&body.name))
+            .unwrap_or_default();
         let slug = errors.check("/slug", Slug::parse(&body.slug));
         let account = errors.check("/aws_account_id", AwsAccountId::parse(&body.aws_account_id));
         let region = match body.aws_region.as_deref() {
@@ -110,7 +112,7 @@ pub struct TenantCreated {
     request_body = CreateTenant,
     responses(
         (status = 201, body = TenantCreated),
-        Malformed, Unauthorized, Forbidden, Conflict, Invalid
+        Malformed, Unauthorized, Forbidden, Conflict, UnsupportedMedia, Invalid, StorageFull
     ),
     security(("bearer" = []))
 )]
@@ -119,9 +121,9 @@ pub struct TenantCreated {
 pub async fn create_tenant(
     state: web::Data<AppState>,
     Operator(caller): Operator,
-    body: web::Bytes,
+    body: JsonBody,
 ) -> ApiResult {
-    let body: CreateTenant = parse_json(&body)?;
+    let body: CreateTenant = body.parse()?;
     let new = NewTenantRequest::try_from(body)?;
     // Checked before the insert, so a scoped token cannot probe other slugs with 409s.
     if !caller.sees(new.slug.as_str()) {

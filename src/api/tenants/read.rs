@@ -49,7 +49,7 @@ const MAX_LIMIT: u32 = 200;
 pub async fn list_tenants(
     state: web::Data<AppState>,
     Viewer(caller): Viewer,
-    query: web::Query<ListTenantsQuery>,
+    query: crate::api::body::Query<ListTenantsQuery>,
 ) -> ApiResult {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
