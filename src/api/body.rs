@@ -16,6 +16,7 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, V
 
 use super::ApiError;
 use crate::domain::ValidationErrors;
+use crate::domain::objects_only::ObjectsOnly;
 
 /// Decodes a JSON body: a syntax error or a duplicate key is 400; anything but an object, or
 /// a well-formed body of the wrong shape, is 422 naming the offending field as a JSON pointer.
@@ -255,7 +256,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
 
 /// Decodes an already-parsed JSON value into `T`, naming the offending field on failure.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(ObjectsOnly(&value)).map_err(|e| {
         let pointer = json_pointer(e.path());
         ApiError::Validation(ValidationErrors::single(
             pointer,

@@ -7,6 +7,7 @@ pub mod config;
 pub mod drift;
 pub mod labels;
 pub mod names;
+pub mod objects_only;
 pub mod operation;
 pub mod role;
 pub mod stored;

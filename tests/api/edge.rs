@@ -311,6 +311,29 @@ async fn an_array_where_an_object_is_expected_is_refused() {
 }
 
 #[actix_web::test]
+async fn an_array_where_a_nested_object_is_expected_is_refused_naming_it() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let path = "/api/v1/tenants/acme/environments/prod/config";
+    // Through serde alone this would read as instance types ["t3.large"] and desired size 3.
+    let body = r#"{"node_group_config": [["t3.large"], 3]}"#;
+    let (status, problem) =
+        problem_of(post_raw(&app, path, Some("application/json"), body).await).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "/node_group_config",
+        "{problem}"
+    );
+    let saved = app.get(path).await;
+    assert_eq!(saved.status(), 404, "nothing was saved");
+    // The object form of the same values is taken.
+    let body = r#"{"node_group_config": {"instance_types": ["t3.large"], "desired_size": 3}}"#;
+    let resp = post_raw(&app, path, Some("application/json"), body).await;
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    app.stop().await;
+}
+
+#[actix_web::test]
 async fn writes_need_application_json() {
     let app = spawn_app().await;
     let body = r#"{"name": "Acme", "slug": "acme", "aws_account_id": "123456789012"}"#;

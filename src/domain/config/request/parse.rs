@@ -2,6 +2,7 @@
 
 use super::EnvironmentConfigRequest;
 use crate::domain::ValidationErrors;
+use crate::domain::objects_only::ObjectsOnly;
 
 /// Parses a JSON request body; each type error or unknown field becomes a field error whose
 /// `field` is the JSON pointer of the offending value (e.g. `/eks_config/node_groups/0/name`).
@@ -25,7 +26,7 @@ pub fn parse_request_all(
 ) -> (EnvironmentConfigRequest, ValidationErrors) {
     let mut errors = ValidationErrors::new();
     while errors.0.len() < MAX_TYPE_ERRORS {
-        match serde_path_to_error::deserialize(&value) {
+        match serde_path_to_error::deserialize(ObjectsOnly(&value)) {
             Ok(request) => return (request, errors),
             Err(e) => {
                 let (pointer, message) = path_error(e);
