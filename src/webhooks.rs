@@ -29,12 +29,18 @@ pub const EVENT_TYPES: [&str; 5] = [
     OPERATION_FINISHED,
     "rollout.halted",
     "rollout.finished",
-    "approval.required",
-    "drift.detected",
+    APPROVAL_REQUIRED,
+    DRIFT_DETECTED,
 ];
 
 /// An operation ended (succeeded, failed or cancelled).
 pub const OPERATION_FINISHED: &str = "operation.finished";
+
+/// A deploy's preview saved a plan and the approval policy holds it for a reviewer.
+pub const APPROVAL_REQUIRED: &str = "approval.required";
+
+/// A drift check found drifted resources not seen (or seen differently) by the last check.
+pub const DRIFT_DETECTED: &str = "drift.detected";
 
 /// Why a subscription URL is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

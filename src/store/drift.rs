@@ -213,6 +213,9 @@ pub fn record_check(
         let error = match result {
             CheckResult::Failed(e) => Some(e),
             CheckResult::Drifted(found) => {
+                if newly_drifted(conn, stack, &found)? > 0 {
+                    record_detected(conn, stack, &found)?;
+                }
                 let urns: Vec<&str> = found.iter().map(|d| d.urn.as_str()).collect();
                 diesel::delete(
                     dr::table
@@ -257,6 +260,66 @@ pub fn record_check(
             .execute(conn)?;
         Ok(true)
     })
+}
+
+/// How many of `found` the stored report of `stack` does not already hold as they are (a
+/// new URN, or another op or other property paths).
+fn newly_drifted(
+    conn: &mut Conn,
+    stack: &str,
+    found: &[DriftedResource],
+) -> Result<usize, StoreError> {
+    let known: Vec<(String, String, String)> = dr::table
+        .filter(dr::stack_name.eq(stack))
+        .select((dr::urn, dr::op, dr::paths))
+        .load(conn)?;
+    Ok(found
+        .iter()
+        .filter(|d| {
+            let paths = serde_json::to_string(&d.paths).unwrap_or_default();
+            !known
+                .iter()
+                .any(|(u, o, p)| *u == d.urn && *o == d.op && *p == paths)
+        })
+        .count())
+}
+
+/// Writes the `drift.detected` webhook event to the outbox, in the transaction that stores
+/// the report. Only a check that finds something the last report did not hold (or held
+/// differently) emits one: a check that sees the same drift again, or less of it, does not.
+fn record_detected(
+    conn: &mut Conn,
+    stack: &str,
+    found: &[DriftedResource],
+) -> Result<(), StoreError> {
+    let (tenant, environment): (String, String) = st::table
+        .inner_join(tn::table.on(tn::id.eq(st::tenant_id)))
+        .filter(st::stack_name.eq(stack))
+        .select((tn::slug, st::environment))
+        .first(conn)?;
+    let mut types: Vec<&str> = found.iter().map(|d| d.type_.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let resources: Vec<_> = found
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "urn": d.urn, "type": d.type_, "name": d.name, "op": d.op, "paths": d.paths,
+            })
+        })
+        .collect();
+    let data = serde_json::json!({
+        "tenant": tenant,
+        "environment": environment,
+        "stack_name": stack,
+        "drifted_resources": found.len(),
+        "types": types,
+        "resources": resources,
+        "report": format!("/api/v1/tenants/{tenant}/environments/{environment}/drift"),
+    });
+    let body = crate::webhooks::envelope(crate::webhooks::DRIFT_DETECTED, data);
+    super::webhooks::record(conn, crate::webhooks::DRIFT_DETECTED, &body)?;
+    Ok(())
 }
 
 /// The schedule row of `stack`, if it has checks.

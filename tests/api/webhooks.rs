@@ -104,11 +104,13 @@ fn webhook_settings(s: &mut Settings) {
 
 /// Subscribes `url` to `operation.finished`; the answer's id and secret.
 async fn subscribe(app: &TestApp, url: &str) -> (String, String) {
+    subscribe_to(app, url, &["operation.finished"]).await
+}
+
+/// Subscribes `url` to `events`; the answer's id and secret.
+async fn subscribe_to(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
     let resp = app
-        .post(
-            "/api/v1/webhooks",
-            json!({"url": url, "events": ["operation.finished"]}),
-        )
+        .post("/api/v1/webhooks", json!({"url": url, "events": events}))
         .await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
@@ -494,5 +496,139 @@ async fn an_event_committed_before_a_kill_9_is_delivered_by_the_next_process() {
     assert!(python_verifies(secret, &got[0]));
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(body["data"]["operation_id"], op_id.as_str());
+    receiver.stop().await;
+}
+
+/// The one event `receiver` got (after the log shows it delivered), its signature verified.
+async fn the_one_event(app: &TestApp, sub: &str, receiver: &Receiver, secret: &str) -> Value {
+    all_delivered(app, sub, 1).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "exactly once: {got:?}");
+    assert!(
+        python_verifies(secret, &got[0]),
+        "signature of {:?}",
+        got[0]
+    );
+    serde_json::from_str(&got[0].body).unwrap()
+}
+
+#[actix_web::test]
+async fn a_deploy_held_for_approval_sends_approval_required_once_with_the_plan_link() {
+    let receiver = Receiver::start(&[]);
+    let app = TestApp::builder().settings(webhook_settings).spawn().await;
+    let (sub, secret) = subscribe_to(&app, &receiver.url, &["approval.required"]).await;
+    app.create_tenant(PROD.slug).await;
+    let config = json!({"approval": {"policy": "always"}});
+    assert_eq!(
+        app.save_config(PROD.slug, PROD.env, config).await.status(),
+        201
+    );
+    let op = app.start(PROD, Action::Deploy).await;
+    app.run_pending_operations().await;
+    assert_eq!(app.operation(&op.id).await.status, "awaiting_approval");
+    // Recorded with the hold itself: the outbox row exists as soon as the operation waits.
+    assert_eq!(log(&app, &sub).await.len(), 1);
+
+    let body = the_one_event(&app, &sub, &receiver, &secret).await;
+    assert_eq!(body["type"], "approval.required");
+    let data = &body["data"];
+    assert_eq!(data["operation_id"], op.id.as_str());
+    assert_eq!(data["tenant"], "acme");
+    assert_eq!(data["environment"], "prod");
+    let plan_path = format!("/api/v1/operations/{}/plan", op.id);
+    assert_eq!(data["plan"], plan_path.as_str());
+    let plan: Value = app.get_json(&plan_path).await;
+    assert_eq!(data["hold_reason"], plan["hold_reason"], "{plan}");
+    assert!(data["hold_reason"].as_str().unwrap().contains("always"));
+
+    // Approving and applying sends no second `approval.required` (and this subscription
+    // does not take `operation.finished`).
+    let resp = app
+        .post(&format!("/api/v1/operations/{}/approve", op.id), json!({}))
+        .await;
+    assert_eq!(resp.status(), 202);
+    app.run_pending_operations().await;
+    assert_eq!(app.operation(&op.id).await.status, "succeeded");
+    assert_eq!(log(&app, &sub).await.len(), 1);
+    assert_eq!(receiver.got().len(), 1);
+    app.stop().await;
+    receiver.stop().await;
+}
+
+fn drifted(name: &str, type_: &str, paths: &[&str]) -> byoc::domain::drift::DriftedResource {
+    byoc::domain::drift::DriftedResource {
+        urn: format!("urn:pulumi:acme-prod::byoc-platform::{type_}::{name}"),
+        type_: type_.into(),
+        name: name.into(),
+        op: "update".into(),
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    }
+}
+
+#[actix_web::test]
+async fn drift_detected_is_sent_when_drift_is_new_or_changed_not_on_every_check() {
+    let receiver = Receiver::start(&[]);
+    let app = TestApp::builder().settings(webhook_settings).spawn().await;
+    let (sub, secret) = subscribe_to(&app, &receiver.url, &["drift.detected"]).await;
+    app.create_tenant(PROD.slug).await;
+    let config = json!({"drift_check": {"every": "1m"}});
+    assert_eq!(
+        app.save_config(PROD.slug, PROD.env, config).await.status(),
+        201
+    );
+    assert_eq!(app.run(PROD, Action::Deploy).await.status, "succeeded");
+    app.run_drift_checks().await; // creates the schedule
+    app.make_drift_checks_due();
+    // A clean check sends nothing.
+    assert_eq!(app.run_drift_checks().await, 1);
+    assert_eq!(log(&app, &sub).await.len(), 0);
+
+    let vpc = drifted("vpc", "aws:ec2/vpc:Vpc", &["enableDnsHostnames"]);
+    app.executor.set_drift(&PROD.stack(), vec![vpc.clone()]);
+    app.make_drift_checks_due();
+    assert_eq!(app.run_drift_checks().await, 1);
+    let body = the_one_event(&app, &sub, &receiver, &secret).await;
+    assert_eq!(body["type"], "drift.detected");
+    let data = &body["data"];
+    assert_eq!(data["tenant"], "acme");
+    assert_eq!(data["environment"], "prod");
+    assert_eq!(data["stack_name"], PROD.stack().as_str());
+    assert_eq!(data["drifted_resources"], 1);
+    assert_eq!(data["types"], json!(["aws:ec2/vpc:Vpc"]));
+    assert_eq!(data["resources"][0]["urn"], vpc.urn.as_str());
+    assert_eq!(data["resources"][0]["paths"], json!(["enableDnsHostnames"]));
+
+    // The same drift seen again: no new event.
+    app.make_drift_checks_due();
+    assert_eq!(app.run_drift_checks().await, 1);
+    assert_eq!(log(&app, &sub).await.len(), 1);
+
+    // It changes (another property, and a second resource): one more event, with both.
+    let vpc2 = drifted("vpc", "aws:ec2/vpc:Vpc", &["enableDnsHostnames", "tags"]);
+    let sg = drifted("nodes", "aws:ec2/securityGroup:SecurityGroup", &["ingress"]);
+    app.executor
+        .set_drift(&PROD.stack(), vec![vpc2.clone(), sg.clone()]);
+    app.make_drift_checks_due();
+    assert_eq!(app.run_drift_checks().await, 1);
+    let items = all_delivered(&app, &sub, 2).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(python_verifies(&secret, &got[1]));
+    let ids: HashSet<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    let logged: HashSet<&str> = items.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, logged, "each event once, by id");
+    let second: Value = serde_json::from_str(&got[1].body).unwrap();
+    assert_eq!(second["data"]["drifted_resources"], 2);
+    assert_eq!(
+        second["data"]["types"],
+        json!(["aws:ec2/securityGroup:SecurityGroup", "aws:ec2/vpc:Vpc"])
+    );
+
+    // Part of it fixed (less drift, nothing new): no event.
+    app.executor.set_drift(&PROD.stack(), vec![vpc2]);
+    app.make_drift_checks_due();
+    assert_eq!(app.run_drift_checks().await, 1);
+    assert_eq!(log(&app, &sub).await.len(), 2);
+    app.stop().await;
     receiver.stop().await;
 }

@@ -193,6 +193,11 @@ pub(crate) async fn api_with_a_slow_stack(aws: &Aws, pulumi: &Pulumi) -> (Cluste
 /// Starts `byoc serve` (API only) for `cluster`, creates tenant `acme` and saves a `prod`
 /// config.
 pub(crate) async fn api_with_tenant(cluster: &Cluster) -> Proc {
+    api_with_tenant_and_external_id(cluster).await.0
+}
+
+/// [`api_with_tenant`], also returning the tenant's external ID (shown once, at creation).
+pub(crate) async fn api_with_tenant_and_external_id(cluster: &Cluster) -> (Proc, String) {
     let api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
     eventually("the API to be ready", PATIENCE, async || {
         let r = cluster
@@ -211,11 +216,12 @@ pub(crate) async fn api_with_tenant(cluster: &Cluster) -> Proc {
         )
         .await;
     assert_eq!(resp.status(), 201);
+    let created: crate::routes::TenantCreated = resp.json().await.unwrap();
     let resp = cluster
         .post("/api/v1/tenants/acme/environments/prod/config", json!({}))
         .await;
     assert_eq!(resp.status(), 201);
-    api
+    (api, created.external_id)
 }
 
 #[actix_web::test]
@@ -379,4 +385,133 @@ async fn sigterm_stops_a_worker_gracefully_and_its_operation_resumes_elsewhere()
     );
     let op = cluster.finished(&id).await;
     assert_eq!(op.status, "succeeded", "{op:?}");
+}
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The workspace folder (`byoc-proc-<pid>-…`) of process `pid` under `dir`, if any.
+fn workspace_of(dir: &Path, pid: u32) -> Option<PathBuf> {
+    let prefix = format!("byoc-proc-{pid}-");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        })
+}
+
+/// Issue 13 item 6: the AWS profile a run writes into its workspace holds the tenant's external
+/// ID in plaintext. When its worker dies by SIGKILL, the worker that recovers the operation —
+/// already running, so its own start-up sweep saw the dead one still alive — wipes the
+/// folder at recovery time, not only a later start of some process on the data dir.
+#[actix_web::test]
+async fn the_recovering_worker_wipes_the_dead_workers_workspace_with_the_external_id() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    let started = pulumi.dir.path().join("started");
+    pulumi.knobs(&[
+        ("PULUMI_STANDIN_SLEEP_MS", "200"),
+        ("PULUMI_STANDIN_STARTED", started.to_str().unwrap()),
+    ]);
+    let cluster = Cluster::new(&aws, &pulumi);
+    let (_api, external_id) = api_with_tenant_and_external_id(&cluster).await;
+    let workspaces = cluster.data.path().join("workspaces");
+
+    let mut first = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-a.log",
+    );
+    let first_pid = first.0.id();
+    let id = cluster.deploy().await;
+    eventually("the update to hold the stack lock", PATIENCE, async || {
+        exists(&started)
+    })
+    .await;
+    // Not vacuous: the running update's workspace does hold the external ID.
+    let first_dir = workspace_of(&workspaces, first_pid).expect("worker A's workspace folder");
+    let holding = files_containing(&first_dir, external_id.as_bytes());
+    assert!(!holding.is_empty(), "the profile holds the external ID");
+
+    // The recovering worker starts while A lives: its start-up sweep must leave A's folder.
+    let health = format!("127.0.0.1:{}", crate::moto::free_port());
+    let mut second = cluster.spawn(
+        &["worker"],
+        &[
+            ("BYOC_WORKER_CONCURRENCY", "1"),
+            ("BYOC_WORKER_HEALTH_BIND", health.as_str()),
+        ],
+        "worker-b.log",
+    );
+    // `/health` is served only after the executor's set-up (and its sweep) is done.
+    eventually("worker B to be up", PATIENCE, async || {
+        let r = cluster
+            .client
+            .get(format!("http://{health}/health"))
+            .send()
+            .await
+            .ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    assert!(
+        first_dir.exists(),
+        "B's start-up sweep left the live A's folder"
+    );
+
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    pulumi.knobs(&[]);
+    let op = cluster.finished(&id).await;
+    assert_eq!(
+        op.status,
+        "succeeded",
+        "{op:?}\n{}",
+        cluster.log("worker-b.log")
+    );
+    assert_eq!(op.attempt, 2);
+    // B never restarted: the folder went at recovery.
+    assert!(
+        second.0.try_wait().unwrap().is_none(),
+        "{}",
+        cluster.log("worker-b.log")
+    );
+    let page: EventPage = cluster
+        .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
+        .await;
+    let note = page
+        .events
+        .iter()
+        .find(|e| e.kind == "byoc.recovery-lock")
+        .expect("the recovery note");
+    assert!(
+        note.payload["byoc.recovery-lock"]["workspacesRemoved"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "{note:?}"
+    );
+    assert!(!first_dir.exists(), "A's folder is gone");
+    let left = files_containing(&workspaces, external_id.as_bytes());
+    assert!(left.is_empty(), "the external ID is still in {left:?}");
 }

@@ -124,10 +124,32 @@ pub fn conclude_plan(
         };
         stacks::update(conn, &op.stack_name, &change)?;
         Ok(match reason {
-            Some(r) => Concluded::Held(r),
+            Some(r) => {
+                record_required(conn, &op, &r)?;
+                Concluded::Held(r)
+            }
             None => Concluded::Queued,
         })
     })
+}
+
+/// Writes the `approval.required` webhook event to the outbox, in the transaction that
+/// parks the operation: the event exists exactly when the hold does.
+fn record_required(conn: &mut Conn, op: &Operation, reason: &str) -> Result<(), QueueError> {
+    let stack = stacks::find(conn, &op.stack_name)?;
+    let tenant = crate::store::tenants::find(conn, &stack.tenant_id)?;
+    let data = serde_json::json!({
+        "operation_id": op.id,
+        "tenant": tenant.slug,
+        "environment": stack.environment,
+        "stack_name": op.stack_name,
+        "hold_reason": reason,
+        "requested_by": op.requested_by,
+        "plan": format!("/api/v1/operations/{}/plan", op.id),
+    });
+    let body = crate::webhooks::envelope(crate::webhooks::APPROVAL_REQUIRED, data);
+    crate::store::webhooks::record(conn, crate::webhooks::APPROVAL_REQUIRED, &body)?;
+    Ok(())
 }
 
 /// Why a plan can no longer be approved.
