@@ -117,8 +117,8 @@ const INVISIBLE_OR_BIDI: &[char] = &[
 pub const DISPLAY_NAME_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*[^\s\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF][^\x00-\x1F\x7F-\x9F\u061C\u200B-\u200F\u2028-\u202E\u2066-\u2069\uFEFF]*$";
 
 /// A free-text display name (tenant and token names): trimmed, 1 to 100 characters, without
-/// control characters (C0, DEL, C1: they break logs and terminals) or the characters in
-/// [`INVISIBLE_OR_BIDI`].
+/// control characters (C0, DEL, C1: they break logs and terminals), bidirectional overrides
+/// or invisible characters (they make a name read differently from what it is).
 pub fn display_name(raw: &str) -> Result<String, NameError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 {
