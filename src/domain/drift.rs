@@ -17,7 +17,7 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DriftCheck {
-    /// How often: `<n>m`, `<n>h` or `<n>d` (at least `1m`), e.g. `6h`. Each check runs at a
+    /// How often: `<n>m`, `<n>h` or `<n>d` (from `1m` to `365d`), e.g. `6h`. Each check runs at a
     /// jittered time within the interval.
     pub every: String,
     /// Queue a deploy (subject to the environment's approval policy) when a check finds
@@ -35,6 +35,10 @@ impl DriftCheck {
     /// Validates `every`; errors name `/drift_check/every`.
     pub fn check(&self, errors: &mut ValidationErrors) {
         match parse_every(&self.every) {
+            Some(d) if d > MAX_INTERVAL => errors.push(
+                "/drift_check/every",
+                "drift checks run at least once a year (`365d`)",
+            ),
             Some(d) if d >= MIN_INTERVAL => {}
             Some(_) => errors.push(
                 "/drift_check/every",
@@ -51,9 +55,14 @@ impl DriftCheck {
     }
 }
 
+/// The longest interval: far-future times would overflow date arithmetic in the schedule.
+const MAX_INTERVAL: Duration = Duration::from_secs(365 * 86_400);
+
 /// `30m`, `6h`, `1d`.
 fn parse_every(s: &str) -> Option<Duration> {
-    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    // The unit is the last character (not byte: any text may arrive here).
+    let (at, _) = s.char_indices().last()?;
+    let (n, unit) = s.split_at(at);
     let n: u64 = n.parse().ok()?;
     let secs = match unit {
         "m" => 60,
@@ -145,6 +154,35 @@ pub fn drifted(events: &[Value], refresh_steps_only: bool) -> Vec<DriftedResourc
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn any_text_as_an_interval_is_a_field_error_never_a_panic() {
+        for every in [
+            "6\u{1F600}",
+            "\u{e9}",
+            "",
+            "h",
+            "99999999999999d",
+            "366d",
+            "0m",
+        ] {
+            let mut errors = ValidationErrors::new();
+            DriftCheck {
+                every: every.into(),
+                remediate: false,
+            }
+            .check(&mut errors);
+            assert!(!errors.0.is_empty(), "{every:?} was accepted");
+            assert_eq!(errors.0[0].field, "/drift_check/every");
+        }
+        let mut errors = ValidationErrors::new();
+        DriftCheck {
+            every: "365d".into(),
+            remediate: false,
+        }
+        .check(&mut errors);
+        assert!(errors.0.is_empty());
+    }
+
     use serde_json::json;
 
     use super::*;
