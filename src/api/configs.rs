@@ -146,6 +146,7 @@ pub async fn save_config(
 #[into_params(parameter_in = Query)]
 pub struct ConfigVersionQuery {
     /// A specific version (default: the latest).
+    #[param(minimum = 1)]
     pub version: Option<i32>,
 }
 
@@ -229,7 +230,7 @@ pub async fn list_config_versions(
 /// Reads one saved version (same body as `GET …/config?version=N`).
 #[utoipa::path(
     tag = "configs",
-    params(EnvPath, ("version" = i32, Path, description = "Version number (1, 2, …)")),
+    params(EnvPath, ("version" = i32, Path, minimum = 1, description = "Version number (1, 2, …)")),
     responses((status = 200, body = ConfigResponse), Unauthorized, NotFound, Invalid),
     security(("bearer" = []))
 )]

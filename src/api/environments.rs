@@ -19,11 +19,12 @@ use crate::store;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentsQuery {
-    /// Only this tenant's environments.
+    /// Only this tenant's environments (its slug).
+    #[param(pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")]
     pub tenant: Option<String>,
     /// Only environments whose labels match this selector: comma-separated `key=value`,
     /// `key!=value` (also true without the key), `key` (present), `!key` (absent).
-    #[param(example = "ring=canary,tier!=free")]
+    #[param(schema_with = crate::api::labels::selector_schema, example = "ring=canary,tier!=free")]
     pub selector: Option<String>,
 }
 
@@ -33,10 +34,8 @@ pub struct OperationBrief {
     /// Id.
     pub id: String,
     /// preview | update | refresh | destroy | forget.
-    #[schema(value_type = String)]
     pub kind: OperationKind,
     /// queued | running | succeeded | failed | cancelled.
-    #[schema(value_type = String)]
     pub status: OperationStatus,
     /// Queued at.
     pub created_at: DateTime<Utc>,
@@ -73,7 +72,6 @@ pub struct EnvironmentItem {
     /// Latest saved config version.
     pub config_version: Option<i32>,
     /// The stack's status (`not_deployed` before its first operation).
-    #[schema(value_type = String)]
     pub status: StackStatus,
     /// The stack's last error.
     pub error: Option<String>,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::body::JsonBody;
 use super::problems::{Forbidden, Invalid, Malformed, NotFound, Unauthorized, UnsupportedMedia};
 use super::{ApiError, ApiResult, AppState, EnvPath, Operator, TenantPath, Viewer};
+use crate::domain::labels::{MAX_LABELS, patterns};
 use crate::domain::{Labels, Selector};
 use crate::store::{self, StoreError};
 
@@ -21,8 +22,41 @@ pub struct SetLabels {
     /// Keys and values as in Kubernetes: a key is `[prefix/]name`, the prefix a DNS subdomain,
     /// the name (and the value, which may also be empty) up to 63 letters, digits, `-`, `_`,
     /// `.`, beginning and ending with a letter or digit. At most 64 labels.
-    #[schema(example = json!({"tier": "gold", "ring": "canary"}))]
+    #[schema(schema_with = label_set_schema, example = json!({"tier": "gold", "ring": "canary"}))]
     pub labels: BTreeMap<String, String>,
+}
+
+/// A label set in the document: key and value patterns, at most `MAX_LABELS` entries.
+fn label_set_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let string = |pattern: String| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(string(patterns::key())))
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            string(patterns::value()).build().into(),
+        )))
+        .max_properties(Some(MAX_LABELS))
+        .description(Some(
+            "Keys and values as in Kubernetes: a key is `[prefix/]name`, the prefix a DNS \
+             subdomain, the name (and the value, which may also be empty) up to 63 letters, \
+             digits, `-`, `_`, `.`, beginning and ending with a letter or digit. At most 64 labels.",
+        ))
+        .examples([serde_json::json!({"tier": "gold", "ring": "canary"})])
+        .build()
+}
+
+/// The `selector` query parameter in the document.
+pub fn selector_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(patterns::selector()))
+        .build()
 }
 
 /// A label set.

@@ -30,7 +30,7 @@ pub struct CreateToken {
     pub role: Role,
     /// Limit the token to these tenants (slugs; they need not exist yet). Absent: every
     /// tenant. A scoped token can only create tokens within its own scope.
-    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 100)]
+    #[schema(min_items = 1, max_items = 100)]
     #[serde(default)]
     pub tenants: Option<Vec<Slug>>,
 }
@@ -43,7 +43,6 @@ pub struct TokenView {
     /// Name.
     pub name: String,
     /// Role.
-    #[schema(value_type = String)]
     pub role: Role,
     /// The tenants the token is limited to; `null` for every tenant.
     pub tenants: Option<Vec<String>>,
@@ -201,7 +200,6 @@ pub struct WhoAmI {
     /// Token name.
     pub token_name: String,
     /// The token's role.
-    #[schema(value_type = String)]
     pub role: Role,
     /// The tenants the token is limited to; `null` for every tenant.
     pub tenants: Option<Vec<String>>,

@@ -25,8 +25,35 @@ pub struct CreateWebhook {
     pub url: String,
     /// Event types: `operation.finished`, `rollout.halted`, `rollout.finished`,
     /// `approval.required`, `drift.detected`.
-    #[schema(example = json!(["operation.finished"]))]
+    #[schema(schema_with = event_types_schema, example = json!(["operation.finished"]))]
     pub events: Vec<String>,
+}
+
+/// `events` as the document declares it: a non-empty array of the known event types.
+fn event_types_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(EVENT_TYPES)),
+        )
+        .min_items(Some(1))
+        .description(Some("Event types: one or more of the listed names."))
+        .examples([serde_json::json!(["operation.finished"])])
+        .build()
+}
+
+/// A delivery's `status` as the document declares it.
+fn delivery_status_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["pending", "delivered", "failed"]))
+        .description(Some(
+            "`pending` | `delivered` | `failed` (retries exhausted).",
+        ))
+        .build()
 }
 
 /// A subscription.
@@ -93,7 +120,7 @@ pub struct DeliveryView {
     pub id: String,
     /// Event type.
     pub event_type: String,
-    /// `pending` | `delivered` | `failed` (retries exhausted).
+    #[schema(schema_with = delivery_status_schema)]
     pub status: String,
     /// The body sent.
     #[schema(value_type = Object)]

@@ -13,6 +13,36 @@ use super::config::resolve::checks::{label_key as check_key, label_value as chec
 /// At most this many labels on one tenant or environment.
 pub const MAX_LABELS: usize = 64;
 
+/// The key, value and selector rules as regular expressions, for the OpenAPI document
+/// (a test below checks they agree with the parsers).
+pub mod patterns {
+    const NAME: &str = r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?";
+    const DNS_LABEL: &str = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+    /// What `str::trim` removes, in ASCII (JSON Schema's `\s` differs between engines).
+    const WS: &str = r"[ \t\n\r\f\v]*";
+
+    fn key_body() -> String {
+        format!(r"({DNS_LABEL}(\.{DNS_LABEL})*/)?{NAME}")
+    }
+
+    /// A label key.
+    pub fn key() -> String {
+        format!("^{}$", key_body())
+    }
+
+    /// A label value (may be empty).
+    pub fn value() -> String {
+        format!("^({NAME})?$")
+    }
+
+    /// A selector: comma-separated `k=v`, `k==v`, `k!=v`, `k`, `!k`; blank selects all.
+    pub fn selector() -> String {
+        let key = key_body();
+        let part = format!("(!{WS}{key}|{key}({WS}(!=|==|=){WS}({NAME})?)?)");
+        format!("^{WS}({part}({WS},{WS}{part})*)?{WS}$")
+    }
+}
+
 /// A validated label set, ordered by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -203,6 +233,67 @@ mod tests {
         for sel in ["=x", "a b", "ring=can ary", "tier in (gold)", "!", "a,,b"] {
             let err = Selector::parse(sel).unwrap_err();
             assert_eq!(err.selector, sel);
+        }
+    }
+
+    #[test]
+    fn document_patterns_agree_with_the_parsers() {
+        let key = regex::Regex::new(&patterns::key()).unwrap();
+        let value = regex::Regex::new(&patterns::value()).unwrap();
+        let selector = regex::Regex::new(&patterns::selector()).unwrap();
+        let words = [
+            "",
+            "a",
+            "tier",
+            "-a",
+            "a-",
+            "a_b.c",
+            "Ab9",
+            "example.com/a",
+            "Example.com/a",
+            "a/b/c",
+            "/a",
+            "a/",
+            "x.-y/a",
+            "ring canary",
+            "é",
+            &"k".repeat(63),
+            &"k".repeat(64),
+        ];
+        for w in words {
+            assert_eq!(key.is_match(w), check_key(w).is_ok(), "key {w:?}");
+            assert_eq!(value.is_match(w), check_value(w).is_ok(), "value {w:?}");
+        }
+        let selectors = [
+            "",
+            "  ",
+            "ring=canary",
+            "ring==canary",
+            "tier!=free",
+            "ring=canary,tier!=free",
+            "tier",
+            "!ring",
+            " tier = gold , ring ",
+            "ring=",
+            "! ring",
+            "=x",
+            "a b",
+            "ring=can ary",
+            "tier in (gold)",
+            "!",
+            "a,,b",
+            "a=!b",
+            "!a=b",
+            "a!=b=c",
+            ",",
+            "example.com/a=b",
+        ];
+        for sel in selectors {
+            assert_eq!(
+                selector.is_match(sel),
+                Selector::parse(sel).is_ok(),
+                "selector {sel:?}"
+            );
         }
     }
 }

@@ -54,6 +54,21 @@ pub(crate) use string_newtype;
 pub struct Slug(String);
 string_newtype!(Slug);
 
+/// In the OpenAPI document: a string with the rule [`Slug::parse`] checks, as a pattern.
+impl utoipa::PartialSchema for Slug {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$"))
+            .description(Some(
+                "A tenant slug: 3–50 lowercase letters, digits and inner hyphens.",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for Slug {}
+
 impl Slug {
     /// Parses a slug, naming the rule it breaks.
     pub fn parse(s: &str) -> Result<Self, NameError> {

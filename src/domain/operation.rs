@@ -66,7 +66,6 @@ stored_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OutputValue {
     /// The value; `null` when secret and redacted.
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     /// Whether Pulumi marks it secret.
     pub secret: bool,

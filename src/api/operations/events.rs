@@ -26,7 +26,6 @@ pub struct EventView {
     /// Payload kind (`resourcePreEvent`, `summaryEvent`, …, or `byoc.*`).
     pub kind: String,
     /// The event as the engine wrote it.
-    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
 
@@ -49,7 +48,6 @@ pub struct EventPage {
     /// Pass as `after` to get the next page.
     pub next_after: i32,
     /// The operation's status when this page was read.
-    #[schema(value_type = String)]
     pub operation_status: OperationStatus,
 }
 
@@ -58,8 +56,10 @@ pub struct EventPage {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events with a larger sequence number (default 0).
+    #[param(minimum = 0)]
     pub after: Option<i32>,
     /// Page size, 1–1000 (default 500; JSON only).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

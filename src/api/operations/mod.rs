@@ -35,10 +35,8 @@ pub struct OperationView {
     /// Environment name of the stack.
     pub environment: String,
     /// preview | update | refresh | destroy | forget.
-    #[schema(value_type = String)]
     pub kind: OperationKind,
     /// queued | running | awaiting_approval | succeeded | failed | cancelled.
-    #[schema(value_type = String)]
     pub status: OperationStatus,
     /// Config version it applies.
     pub config_version: Option<i32>,

@@ -24,7 +24,6 @@ pub struct EnvironmentStatus {
     /// Tenant region.
     pub aws_region: String,
     /// pending | in_progress | succeeded | failed | destroying | destroyed | not_deployed.
-    #[schema(value_type = String)]
     pub status: StackStatus,
     /// Last known outputs (secret values redacted to `null`).
     pub outputs: BTreeMap<String, OutputValue>,
@@ -94,6 +93,7 @@ pub async fn get_environment_status(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// How many (1–200, default 50), newest first.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

@@ -140,7 +140,7 @@ pub struct DestroyConfirm {
 #[utoipa::path(
     tag = "operations",
     params(EnvPath, DestroyConfirm, StartQuery),
-    request_body(content = Option<DestroyConfirm>, description = "Alternatively, the confirmation as a body"),
+    request_body(content = DestroyConfirm, description = "Alternatively, the confirmation as a body (optional)"),
     responses(
         (status = 202, body = OperationView, description = "Queued; follow it at the Location"),
         Malformed, Unauthorized, Forbidden, NotFound, Conflict, UnsupportedMedia, Invalid

@@ -36,12 +36,23 @@ pub struct CreateTenant {
     pub aws_account_id: String,
     /// Region to deploy to (default `us-east-1`).
     #[serde(default)]
-    #[schema(pattern = r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", example = "eu-west-1")]
+    #[schema(schema_with = aws_region_schema, example = "eu-west-1")]
     pub aws_region: Option<String>,
     /// Name of the IAM role the tenant creates (default `BYOCPlatformRole`).
     #[serde(default)]
     #[schema(pattern = r"^[A-Za-z0-9+=,.@_-]{1,64}$", example = "BYOCPlatformRole")]
     pub role_name: Option<String>,
+}
+
+/// `aws_region` in the document: one of the regions byoc knows, or null (the default).
+fn aws_region_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let names = AwsRegion::all().map(serde_json::Value::from);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("Region to deploy to (default `us-east-1`)."))
+        .enum_values(Some(names.chain([serde_json::Value::Null])))
+        .build()
 }
 
 /// A validated `CreateTenant`.

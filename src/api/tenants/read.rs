@@ -17,12 +17,13 @@ use crate::store;
 #[into_params(parameter_in = Query)]
 pub struct ListTenantsQuery {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Only tenants whose labels match this selector: comma-separated `key=value`,
     /// `key!=value` (also true without the key), `key` (present), `!key` (absent).
-    #[param(example = "ring=canary,tier!=free")]
+    #[param(schema_with = crate::api::labels::selector_schema, example = "ring=canary,tier!=free")]
     pub selector: Option<String>,
 }
 
