@@ -23,7 +23,8 @@ pub struct EnvironmentsQuery {
     #[param(pattern = r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")]
     pub tenant: Option<String>,
     /// Only environments whose labels match this selector: comma-separated `key=value`,
-    /// `key!=value` (also true without the key), `key` (present), `!key` (absent).
+    /// `key!=value` (also true without the key), `key in (a,b)`, `key notin (a,b)` (also
+    /// true without the key), `key` (present), `!key` (absent), as in Kubernetes.
     #[param(schema_with = crate::api::labels::selector_schema, example = "ring=canary,tier!=free")]
     pub selector: Option<String>,
 }

@@ -103,6 +103,19 @@ async fn tenant_labels_are_set_read_back_and_select_the_list() {
         slugs(&app, &q("ring=canary,tier!=free"), ADMIN_TOKEN).await,
         ["alpha"]
     );
+    // Set-based, as in Kubernetes: `in` needs the key, `notin` is also true without it.
+    assert_eq!(
+        slugs(&app, &q("tier in (gold, free)"), ADMIN_TOKEN).await,
+        ["alpha", "bravo", "charlie"]
+    );
+    assert_eq!(
+        slugs(&app, &q("tier notin (gold)"), ADMIN_TOKEN).await,
+        ["bravo", "delta"]
+    );
+    assert_eq!(
+        slugs(&app, &q("tier in (gold),ring notin (canary)"), ADMIN_TOKEN).await,
+        ["charlie"]
+    );
 
     // A selective page still fills up and pages on: the cursor follows the matches.
     let first: Value = app
@@ -165,12 +178,12 @@ async fn invalid_labels_and_selectors_are_refused_naming_them() {
 
     for list in ["/api/v1/tenants", "/api/v1/environments"] {
         let resp = app
-            .get(&format!("{list}?selector={}", urlencode("tier in (gold)")))
+            .get(&format!("{list}?selector={}", urlencode("tier in (gold")))
             .await;
         let problem = Problem::of(resp, 400).await;
         assert!(problem.detail.contains("selector"), "{}", problem.detail);
         assert!(
-            problem.detail.contains("tier in (gold)"),
+            problem.detail.contains("tier in (gold"),
             "{}",
             problem.detail
         );
@@ -239,6 +252,15 @@ async fn environment_labels_select_environments_within_a_tokens_scope() {
     assert_eq!(
         stacks(&app, &format!("{canary}&tenant=beta"), ADMIN_TOKEN).await,
         ["beta-prod"]
+    );
+    let set = |s: &str| format!("?selector={}", urlencode(s));
+    assert_eq!(
+        stacks(&app, &set("ring in (main,canary)"), ADMIN_TOKEN).await,
+        ["acme-dev", "acme-prod", "beta-prod"]
+    );
+    assert_eq!(
+        stacks(&app, &set("ring notin (canary)"), ADMIN_TOKEN).await,
+        ["acme-dev"]
     );
 
     // A token limited to acme selects only among acme's environments, and cannot label beta's.

@@ -22,7 +22,8 @@ pub struct ListTenantsQuery {
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Only tenants whose labels match this selector: comma-separated `key=value`,
-    /// `key!=value` (also true without the key), `key` (present), `!key` (absent).
+    /// `key!=value` (also true without the key), `key in (a,b)`, `key notin (a,b)` (also
+    /// true without the key), `key` (present), `!key` (absent), as in Kubernetes.
     #[param(schema_with = crate::api::labels::selector_schema, example = "ring=canary,tier!=free")]
     pub selector: Option<String>,
 }
