@@ -55,11 +55,13 @@ pub struct ApprovalSettings {
 
 /// `BYOC_WEBHOOK_HTTP_HOSTS` (comma-separated host names or IPs that webhook URLs may reach
 /// over plain `http`, and that an `https` URL may name even when they are loopback or
-/// private addresses; default none), `BYOC_WEBHOOK_DELIVERY` (`on` | `off`, default `on`:
-/// whether this process delivers), `BYOC_WEBHOOK_POLL_MILLIS` (1000),
+/// private addresses, written or resolved; default none), `BYOC_WEBHOOK_DELIVERY` (`on` |
+/// `off`, default `on`: whether this `serve` or `worker` process delivers; any number may,
+/// on one database), `BYOC_WEBHOOK_POLL_MILLIS` (1000),
 /// `BYOC_WEBHOOK_BACKOFF_MILLIS` (first retry delay, doubled each try, 5000),
 /// `BYOC_WEBHOOK_MAX_BACKOFF_MILLIS` (600000), `BYOC_WEBHOOK_RETRY_SECONDS` (how long a
-/// delivery is retried, 86400), `BYOC_WEBHOOK_TIMEOUT_SECONDS` (per request, 10).
+/// delivery is retried, 86400), `BYOC_WEBHOOK_TIMEOUT_SECONDS` (per request and per
+/// host-name resolution, 10; a try's lease is three times this).
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
     /// Hosts allowed over `http` (and as loopback/private `https` targets), lowercase.

@@ -1,7 +1,8 @@
 //! End-to-end: the HTTP API, the worker and a real executor together — the local executor
 //! driving the pulumi stand-in with moto as AWS, and the Deployments executor against its
 //! HTTP double — plus crash recovery with real `byoc serve` / `byoc worker` processes, and
-//! two APIs and three workers on PostgreSQL and S3 state losing one of each (`fleet`).
+//! two APIs and three workers on PostgreSQL and S3 state losing one of each (`fleet`), and
+//! webhook deliveries by worker processes sharing a database (`webhooks`).
 
 #[path = "support/app.rs"]
 mod app;
@@ -34,3 +35,5 @@ mod harness;
 mod lease;
 #[path = "e2e/local.rs"]
 mod local;
+#[path = "e2e/webhooks.rs"]
+mod webhooks;

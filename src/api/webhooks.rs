@@ -13,14 +13,17 @@ use super::problems::{Forbidden, Invalid, Malformed, NotFound, Unauthorized, Uns
 use super::{Admin, ApiError, ApiResult, AppState, Caller};
 use crate::domain::ValidationErrors;
 use crate::store::{self, webhooks as outbox};
-use crate::webhooks::{EVENT_TYPES, check_url, generate_secret};
+use crate::webhooks::target::{UrlError, check, resolve};
+use crate::webhooks::{EVENT_TYPES, generate_secret};
 
 /// Body of `create_webhook`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where to POST events: `https`, or `http` to a host `BYOC_WEBHOOK_HTTP_HOSTS` names;
-    /// never a loopback, private or link-local address unless that setting names it.
+    /// never a loopback, private, link-local, unspecified or multicast address, written or
+    /// resolved from the host name (checked now and before every try), unless that setting
+    /// names the host.
     #[schema(example = "https://hooks.example.com/byoc")]
     pub url: String,
     /// Event types: `operation.finished`, `rollout.halted`, `rollout.finished`,
@@ -109,8 +112,11 @@ pub struct AttemptView {
     pub at: DateTime<Utc>,
     /// The receiver's HTTP status, if it answered.
     pub status_code: Option<i32>,
-    /// Why there was no answer.
+    /// Why there was no answer: a connection error or timeout, or `refused: …` when the URL
+    /// or an address its host resolved to is not allowed (nothing was sent).
     pub error: Option<String>,
+    /// The process (`serve` or `worker`) that made the try.
+    pub sent_by: Option<String>,
 }
 
 /// One event for one subscription.
@@ -188,8 +194,17 @@ pub async fn create_webhook(
     unscoped(&caller)?;
     let req: CreateWebhook = body.parse()?;
     let mut errors = ValidationErrors::new();
-    if let Err(e) = check_url(&req.url, &state.settings.webhooks.allow_http_hosts) {
-        errors.push("url", e.to_string());
+    let webhooks = &state.settings.webhooks;
+    match check(&req.url, &webhooks.allow_http_hosts) {
+        Err(e) => errors.push("url", e.to_string()),
+        // A name that does not resolve now is accepted: every try resolves and checks again.
+        Ok(target) => {
+            if let Err(e @ UrlError::ResolvesInternal { .. }) =
+                resolve(&target, webhooks.timeout).await
+            {
+                errors.push("url", e.to_string());
+            }
+        }
     }
     if req.events.is_empty() {
         errors.push("events", "name at least one event type");
@@ -304,6 +319,7 @@ pub async fn list_deliveries(
                     at: a.at.and_utc(),
                     status_code: a.status_code,
                     error: a.error,
+                    sent_by: a.sent_by,
                 })
                 .collect(),
         })

@@ -91,13 +91,14 @@ pub fn start_with_aws(
         actix_web::rt::spawn(async move { worker.run(shutdown).await })
     });
     if settings.webhooks.deliver {
-        let (pool, key, webhooks, shutdown) = (
+        let (pool, key, webhooks, by, shutdown) = (
             db.clone(),
             key.clone(),
             settings.webhooks.clone(),
+            worker.id().to_owned(),
             shutdown.clone(),
         );
-        actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, shutdown));
+        actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, by, shutdown));
     }
     let pool = db.clone();
     let state = AppState {

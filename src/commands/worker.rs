@@ -49,8 +49,8 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
                 .await
             };
             let state = AppState {
-                pool: db,
-                key,
+                pool: db.clone(),
+                key: key.clone(),
                 settings: Arc::new(settings.clone()),
                 hub,
                 metrics,
@@ -75,6 +75,17 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
         }
     };
     let shutdown = CancellationToken::new();
+    // Webhooks are delivered by every process that runs workers, not only by `serve`: the
+    // outbox leases each try, so processes sharing the database never send one at once.
+    let webhooks = settings.webhooks.deliver.then(|| {
+        actix_web::rt::spawn(crate::webhooks::run(
+            db.clone(),
+            key.clone(),
+            settings.webhooks.clone(),
+            worker.id().to_owned(),
+            shutdown.clone(),
+        ))
+    });
     let signal = shutdown.clone();
     actix_web::rt::spawn(async move {
         wait_for_signal().await;
@@ -82,6 +93,13 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
         signal.cancel();
     });
     worker.run(shutdown).await;
+    if let Some(webhooks) = webhooks {
+        // It stops at its next poll once `shutdown` is cancelled; a try in flight finishes
+        // (bounded by BYOC_WEBHOOK_TIMEOUT_SECONDS) or is retried after its lease.
+        if let Err(e) = webhooks.await {
+            tracing::warn!(error = %e, "webhook delivery task ended abnormally");
+        }
+    }
     if let Some(handle) = health {
         handle.stop(true).await;
     }

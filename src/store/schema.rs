@@ -159,6 +159,7 @@ diesel::table! {
         next_attempt_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
         gave_up_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
     }
 }
 
@@ -169,6 +170,7 @@ diesel::table! {
         at -> Timestamp,
         status_code -> Nullable<Integer>,
         error -> Nullable<Text>,
+        sent_by -> Nullable<Text>,
     }
 }
 

@@ -1,10 +1,19 @@
 //! Webhook subscriptions, their outbox (`webhook_deliveries`) and the delivery log
 //! (`webhook_attempts`). [`record`] is called inside the transaction of the change an event
 //! reports, so an event exists exactly when its change does; the delivery task
-//! (`crate::webhooks`) takes due rows with [`claim`] and settles them with [`settle`].
+//! (`crate::webhooks`, in every `serve` and `worker` process) takes a due row with
+//! [`claim_next`] and settles it with [`settle`].
+//!
+//! A claim is a lease: it moves the row's due time to the end of the lease and names the
+//! process (`claimed_by`), in one statement (on PostgreSQL the row is picked with `FOR UPDATE
+//! SKIP LOCKED`, so concurrent claimers pass over it). Only the holder of that exact lease
+//! settles it. A process that dies mid-try leaves the row due at the lease's end, when any
+//! process tries it again: at least once across crashes, exactly once by id otherwise.
 
 use chrono::{NaiveDateTime, TimeDelta};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamp};
 
 use super::schema::{
     webhook_attempts as wa, webhook_deliveries as wd, webhook_subscriptions as ws,
@@ -60,6 +69,8 @@ pub struct Delivery {
     pub delivered_at: Option<NaiveDateTime>,
     /// When retries stopped without success.
     pub gave_up_at: Option<NaiveDateTime>,
+    /// The process that took the current (or last) try.
+    pub claimed_by: Option<String>,
 }
 
 /// One try, as logged.
@@ -74,8 +85,10 @@ pub struct Attempt {
     pub at: NaiveDateTime,
     /// The receiver's status code, if it answered.
     pub status_code: Option<i32>,
-    /// Why it failed without an answer (connection, timeout).
+    /// Why it failed without an answer (connection, timeout, a refused address).
     pub error: Option<String>,
+    /// The process that made it.
+    pub sent_by: Option<String>,
 }
 
 /// Stores a new subscription.
@@ -132,6 +145,7 @@ pub fn record(conn: &mut Conn, event_type: &str, payload: &str) -> Result<usize,
             next_attempt_at: Some(now),
             delivered_at: None,
             gave_up_at: None,
+            claimed_by: None,
         })
         .collect();
     if !rows.is_empty() {
@@ -142,28 +156,46 @@ pub fn record(conn: &mut Conn, event_type: &str, payload: &str) -> Result<usize,
     Ok(rows.len())
 }
 
-/// Up to `limit` deliveries due at `now`, oldest first.
-pub fn due(conn: &mut Conn, now: NaiveDateTime, limit: i64) -> Result<Vec<Delivery>, StoreError> {
-    wd::table
-        .filter(wd::next_attempt_at.le(now))
-        .order((wd::next_attempt_at.asc(), wd::id.asc()))
-        .limit(limit)
-        .select(Delivery::as_select())
-        .load(conn)
-        .map_err(Into::into)
+/// The lease of one try: the process that holds it and the due time it set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The claiming process.
+    pub by: String,
+    /// The end of the lease (the row's due time while the try runs).
+    pub until: NaiveDateTime,
 }
 
-/// Takes a due delivery for one try: pushes its due time to `until` if nobody else did
-/// first (compare-and-set on the due time it was read with). `false`: another process has it.
-pub fn claim(conn: &mut Conn, d: &Delivery, until: NaiveDateTime) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        wd::table
-            .filter(wd::id.eq(&d.id))
-            .filter(wd::next_attempt_at.eq(d.next_attempt_at)),
+/// Takes the oldest delivery due at `now` for one try by `claim.by`: its due time becomes
+/// `claim.until`, so no other process takes it before then. One statement; `None` when
+/// nothing is due.
+pub fn claim_next(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    claim: &Claim,
+) -> Result<Option<Delivery>, StoreError> {
+    // On PostgreSQL claimers on other hosts skip a row another claim is taking instead of
+    // queueing behind it; the row's due time is checked again once locked. SQLite runs one
+    // writer at a time, so the statement alone is enough there.
+    let lock = if matches!(conn, Conn::Pg(_)) {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let next =
+        sql::<Nullable<Text>>("(SELECT d.id FROM webhook_deliveries d WHERE d.next_attempt_at <= ")
+            .bind::<Timestamp, _>(now)
+            .sql(&format!(" ORDER BY d.next_attempt_at, d.id LIMIT 1{lock})"));
+    let row = super::on_backend!(conn, |c| diesel::update(
+        wd::table.filter(wd::id.nullable().eq(next))
     )
-    .set(wd::next_attempt_at.eq(Some(until)))
-    .execute(conn)?;
-    Ok(n == 1)
+    .set((
+        wd::next_attempt_at.eq(Some(claim.until)),
+        wd::claimed_by.eq(Some(&claim.by)),
+    ))
+    .returning(Delivery::as_returning())
+    .get_result(c))
+    .optional()?;
+    Ok(row)
 }
 
 /// How a try ended, and what comes next.
@@ -177,27 +209,41 @@ pub enum Next {
     GiveUp,
 }
 
-/// Logs try `attempt` of delivery `id` and moves it on, in one transaction.
-pub fn settle(conn: &mut Conn, attempt: &Attempt, next: Next) -> Result<(), StoreError> {
+/// Logs try `attempt` of its delivery and moves it on, in one transaction, if `claim` still
+/// holds it. `false` (nothing written) when the lease was lost: it expired and another
+/// process took the delivery, or a redelivery made it due again.
+pub fn settle(
+    conn: &mut Conn,
+    attempt: &Attempt,
+    next: Next,
+    claim: &Claim,
+) -> Result<bool, StoreError> {
     super::transaction(conn, |conn| {
-        super::on_backend!(conn, |c| diesel::insert_into(wa::table)
-            .values(attempt)
-            .execute(c))?;
-        let row = wd::table.find(&attempt.delivery_id);
         let (next_at, delivered, gave_up) = match next {
             Next::Done => (None, Some(attempt.at), None),
             Next::RetryAt(t) => (Some(t), None, None),
             Next::GiveUp => (None, None, Some(attempt.at)),
         };
-        diesel::update(row)
-            .set((
-                wd::attempts.eq(attempt.attempt),
-                wd::next_attempt_at.eq(next_at),
-                wd::delivered_at.eq(delivered),
-                wd::gave_up_at.eq(gave_up),
-            ))
-            .execute(conn)?;
-        Ok(())
+        let held = diesel::update(
+            wd::table
+                .filter(wd::id.eq(&attempt.delivery_id))
+                .filter(wd::claimed_by.eq(&claim.by))
+                .filter(wd::next_attempt_at.eq(claim.until)),
+        )
+        .set((
+            wd::attempts.eq(attempt.attempt),
+            wd::next_attempt_at.eq(next_at),
+            wd::delivered_at.eq(delivered),
+            wd::gave_up_at.eq(gave_up),
+        ))
+        .execute(conn)?;
+        if held == 0 {
+            return Ok(false);
+        }
+        super::on_backend!(conn, |c| diesel::insert_into(wa::table)
+            .values(attempt)
+            .execute(c))?;
+        Ok(true)
     })
 }
 

@@ -28,4 +28,5 @@ mod scope;
 mod scripted;
 mod system;
 mod tenants;
+mod webhook_targets;
 mod webhooks;

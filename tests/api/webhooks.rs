@@ -21,7 +21,7 @@ const MASTER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     id: String,
     timestamp: String,
     signature: String,
@@ -29,21 +29,26 @@ struct Received {
 }
 
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     got: Mutex<Vec<Received>>,
     /// Status codes to answer, in order; 200 once empty.
     script: Mutex<VecDeque<u16>>,
 }
 
 /// A webhook receiver on 127.0.0.1.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     shared: Arc<Shared>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl Receiver {
-    fn start(script: &[u16]) -> Self {
+    pub(crate) fn start(script: &[u16]) -> Self {
+        Self::start_at("127.0.0.1", script)
+    }
+
+    /// A receiver listening on `ip` (any port); its `url` names 127.0.0.1.
+    pub(crate) fn start_at(ip: &str, script: &[u16]) -> Self {
         let shared = Arc::new(Shared::default());
         shared.script.lock().unwrap().extend(script);
         let data = web::Data::from(shared.clone());
@@ -53,9 +58,10 @@ impl Receiver {
                 .default_service(web::to(receive))
         })
         .workers(1)
-        .bind("127.0.0.1:0")
+        .bind((ip, 0))
         .unwrap();
         let addr = server.addrs()[0];
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()));
         let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -66,11 +72,11 @@ impl Receiver {
         }
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.shared.got.lock().unwrap().clone()
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.handle.stop(true).await;
     }
 }
@@ -94,7 +100,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
 }
 
 /// Fast retries, loopback allowed, a shared master key (so a restarted app opens secrets).
-fn webhook_settings(s: &mut Settings) {
+pub(crate) fn webhook_settings(s: &mut Settings) {
     s.webhooks.allow_http_hosts = vec!["127.0.0.1".into()];
     s.webhooks.poll = Duration::from_millis(20);
     s.webhooks.backoff = Duration::from_millis(10);
@@ -108,7 +114,7 @@ async fn subscribe(app: &TestApp, url: &str) -> (String, String) {
 }
 
 /// Subscribes `url` to `events`; the answer's id and secret.
-async fn subscribe_to(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
+pub(crate) async fn subscribe_to(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
     let resp = app
         .post("/api/v1/webhooks", json!({"url": url, "events": events}))
         .await;
@@ -120,7 +126,7 @@ async fn subscribe_to(app: &TestApp, url: &str, events: &[&str]) -> (String, Str
 }
 
 /// The delivery log of a subscription.
-async fn log(app: &TestApp, sub: &str) -> Vec<Value> {
+pub(crate) async fn log(app: &TestApp, sub: &str) -> Vec<Value> {
     let body: Value = app
         .get_json(&format!("/api/v1/webhooks/{sub}/deliveries"))
         .await;
@@ -128,7 +134,7 @@ async fn log(app: &TestApp, sub: &str) -> Vec<Value> {
 }
 
 /// Waits until the log holds `n` deliveries, all delivered; returns them.
-async fn all_delivered(app: &TestApp, sub: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn all_delivered(app: &TestApp, sub: &str, n: usize) -> Vec<Value> {
     eventually(
         "every delivery delivered",
         Duration::from_secs(20),
