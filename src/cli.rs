@@ -2,6 +2,7 @@
 //! (`serve`, `worker`, `migrate`, `token`, `render`) to `commands`, the operator's client
 //! commands (talking to a byoc server over HTTP) to `client`.
 
+mod approvals;
 mod client;
 mod config;
 mod ops;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use approvals::{ApproveArgs, PlanArgs, RejectArgs};
 pub use client::{ClientArgs, ClientCommand, OutputFormat, StackRef};
 pub use config::{ConfigAction, ConfigArgs, ProgramArgs};
 pub use ops::{
@@ -40,7 +42,8 @@ const AFTER_HELP: &str = "Examples:
 
 Exit codes of client commands: 0 succeeded, 1 operation failed (or the server could not be \
 reached), 2 usage or validation error, 3 authentication or permission error, 4 not found, \
-5 conflict, 6 cancelled, 130 detached from a running operation (Ctrl-C).";
+5 conflict, 6 cancelled, 7 a followed deploy awaits approval (byoc approve|reject it), 130 \
+detached from a running operation (Ctrl-C).";
 
 /// byoc: Bring Your Own Cloud control plane.
 #[derive(Debug, Parser)]

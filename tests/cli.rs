@@ -8,6 +8,8 @@ mod moto;
 #[path = "support/poll.rs"]
 mod poll;
 
+#[path = "cli/approvals.rs"]
+mod approvals;
 #[path = "cli/config.rs"]
 mod config;
 #[path = "cli/follow.rs"]

@@ -162,9 +162,28 @@ impl JsonBody {
         self.bytes.iter().all(u8::is_ascii_whitespace)
     }
 
+    /// An optional body (declared `Option<T>` in the document): none, or JSON `null`, is
+    /// `T::default()`; anything else is [`JsonBody::parse`]d.
+    pub fn parse_optional<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.is_blank() {
+            return Ok(T::default());
+        }
+        self.content_type_is_json()?;
+        if strict_value(&self.bytes)?.is_null() {
+            return Ok(T::default());
+        }
+        parse_json(&self.bytes)
+    }
+
     /// The body as `T`: 415 unless it is sent as `application/json` (or `…+json`), then as
     /// [`parse_json`].
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        self.content_type_is_json()?;
+        parse_json(&self.bytes)
+    }
+
+    /// 415 unless the body is sent as `application/json` (or `…+json`).
+    fn content_type_is_json(&self) -> Result<(), ApiError> {
         let json = self.content_type.as_deref().is_some_and(|ct| {
             let essence = ct.split(';').next().unwrap_or_default().trim();
             essence.eq_ignore_ascii_case("application/json")
@@ -177,7 +196,7 @@ impl JsonBody {
                     .unwrap_or_else(|| "no Content-Type".to_owned()),
             ));
         }
-        parse_json(&self.bytes)
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::approvals::{ApproveArgs, PlanArgs, RejectArgs};
 use super::config::{ConfigArgs, ProgramArgs};
 use super::ops::{
     DestroyArgs, ForgetArgs, OperationArgs, OpsArgs, OutputsArgs, ShellArg, StackArgs,
@@ -128,6 +129,15 @@ pub enum ClientCommand {
     /// Stop tracking the environment's stack (admin); resources, if any, stay in the account.
     #[command(after_help = super::ops::FORGET_HELP)]
     Forget(ForgetArgs),
+    /// Show the plan a deploy's preview saved: its change list and decision.
+    #[command(after_help = super::approvals::PLAN_HELP)]
+    Plan(PlanArgs),
+    /// Approve a deploy awaiting approval: it applies exactly its saved plan.
+    #[command(after_help = super::approvals::APPROVE_HELP)]
+    Approve(ApproveArgs),
+    /// Reject a deploy awaiting approval: it ends cancelled, nothing runs.
+    #[command(after_help = super::approvals::REJECT_HELP)]
+    Reject(RejectArgs),
     /// Show the deployment status of an environment.
     #[command(after_help = "Examples:\n  byoc status acme/prod\n  byoc status acme/prod -o json")]
     Status(StackArgs),

@@ -9,8 +9,9 @@ use super::{ClientArgs, StackRef};
 pub const DEPLOY_HELP: &str = "On a terminal the command follows the operation (a progress bar \
 of resources done out of the plan's total, one line per resource step, diagnostics, the \
 summary) unless --no-follow; elsewhere it prints the queued operation unless --follow. Ctrl-C \
-asks whether to cancel the operation or detach from it. Exit code: 0 succeeded, 1 failed, \
-6 cancelled.
+asks whether to cancel the operation or detach from it. A deploy the environment's approval \
+policy holds stops following once its preview saved the plan, printing the commands to review, \
+approve or reject it. Exit code: 0 succeeded, 1 failed, 6 cancelled, 7 awaits approval.
 
 Examples:
   byoc deploy acme/prod

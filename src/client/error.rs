@@ -23,6 +23,8 @@ pub enum Exit {
     Conflict,
     /// 6: the operation was cancelled.
     Cancelled,
+    /// 7: the followed deploy stopped to await approval (`byoc approve` or `byoc reject` it).
+    AwaitingApproval,
     /// 130: the user detached from a running operation with Ctrl-C; it keeps running.
     Detached,
 }
@@ -38,6 +40,7 @@ impl Exit {
             Exit::NotFound => 4,
             Exit::Conflict => 5,
             Exit::Cancelled => 6,
+            Exit::AwaitingApproval => 7,
             Exit::Detached => 130,
         }
     }

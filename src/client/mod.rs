@@ -2,6 +2,7 @@
 //! server (never the database), prints tables for people or the API's JSON for scripts, and
 //! exits with a code scripts can rely on (`Exit`). Nothing here reads server settings.
 
+mod approvals;
 mod configs;
 mod connect;
 mod contexts;
@@ -109,6 +110,11 @@ async fn execute(cmd: ClientCommand, env: &ClientEnv, term: Terminal) -> Result<
         C::Forget(args) => {
             operations::forget(&Session::open(&args.client, env, term)?, &args).await
         }
+        C::Plan(args) => approvals::plan(&Session::open(&args.client, env, term)?, &args).await,
+        C::Approve(args) => {
+            approvals::approve(&Session::open(&args.client, env, term)?, &args).await
+        }
+        C::Reject(args) => approvals::reject(&Session::open(&args.client, env, term)?, &args).await,
         C::Status(args) => {
             operations::status(&Session::open(&args.client, env, term)?, &args).await
         }

@@ -189,13 +189,26 @@ async fn rejecting_or_cancelling_a_deploy_awaiting_approval_ends_it_unrun() {
     let app = spawn_app().await;
     with_policy(&app, "always").await;
     let op = awaiting(&app).await;
+    let reject = format!("/api/v1/operations/{}/reject", op.id);
+    // A reason must be one line of at most 500 characters; a refused one decides nothing.
+    for bad in ["two\nlines", &"x".repeat(501)] {
+        let problem = Problem::of(app.post(&reject, json!({"reason": bad})).await, 422).await;
+        assert_eq!(problem.errors[0].field, "reason");
+    }
+    // `null` is the optional body's "none" (as the document's `oneOf` says): not an object.
+    let problem = Problem::of(app.post(&reject, json!([])).await, 422).await;
+    assert_eq!(problem.errors[0].field, "/");
     let resp = app
-        .post(&format!("/api/v1/operations/{}/reject", op.id), json!({}))
+        .post(&reject, json!({"reason": "needs a maintenance window"}))
         .await;
     assert_eq!(resp.status(), 200);
     let rejected: Operation = resp.json().await.unwrap();
     assert_eq!(rejected.status, "cancelled");
     assert!(rejected.error().starts_with("rejected by"), "{rejected:?}");
+    assert!(
+        rejected.error().ends_with(": needs a maintenance window"),
+        "{rejected:?}"
+    );
     assert_eq!(plan(&app, &op.id).await["decision"], "rejected");
     assert_eq!(app.status(PROD).await.status, "not_deployed");
 
@@ -209,8 +222,20 @@ async fn rejecting_or_cancelling_a_deploy_awaiting_approval_ends_it_unrun() {
     )
     .await;
     assert_eq!(problem.kind, "/problems/not-awaiting-approval");
+
+    // A `null` body rejects without a reason.
+    let op = awaiting(&app).await;
+    let resp = app
+        .post(
+            &format!("/api/v1/operations/{}/reject", op.id),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let rejected: Operation = resp.json().await.unwrap();
+    assert!(!rejected.error().contains(": "), "{rejected:?}");
     assert_eq!(app.run_pending_operations().await, 0);
-    assert_eq!(started(&app), ["plan", "plan"]);
+    assert_eq!(started(&app), ["plan", "plan", "plan"]);
     app.stop().await;
 }
 

@@ -3,12 +3,16 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::OperationView;
-use crate::api::problems::{Conflict, Forbidden, NotFound, Unauthorized};
+use crate::api::body::JsonBody;
+use crate::api::problems::{
+    Conflict, Forbidden, Invalid, Malformed, NotFound, Unauthorized, UnsupportedMedia,
+};
 use crate::api::{ApiError, ApiResult, AppState, OperationPath, Operator, Viewer};
+use crate::domain::ValidationErrors;
 use crate::domain::approval::ResourceChange;
 use crate::store::queue::{self, Approval, Stale};
 use crate::store::{self, plans::OperationPlan};
@@ -125,13 +129,32 @@ pub async fn approve_operation(
     }
 }
 
-/// Rejects a deploy awaiting approval: it ends `cancelled`, nothing runs.
+/// Longest `reason` of a rejection.
+const MAX_REASON: usize = 500;
+
+/// Body of `reject_operation` (optional: an empty body rejects without a reason).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectOperation {
+    /// Why (up to 500 characters, one line): recorded in the operation's `error` after
+    /// `rejected by <token>`.
+    #[schema(
+        example = "the VPC CIDR change needs a maintenance window",
+        max_length = 500,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*$"
+    )]
+    pub reason: Option<String>,
+}
+
+/// Rejects a deploy awaiting approval: it ends `cancelled` (its `error` names who, and why
+/// when a `reason` is given), nothing runs.
 #[utoipa::path(
     tag = "operations",
     params(OperationPath),
+    request_body(content = Option<RejectOperation>),
     responses(
         (status = 200, body = OperationView, description = "Rejected"),
-        Unauthorized, Forbidden, NotFound, Conflict
+        Malformed, Unauthorized, Forbidden, NotFound, Conflict, UnsupportedMedia, Invalid
     ),
     security(("bearer" = []))
 )]
@@ -141,13 +164,30 @@ pub async fn reject_operation(
     state: web::Data<AppState>,
     caller: Operator,
     path: OperationPath,
+    body: JsonBody,
 ) -> ApiResult {
+    // No body, or `null`, is a rejection without a reason.
+    let req: RejectOperation = body.parse_optional()?;
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if let Some(r) = &reason {
+        let mut errors = ValidationErrors::new();
+        if r.chars().count() > MAX_REASON {
+            errors.push("reason", format!("at most {MAX_REASON} characters"));
+        }
+        if r.chars().any(char::is_control) {
+            errors.push("reason", "one line without control characters");
+        }
+        errors.into_result(())?;
+    }
     let separate = state.settings.approvals.separate_requester;
     let who = caller.0.token_name.clone();
     let op = state
         .db(move |conn| {
             check_requester(conn, &path.id, &who, separate)?;
-            let op = queue::reject(conn, &path.id, &who)?;
+            let op = queue::reject(conn, &path.id, &who, reason.as_deref())?;
             Ok::<_, ApiError>(OperationView::load(conn, op)?)
         })
         .await?;

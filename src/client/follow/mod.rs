@@ -59,7 +59,8 @@ async fn run(
     };
     let mut view = View::new(mode, estimate);
     view.header(op);
-    if stream::watch(s, &id, &mut view, 0).await? == Ended::Detached {
+    let ended = stream::watch(s, &id, &mut view, 0).await?;
+    if ended == Ended::Detached {
         view.abandon();
         eprintln!(
             "Detached: operation {id} keeps running. Follow it again with: byoc ops logs {id} --follow"
@@ -70,6 +71,25 @@ async fn run(
     view.finish(&last);
     if mode == Mode::Quiet {
         s.out.show(&last, |_| String::new())?;
+    }
+    if ended == Ended::AwaitingApproval {
+        // Not over, but nothing happens until someone decides: say what to run, and stop.
+        let plan = s
+            .api
+            .get(&format!("/api/v1/operations/{id}/plan"))
+            .await
+            .ok();
+        let reason = plan
+            .as_ref()
+            .and_then(|p| p["hold_reason"].as_str())
+            .unwrap_or("the environment's approval policy holds it");
+        eprintln!(
+            "Operation {id} awaits approval: {reason}.\n  \
+             review its plan: byoc plan {id}\n  \
+             approve it:      byoc approve {id}\n  \
+             or reject it:    byoc reject {id} --reason \"…\""
+        );
+        return Ok(Exit::AwaitingApproval);
     }
     Ok(Exit::of_operation(
         last["status"].as_str().unwrap_or_default(),

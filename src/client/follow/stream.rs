@@ -19,6 +19,9 @@ use crate::client::terminal::read_key;
 const IDLE: Duration = Duration::from_secs(75);
 /// Consecutive failed attempts before giving up.
 const MAX_ATTEMPTS: u32 = 30;
+/// How often the operation's status is read while following: a deploy that stops to await
+/// approval sends no `end` (it is not over), so the stream alone would wait forever.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// How following ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,6 +30,8 @@ pub enum Ended {
     Finished,
     /// The user detached; the operation keeps running.
     Detached,
+    /// The operation stopped to await approval (every event so far was shown).
+    AwaitingApproval,
 }
 
 /// What to do after Ctrl-C.
@@ -43,6 +48,8 @@ pub async fn watch(
     mut after: i64,
 ) -> Result<Ended, ClientError> {
     let mut sigint = signal(SignalKind::interrupt())?;
+    let mut status = tokio::time::interval(STATUS_EVERY);
+    status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failures = 0u32;
     loop {
         let opened = tokio::select! {
@@ -50,6 +57,12 @@ pub async fn watch(
             _ = sigint.recv() => match interrupt(s, id, view).await? {
                 Choice::Detach => return Ok(Ended::Detached),
                 Choice::Continue => continue,
+            },
+            _ = status.tick() => {
+                if awaiting_approval(s, id, view, after).await? {
+                    return Ok(Ended::AwaitingApproval);
+                }
+                continue;
             },
             r = s.api.event_stream(id, after) => r,
         };
@@ -62,6 +75,12 @@ pub async fn watch(
                         _ = sigint.recv() => match interrupt(s, id, view).await? {
                             Choice::Detach => return Ok(Ended::Detached),
                             Choice::Continue => continue,
+                        },
+                        _ = status.tick() => {
+                            if awaiting_approval(s, id, view, after).await? {
+                                return Ok(Ended::AwaitingApproval);
+                            }
+                            continue;
                         },
                         n = tokio::time::timeout(IDLE, events.next()) => n,
                     };
@@ -118,6 +137,26 @@ pub async fn watch(
             () = tokio::time::sleep(backoff) => {}
         }
     }
+}
+
+/// Whether operation `id` waits for approval; if so, the events after `after` not shown yet
+/// are shown first (the preview's last steps may still be on their way over the stream).
+async fn awaiting_approval(
+    s: &Session,
+    id: &str,
+    view: &mut View,
+    after: i64,
+) -> Result<bool, ClientError> {
+    // A failed read says nothing about the status: the stream's own retries handle the
+    // connection, and the next tick asks again.
+    let Ok(op) = s.api.get(&format!("/api/v1/operations/{id}")).await else {
+        return Ok(false);
+    };
+    if op["status"] != "awaiting_approval" {
+        return Ok(false);
+    }
+    backfill(s, id, view, after, i64::MAX).await?;
+    Ok(true)
 }
 
 /// Fetches events `after+1 .. before-1` as JSON when the stream skipped some (it never

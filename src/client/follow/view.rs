@@ -153,7 +153,7 @@ impl View {
         if matches!(self.mode, Mode::Live | Mode::Plain) {
             let styled = match status.as_str() {
                 "succeeded" => console::style(&status).green().bold(),
-                "cancelled" => console::style(&status).yellow().bold(),
+                "cancelled" | "awaiting_approval" => console::style(&status).yellow().bold(),
                 _ => console::style(&status).red().bold(),
             };
             println!("Operation {} {styled}.", text(op, "id"));

@@ -219,13 +219,23 @@ pub fn approve(conn: &mut Conn, id: &str, who: &str) -> Result<Approval, QueueEr
     })
 }
 
-/// Rejects an operation awaiting approval, by token `who`: it ends `cancelled` and, if
+/// Rejects an operation awaiting approval, by token `who` (with an optional `reason`, kept in
+/// its `error`): it ends `cancelled` and, if
 /// nothing else is active on the stack, the stack goes back to the status it had.
-pub fn reject(conn: &mut Conn, id: &str, who: &str) -> Result<Operation, QueueError> {
+pub fn reject(
+    conn: &mut Conn,
+    id: &str,
+    who: &str,
+    reason: Option<&str>,
+) -> Result<Operation, QueueError> {
     transaction(conn, |conn| {
         let op = awaiting(conn, id)?;
         decide(conn, &op.id, "rejected", who, crate::store::now())?;
-        close_unrun(conn, &op, &format!("rejected by {who}"))?;
+        let error = match reason {
+            Some(r) => format!("rejected by {who}: {r}"),
+            None => format!("rejected by {who}"),
+        };
+        close_unrun(conn, &op, &error)?;
         Ok(operations::find(conn, id)?)
     })
 }
