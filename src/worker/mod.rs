@@ -109,6 +109,7 @@ impl Worker {
             }
             if tokio::time::Instant::now() >= next_recovery {
                 self.recover_expired().await;
+                self.expire_plans().await;
                 next_recovery = tokio::time::Instant::now() + self.inner.settings.poll;
             }
             let permit = tokio::select! {

@@ -2,7 +2,8 @@
 //! over (which fences the dead attempt's writes off), waits until the old attempt has had
 //! time to kill its CLI, clears the backend lock through the executor, marks the stack so its
 //! next run resolves pending operations first, and re-queues the operation up to the attempt
-//! limit — or fails it with the reason. A stack is never left locked.
+//! limit — or fails it with the reason. A stack is never left locked. Deploys that waited
+//! for approval past their plan's expiry are ended here too.
 
 use serde_json::json;
 use tracing::Instrument;
@@ -45,6 +46,28 @@ impl Worker {
             let span =
                 tracing::warn_span!("recovery", operation.id = %op.id, stack = %op.stack_name);
             self.recover_one(op, lease).instrument(span).await;
+        }
+    }
+
+    /// Ends the deploys awaiting approval whose plan expired (`cancelled`, `plan expired …`,
+    /// with their `operation.finished` event); the run loop calls it once per poll interval.
+    /// Returns how many ended.
+    pub async fn expire_plans(&self) -> usize {
+        match self
+            .blocking(|conn| queue::expire_plans(conn, store::now()))
+            .await
+        {
+            Ok(ended) => {
+                for id in &ended {
+                    tracing::info!(operation.id = %id, "plan expired before approval; cancelled");
+                    self.inner.hub.changed(id);
+                }
+                ended.len()
+            }
+            Err::<_, QueueError>(e) => {
+                tracing::warn!(error = %e, "cannot end deploys whose plan expired");
+                0
+            }
         }
     }
 

@@ -185,6 +185,50 @@ async fn an_expired_plan_is_refused() {
 }
 
 #[actix_web::test]
+async fn a_plan_left_to_expire_ends_its_deploy_cancelled_with_an_operation_finished_event() {
+    use crate::webhooks::{Receiver, all_delivered, subscribe_to, webhook_settings};
+    let receiver = Receiver::start(&[]);
+    let app = TestApp::builder()
+        .settings(|s| {
+            webhook_settings(s);
+            s.worker.plan_ttl = std::time::Duration::ZERO;
+        })
+        .spawn()
+        .await;
+    let (sub, _) = subscribe_to(&app, &receiver.url, &["operation.finished"]).await;
+    with_policy(&app, "always").await;
+    let op = awaiting(&app).await;
+
+    assert_eq!(app.expire_plans().await, 1);
+    let ended = app.operation(&op.id).await;
+    assert_eq!(ended.status, "cancelled");
+    assert!(ended.error().starts_with("plan expired at "), "{ended:?}");
+    let decided = plan(&app, &op.id).await;
+    assert_eq!(decided["decision"], "expired");
+    assert_eq!(decided["decided_by"], "byoc");
+    assert_eq!(app.status(PROD).await.status, "not_deployed");
+    // Ended once: a second sweep finds nothing, and the deploy can no longer be approved.
+    assert_eq!(app.expire_plans().await, 0);
+    let problem = Problem::of(
+        decide(&app, &op.id, "approve", crate::app::ADMIN_TOKEN).await,
+        409,
+    )
+    .await;
+    assert_eq!(problem.kind, "/problems/not-awaiting-approval");
+
+    let items = all_delivered(&app, &sub, 1).await;
+    let data = &items[0]["payload"]["data"];
+    assert_eq!(data["operation_id"], op.id.as_str());
+    assert_eq!(data["status"], "cancelled");
+    assert_eq!(data["error"], ended.error());
+    assert_eq!(receiver.got().len(), 1);
+    assert_eq!(app.run_pending_operations().await, 0);
+    assert_eq!(started(&app), ["plan"], "nothing but the preview ran");
+    app.stop().await;
+    receiver.stop().await;
+}
+
+#[actix_web::test]
 async fn rejecting_or_cancelling_a_deploy_awaiting_approval_ends_it_unrun() {
     let app = spawn_app().await;
     with_policy(&app, "always").await;

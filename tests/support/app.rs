@@ -259,6 +259,12 @@ impl TestApp {
         self.server.worker.run_drift_checks().await
     }
 
+    /// Runs the worker's sweep of deploys whose plan expired while awaiting approval (the
+    /// run loop does it once per poll interval); how many it ended.
+    pub async fn expire_plans(&self) -> usize {
+        self.server.worker.expire_plans().await
+    }
+
     /// Makes every scheduled drift check due now (as if its jittered time had come).
     pub fn make_drift_checks_due(&self) {
         use byoc::store::schema::drift_checks::dsl::*;

@@ -33,7 +33,8 @@ pub struct PlanView {
     /// After this it can no longer be approved.
     pub expires_at: DateTime<Utc>,
     /// `approved`, `rejected`, `auto` (the policy let it through), `refused` (stale when
-    /// approved); `null` while it waits.
+    /// approved), `expired` (nobody decided before `expires_at`; decided by `byoc`); `null`
+    /// while it waits.
     pub decision: Option<String>,
     /// Token that decided (`policy` for `auto`).
     pub decided_by: Option<String>,

@@ -240,6 +240,51 @@ pub fn reject(
     })
 }
 
+/// Ends every operation awaiting approval whose plan expired before `now`: `cancelled`, with
+/// `plan expired at …` as its error, decision `expired` by `byoc`, and its
+/// `operation.finished` event, each in one transaction (an approval or rejection that got
+/// there first wins). Returns the ids ended.
+pub fn expire_plans(conn: &mut Conn, now: NaiveDateTime) -> Result<Vec<String>, QueueError> {
+    let due: Vec<String> = ops::table
+        .filter(ops::status.eq(OperationStatus::AwaitingApproval))
+        .filter(
+            ops::id.eq_any(
+                plans::table
+                    .filter(plans::expires_at.lt(now))
+                    .select(plans::operation_id),
+            ),
+        )
+        .select(ops::id)
+        .load(conn)?;
+    let mut ended = Vec::new();
+    for id in due {
+        let expired = transaction(conn, |conn| {
+            let op = match awaiting(conn, &id) {
+                Ok(op) => op,
+                Err(QueueError::NotAwaitingApproval { .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            let plan = crate::store::plans::find(conn, &op.id)?;
+            if now <= plan.expires_at {
+                return Ok(false);
+            }
+            decide(conn, &op.id, "expired", "byoc", now)?;
+            let error = format!(
+                "plan expired at {} (BYOC_PLAN_TTL_SECONDS) before anyone approved it; nothing ran",
+                plan.expires_at
+                    .and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            close_unrun(conn, &op, &error)?;
+            Ok::<_, QueueError>(true)
+        })?;
+        if expired {
+            ended.push(id);
+        }
+    }
+    Ok(ended)
+}
+
 /// The operation `id`, locked, which must be awaiting approval.
 fn awaiting(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
     let op = operations::lock(conn, id)?;
@@ -281,6 +326,8 @@ pub(super) fn close_unrun(conn: &mut Conn, op: &Operation, error: &str) -> Resul
             ops::lease_expires_at.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
+    // An end like any other: receivers of `operation.finished` hear of it.
+    super::settle::record_finished(conn, op, OperationStatus::Cancelled, Some(error))?;
     // The stack shows this deploy's `pending` unless other work ran since: an update,
     // destroy or forget that ended after it was queued set the status the stack has now.
     let stack = stacks::find(conn, &op.stack_name)?;

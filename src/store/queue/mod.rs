@@ -32,7 +32,8 @@ mod tests;
 use diesel::prelude::*;
 
 pub use approval::{
-    Approval, Concluded, Stale, approve, conclude_plan, end_preview, record_plan, reject,
+    Approval, Concluded, Stale, approve, conclude_plan, end_preview, expire_plans, record_plan,
+    reject,
 };
 pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
