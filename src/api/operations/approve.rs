@@ -169,11 +169,8 @@ pub async fn reject_operation(
 ) -> ApiResult {
     // No body, or `null`, is a rejection without a reason.
     let req: RejectOperation = body.parse_optional()?;
-    let reason = req
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if let Some(r) = &reason {
+    // Checked as sent (the document's maxLength and pattern), then trimmed to be kept.
+    if let Some(r) = &req.reason {
         let mut errors = ValidationErrors::new();
         if r.chars().count() > MAX_REASON {
             errors.push("reason", format!("at most {MAX_REASON} characters"));
@@ -183,6 +180,10 @@ pub async fn reject_operation(
         }
         errors.into_result(())?;
     }
+    let reason = req
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     let separate = state.settings.approvals.separate_requester;
     let who = caller.0.token_name.clone();
     let op = state
