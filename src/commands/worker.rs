@@ -93,11 +93,14 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
         signal.cancel();
     });
     worker.run(shutdown).await;
-    if let Some(webhooks) = webhooks {
-        // It stops at its next poll once `shutdown` is cancelled; a try in flight finishes
-        // (bounded by BYOC_WEBHOOK_TIMEOUT_SECONDS) or is retried after its lease.
-        if let Err(e) = webhooks.await {
-            tracing::warn!(error = %e, "webhook delivery task ended abnormally");
+    if let Some(mut webhooks) = webhooks {
+        // It stops after its current round once `shutdown` is cancelled; a round still
+        // sending after one lease is dropped: its try is made again after the lease.
+        let lease = settings.webhooks.timeout * 3;
+        match tokio::time::timeout(lease, &mut webhooks).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "webhook delivery task ended abnormally"),
+            Err(_) => webhooks.abort(),
         }
     }
     if let Some(handle) = health {
