@@ -34,3 +34,5 @@ mod harness;
 mod lease;
 #[path = "e2e/local.rs"]
 mod local;
+#[path = "e2e/rollouts.rs"]
+mod rollouts;

@@ -1,0 +1,119 @@
+//! Issue 19's restart acceptance with real processes: `byoc serve` (API only) and a `byoc
+//! worker` that runs deploys and drives a rollout with the pulumi stand-in. The worker is
+//! SIGKILLed in the middle of a wave; a new worker process takes the rollout's lease once it
+//! expires and continues where it was: every target ends succeeded, targets done before the
+//! kill keep their operation, and no stack gets a second deploy.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::crash::{Cluster, PATIENCE, api_with_tenant};
+use crate::harness::{Aws, Pulumi};
+use crate::poll::eventually;
+
+const ENVS: usize = 8;
+
+#[actix_web::test]
+async fn a_rollout_whose_driver_is_killed_mid_wave_continues_in_a_new_process_without_repeats() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    // Slow enough that the kill lands while deploys are in flight.
+    pulumi.knobs(&[("PULUMI_STANDIN_SLEEP_MS", "20")]);
+    let cluster = Cluster::new(&aws, &pulumi);
+    let _api = api_with_tenant(&cluster).await;
+    let mut envs = vec!["prod".to_owned()];
+    for i in 1..ENVS {
+        let env = format!("e{i:02}");
+        let path = format!("/api/v1/tenants/acme/environments/{env}/config");
+        assert_eq!(cluster.post(&path, json!({})).await.status(), 201);
+        envs.push(env);
+    }
+    let mut first = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "3")],
+        "worker-a.log",
+    );
+    let targets: Vec<Value> = envs
+        .iter()
+        .map(|e| json!({"tenant": "acme", "environment": e}))
+        .collect();
+    let resp = cluster
+        .post(
+            "/api/v1/rollouts",
+            json!({
+                "target": {"environments": targets},
+                "change": "redeploy",
+                "strategy": {"canary": 1, "waves": ["50%", "100%"], "max_parallel": 3,
+                             "failure_budget": 1, "bake_seconds": 0}
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/rollouts/{id}");
+    // Mid-wave: the canary and some of wave 1 done, more of it in flight.
+    let before: Value = eventually("wave 1 under way", PATIENCE, async || {
+        let r: Value = cluster.get(&path).await;
+        let c = &r["counts"];
+        (r["current_wave"] == 1
+            && c["succeeded"].as_u64() >= Some(2)
+            && c["running"].as_u64() >= Some(1))
+        .then_some(r)
+    })
+    .await;
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+
+    let _second = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "3")],
+        "worker-b.log",
+    );
+    let after: Value = eventually("the rollout to finish", PATIENCE, async || {
+        let r: Value = cluster.get(&path).await;
+        (r["status"] == "finished").then_some(r)
+    })
+    .await;
+    assert_eq!(
+        after["counts"]["succeeded"],
+        ENVS,
+        "{after:#}\n{}",
+        cluster.log("worker-b.log")
+    );
+    // Targets done before the kill were not started again.
+    let ops_of = |r: &Value| -> BTreeMap<String, Value> {
+        r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["stack_name"].as_str().unwrap().to_owned(), t.clone()))
+            .collect()
+    };
+    let (old, new) = (ops_of(&before), ops_of(&after));
+    for (stack, t) in &old {
+        if t["status"] == "succeeded" || t["status"] == "running" {
+            assert_eq!(t["operation_id"], new[stack]["operation_id"], "{stack}");
+        }
+    }
+    // One deploy per stack, in all.
+    for env in &envs {
+        let history: Value = cluster
+            .get(&format!(
+                "/api/v1/tenants/acme/environments/{env}/operations"
+            ))
+            .await;
+        let updates = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == "update")
+            .count();
+        assert_eq!(updates, 1, "acme-{env} deployed {updates} times");
+    }
+}
