@@ -117,3 +117,64 @@ async fn a_rollout_whose_driver_is_killed_mid_wave_continues_in_a_new_process_wi
         assert_eq!(updates, 1, "acme-{env} deployed {updates} times");
     }
 }
+
+/// The engine's own message reaches the rollout's status: the stand-in fails one chosen
+/// stack (`PULUMI_STANDIN_FAIL_STACKS`) and a budget of 1 halts the rollout there.
+#[actix_web::test]
+async fn a_failing_stack_halts_the_rollout_with_the_engines_message() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    pulumi.knobs(&[("PULUMI_STANDIN_FAIL_STACKS", "acme-e01")]);
+    let cluster = Cluster::new(&aws, &pulumi);
+    let _api = api_with_tenant(&cluster).await;
+    for env in ["e01", "e02"] {
+        let path = format!("/api/v1/tenants/acme/environments/{env}/config");
+        assert_eq!(cluster.post(&path, json!({})).await.status(), 201);
+    }
+    let _worker = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "2")],
+        "worker.log",
+    );
+    let targets: Vec<Value> = ["prod", "e01", "e02"]
+        .iter()
+        .map(|e| json!({"tenant": "acme", "environment": e}))
+        .collect();
+    let resp = cluster
+        .post(
+            "/api/v1/rollouts",
+            json!({
+                "target": {"environments": targets},
+                "change": "redeploy",
+                "strategy": {"canary": [{"tenant": "acme", "environment": "e01"}],
+                             "max_parallel": 2, "failure_budget": 1}
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r: Value = eventually("the rollout to halt", PATIENCE, async || {
+        let r: Value = cluster.get(&format!("/api/v1/rollouts/{id}")).await;
+        (r["status"] == "halted").then_some(r)
+    })
+    .await;
+    let failed = &r["targets"][0];
+    assert_eq!(failed["stack_name"], "acme-e01");
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("standin injected failure"),
+        "{failed}"
+    );
+    assert_eq!(
+        r["counts"]["cancelled"], 2,
+        "nothing after the canary started"
+    );
+}

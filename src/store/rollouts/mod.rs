@@ -239,8 +239,11 @@ pub fn events_after(
         .map_err(Into::into)
 }
 
+/// Every row of the three tables: rollouts, targets, events.
+pub type AllRows = (Vec<Rollout>, Vec<Target>, Vec<Event>);
+
 /// Every row of the three tables, for `db copy`.
-pub fn all(conn: &mut Conn) -> Result<(Vec<Rollout>, Vec<Target>, Vec<Event>), StoreError> {
+pub fn all(conn: &mut Conn) -> Result<AllRows, StoreError> {
     Ok((
         ro::table.select(Rollout::as_select()).load(conn)?,
         rt::table.select(Target::as_select()).load(conn)?,
