@@ -178,3 +178,99 @@ async fn a_failing_stack_halts_the_rollout_with_the_engines_message() {
         "nothing after the canary started"
     );
 }
+
+/// Issue 19's acceptance with the pulumi stand-in as the engine: 60 environments, canary 1,
+/// waves 10 % / 50 % / 100 %, `max_parallel` 5, a budget of 2, three chosen stacks failing.
+/// It halts after the second failure inside the wave holding them, nothing starts after the
+/// halt, the status names the failed targets with the engine's message, and no more than 5
+/// deploys ever ran at once.
+#[actix_web::test]
+async fn sixty_environments_halt_after_the_second_failure_with_the_stand_in() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    // Positions 8, 9 (wave 2 starts at 6) and 25: the third cannot be in flight when the
+    // first two fail (at most 5 are).
+    let stack = |i: usize| format!("t{:02}-e{:02}", i / 10, i % 10);
+    let failing = [stack(8), stack(9), stack(25)].join(",");
+    pulumi.knobs(&[("PULUMI_STANDIN_FAIL_STACKS", failing.as_str())]);
+    let app = crate::local::local_app(&aws, &pulumi, 8).await;
+    let mut targets = Vec::new();
+    for t in 0..6 {
+        let slug = format!("t{t:02}");
+        app.create_tenant(&slug).await;
+        for e in 0..10 {
+            let env = format!("e{e:02}");
+            assert_eq!(app.save_config(&slug, &env, json!({})).await.status(), 201);
+            targets.push(json!({"tenant": slug, "environment": env}));
+        }
+    }
+    let resp = app
+        .post(
+            "/api/v1/rollouts",
+            json!({
+                "target": {"environments": targets},
+                "change": "redeploy",
+                "strategy": {"canary": 1, "waves": ["10%", "50%", "100%"], "max_parallel": 5,
+                             "failure_budget": 2, "bake_seconds": 0}
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r: Value = eventually("the rollout to halt and settle", PATIENCE, async || {
+        let r: Value = app.get_json(&format!("/api/v1/rollouts/{id}")).await;
+        let c = &r["counts"];
+        (r["status"] == "halted" && c["queued"] == 0 && c["running"] == 0).then_some(r)
+    })
+    .await;
+    assert_eq!(r["current_wave"], 2);
+    let by_stack = |s: &str| {
+        r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["stack_name"] == s)
+            .unwrap()
+            .clone()
+    };
+    for s in [stack(8), stack(9)] {
+        let t = by_stack(&s);
+        assert_eq!(t["status"], "failed", "{t}");
+        assert!(
+            t["error"]
+                .as_str()
+                .unwrap()
+                .contains("standin injected failure"),
+            "{t}"
+        );
+    }
+    assert_eq!(r["counts"]["failed"], 2);
+    assert_eq!(by_stack(&stack(25))["status"], "cancelled");
+    assert!(by_stack(&stack(25))["operation_id"].is_null());
+    let halted_at: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(r["finished_at"].clone()).unwrap();
+    let mut spans = Vec::new();
+    for t in r["targets"].as_array().unwrap() {
+        let Some(op) = t["operation_id"].as_str() else {
+            continue;
+        };
+        let op = app.operation(op).await;
+        if let Some(started) = op.started_at {
+            assert!(started <= halted_at, "{} started after the halt", op.id);
+            spans.push((started, op.finished_at.unwrap()));
+        }
+    }
+    for (start, _) in &spans {
+        let at_once = spans
+            .iter()
+            .filter(|(s, f)| s <= start && start < f)
+            .count();
+        assert!(at_once <= 5, "{at_once} deploys ran at once");
+    }
+    app.stop().await;
+}
