@@ -296,7 +296,7 @@ fn start_target(conn: &mut Conn, r: &Rollout, t: &mut Target) -> Result<bool, Qu
                 return Err(StoreError::Corrupt(format!("rollout target {}", t.stack_name)).into());
             };
             let requested_by = format!("rollout:{}", r.id);
-            let op = queue::enqueue_in(
+            let queued = queue::enqueue_in(
                 conn,
                 &queue::Enqueue {
                     slug: &slug,
@@ -306,7 +306,25 @@ fn start_target(conn: &mut Conn, r: &Rollout, t: &mut Target) -> Result<bool, Qu
                     requested_by: &requested_by,
                     if_idle: false,
                 },
-            )?;
+            );
+            let op = match queued {
+                Ok(op) => op,
+                // The tenant was deleted since the rollout began (found missing before any
+                // write): the target cannot run; the rollout goes on without it.
+                Err(QueueError::Store(e @ StoreError::NotFound { .. })) => {
+                    let why = e.to_string();
+                    set_target(conn, t, TargetStatus::Skipped, None, Some(&why))?;
+                    append_event(
+                        conn,
+                        &r.id,
+                        "target.skipped",
+                        serde_json::json!({ "stack_name": t.stack_name, "error": why }),
+                    )?;
+                    t.status = TargetStatus::Skipped;
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            };
             (op.id, "target.queued", true)
         }
     };

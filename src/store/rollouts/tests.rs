@@ -397,3 +397,21 @@ fn one_driver_at_a_time_and_a_dead_drivers_lease_is_taken_over() {
     step(&mut db.conn, "r1", "d2", later).unwrap();
     assert_eq!(ops_on(&mut db, "acme-a"), 1);
 }
+
+#[test]
+fn a_target_whose_tenant_was_deleted_is_skipped_and_the_rollout_goes_on() {
+    let mut db = db();
+    rollout(&mut db, "r1", &["a", "b"], &[0, 0], 1, 2);
+    {
+        use crate::store::schema::rollout_targets as rt;
+        diesel::update(rt::table.filter(rt::position.eq(0)))
+            .set(rt::tenant_slug.eq("gone"))
+            .execute(&mut db.conn)
+            .unwrap();
+    }
+    drive(&mut db, "r1");
+    assert_eq!(statuses(&mut db, "r1"), [TS::Skipped, TS::Queued]);
+    run_all(&mut db, &[]);
+    drive(&mut db, "r1");
+    assert_eq!(find(&mut db.conn, "r1").unwrap().status, RS::Finished);
+}
