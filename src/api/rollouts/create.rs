@@ -138,6 +138,9 @@ pub async fn create_rollout(
         .json(view))
 }
 
+/// Largest failure budget or canary count (they are stored as 32-bit integers).
+const MAX_COUNT: u32 = 1_000_000;
+
 /// What the request says, parsed.
 struct Checked {
     selector: Option<Selector>,
@@ -167,6 +170,14 @@ fn check(req: &CreateRollout) -> Result<Checked, ApiError> {
         Ok(()) => ValidationErrors::new(),
         Err(e) => e,
     };
+    if s.failure_budget.unwrap_or(1) > MAX_COUNT {
+        errors.push("/strategy/failure_budget", format!("at most {MAX_COUNT}"));
+    }
+    if let Some(Canary::Count(n)) = s.canary
+        && n > MAX_COUNT
+    {
+        errors.push("/strategy/canary", format!("at most {MAX_COUNT}"));
+    }
     let t = &req.target;
     let selector = match (&t.selector, &t.environments) {
         (Some(raw), None) => match Selector::parse(raw) {
