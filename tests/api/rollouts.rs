@@ -416,3 +416,54 @@ async fn a_viewer_cannot_start_a_rollout_and_bad_strategies_are_field_errors() {
     assert_eq!(problem["errors"][0]["field"], "/strategy/max_parallel");
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_queued_deploy_is_reused_and_a_newer_rollout_supersedes_unstarted_targets() {
+    let app = spawn_app().await;
+    let envs = fleet(&app, 1, 2, json!({})).await;
+    let (t, e) = &envs[0];
+    let resp = app
+        .post(
+            &format!("/api/v1/tenants/{t}/environments/{e}/deploy"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let queued: Value = resp.json().await.unwrap();
+    let body = json!({"target": {"environments": listed(&envs)}, "change": "redeploy",
+                      "strategy": {"canary": 1, "max_parallel": 1}});
+    let older = create(&app, body.clone()).await;
+    let older_id = older["id"].as_str().unwrap().to_owned();
+    app.drive_rollouts().await;
+    let r = rollout(&app, &older_id).await;
+    assert_eq!(
+        target(&r, &format!("{t}-{e}"))["operation_id"],
+        queued["id"]
+    );
+    let history: Vec<Value> = app
+        .get_json(&format!("/api/v1/tenants/{t}/environments/{e}/operations"))
+        .await;
+    assert_eq!(history.len(), 1, "no second deploy queued");
+    // A newer rollout over both: the older one's unstarted second target is superseded.
+    let newer = create(&app, body).await;
+    let r = rollout(&app, &older_id).await;
+    let second = target(&r, &format!("{}-{}", envs[1].0, envs[1].1));
+    assert_eq!(second["status"], "superseded");
+    assert!(
+        second["error"]
+            .as_str()
+            .unwrap()
+            .contains(newer["id"].as_str().unwrap())
+    );
+    app.run_pending_operations().await;
+    app.drive_rollouts().await;
+    app.run_pending_operations().await;
+    app.drive_rollouts().await;
+    app.run_pending_operations().await;
+    app.drive_rollouts().await;
+    assert_eq!(rollout(&app, &older_id).await["status"], "finished");
+    let newer = rollout(&app, newer["id"].as_str().unwrap()).await;
+    assert_eq!(newer["status"], "finished");
+    assert_eq!(newer["counts"]["succeeded"], 2);
+    app.stop().await;
+}
