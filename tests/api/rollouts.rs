@@ -467,3 +467,47 @@ async fn a_queued_deploy_is_reused_and_a_newer_rollout_supersedes_unstarted_targ
     assert_eq!(newer["counts"]["succeeded"], 2);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_deploy_awaiting_approval_holds_its_slot_until_approved() {
+    let app = spawn_app().await;
+    let envs = fleet(&app, 1, 2, json!({"approval": {"policy": "always"}})).await;
+    let created = create(
+        &app,
+        json!({"target": {"environments": listed(&envs)}, "change": "redeploy",
+               "strategy": {"max_parallel": 1}}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.drive_rollouts().await;
+    app.run_pending_operations().await;
+    app.drive_rollouts().await;
+    let r = rollout(&app, &id).await;
+    let first = &r["targets"][0];
+    let op = app.operation(first["operation_id"].as_str().unwrap()).await;
+    assert_eq!(op.status, "awaiting_approval");
+    assert_eq!(first["status"], "queued");
+    assert_eq!(r["targets"][1]["status"], "pending", "the slot is held");
+    let resp = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/operations/{}/approve", op.id),
+            Some(ADMIN_TOKEN),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    app.run_pending_operations().await;
+    app.drive_rollouts().await;
+    let r = rollout(&app, &id).await;
+    assert_eq!(r["targets"][0]["status"], "succeeded");
+    assert_eq!(r["targets"][1]["status"], "queued");
+    app.request(
+        Method::POST,
+        &format!("/api/v1/rollouts/{id}/abort"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    app.stop().await;
+}
