@@ -30,14 +30,20 @@ use crate::settings::WebhookSettings;
 /// Event types a subscription may ask for.
 pub const EVENT_TYPES: [&str; 5] = [
     OPERATION_FINISHED,
-    "rollout.halted",
-    "rollout.finished",
+    ROLLOUT_HALTED,
+    ROLLOUT_FINISHED,
     APPROVAL_REQUIRED,
     DRIFT_DETECTED,
 ];
 
 /// An operation ended (succeeded, failed or cancelled).
 pub const OPERATION_FINISHED: &str = "operation.finished";
+
+/// A rollout spent its failure budget and stopped.
+pub const ROLLOUT_HALTED: &str = "rollout.halted";
+
+/// A rollout ended: every wave done (`status` finished) or aborted by a user.
+pub const ROLLOUT_FINISHED: &str = "rollout.finished";
 
 /// A deploy's preview saved a plan and the approval policy holds it for a reviewer.
 pub const APPROVAL_REQUIRED: &str = "approval.required";

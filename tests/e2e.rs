@@ -35,5 +35,7 @@ mod harness;
 mod lease;
 #[path = "e2e/local.rs"]
 mod local;
+#[path = "e2e/rollouts.rs"]
+mod rollouts;
 #[path = "e2e/webhooks.rs"]
 mod webhooks;

@@ -74,6 +74,9 @@ pub struct EnvironmentItem {
     pub config_version: Option<i32>,
     /// The stack's status (`not_deployed` before its first operation).
     pub status: StackStatus,
+    /// The byoc release (`byoc <version>+catalog.<pins id>`) of the stack's last successful
+    /// deploy; absent before one (or if it predates byoc recording it).
+    pub deployed_release: Option<String>,
     /// The stack's last error.
     pub error: Option<String>,
     /// The operation running now.
@@ -156,6 +159,7 @@ pub(crate) async fn list(
                 .stack
                 .as_ref()
                 .map_or(StackStatus::NotDeployed, |s| s.status),
+            deployed_release: e.stack.as_ref().and_then(|s| s.deployed_release.clone()),
             error: e.stack.and_then(|s| s.error),
             current_operation: e.current_operation.map(Into::into),
             last_operation: e.last_operation.map(Into::into),

@@ -17,6 +17,7 @@ mod paths;
 mod problems;
 pub(crate) mod program;
 pub mod request_log;
+mod rollouts;
 mod system;
 pub(crate) mod tenants;
 mod token_cache;
@@ -191,6 +192,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(webhooks::delete_webhook)
             .service(webhooks::list_deliveries)
             .service(webhooks::redeliver)
+            .service(rollouts::create_rollout)
+            .service(rollouts::list_rollouts)
+            .service(rollouts::get_rollout)
+            .service(rollouts::list_rollout_events)
+            .service(rollouts::pause_rollout)
+            .service(rollouts::resume_rollout)
+            .service(rollouts::abort_rollout)
             .service(metrics::get_metrics)
             .service(program::get_environment_program)
             .service(onboarding::get_role_template)

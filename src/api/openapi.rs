@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    configs, drift, environments, labels, metrics, onboarding, operations, program, system,
-    tenants, tokens, webhooks,
+    configs, drift, environments, labels, metrics, onboarding, operations, program, rollouts,
+    system, tenants, tokens, webhooks,
 };
 
 /// byoc's OpenAPI 3.1 document, served at `/api/openapi.json`.
@@ -53,6 +53,13 @@ use super::{
         webhooks::delete_webhook,
         webhooks::list_deliveries,
         webhooks::redeliver,
+        rollouts::create_rollout,
+        rollouts::list_rollouts,
+        rollouts::get_rollout,
+        rollouts::list_rollout_events,
+        rollouts::pause_rollout,
+        rollouts::resume_rollout,
+        rollouts::abort_rollout,
         metrics::get_metrics,
         program::get_environment_program,
         onboarding::get_role_template,
@@ -70,6 +77,7 @@ use super::{
         (name = "operations", description = "Deploy, preview, refresh, destroy; status, history, events"),
         (name = "drift", description = "Drift reports from scheduled refresh previews"),
         (name = "webhooks", description = "Event subscriptions (admin), delivery log, redelivery"),
+        (name = "rollouts", description = "One change across many environments in waves"),
     )
 )]
 pub struct ApiDoc;

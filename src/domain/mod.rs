@@ -10,6 +10,7 @@ pub mod names;
 pub mod objects_only;
 pub mod operation;
 pub mod role;
+pub mod rollout;
 pub mod stored;
 pub mod validation;
 

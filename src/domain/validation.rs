@@ -1,10 +1,10 @@
 //! Field-level validation errors shared by every request type.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One invalid field: a JSON pointer into the request body (or a parameter name) and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     /// JSON pointer (RFC 6901) to the offending value, e.g. `/vpc_config/cidr_block`,
     /// or the name of a path/query parameter.

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     api_tokens, drift_checks, drift_resources, environment_configs, environment_labels,
-    operation_events, operation_plans, operations, stack_settings, stacks, tenants,
-    webhook_attempts, webhook_deliveries, webhook_subscriptions,
+    operation_events, operation_plans, operations, rollout_events, rollout_targets, rollouts,
+    stack_settings, stacks, tenants, webhook_attempts, webhook_deliveries, webhook_subscriptions,
 };
 use super::stack_settings as ss;
 use super::{Conn, StoreError, configs, drift, events, operations as ops, plans};
@@ -98,6 +98,15 @@ pub fn counts(conn: &mut Conn) -> Result<Counts, StoreError> {
         (
             "webhook_attempts",
             webhook_attempts::table.count().get_result(conn)?,
+        ),
+        ("rollouts", rollouts::table.count().get_result(conn)?),
+        (
+            "rollout_targets",
+            rollout_targets::table.count().get_result(conn)?,
+        ),
+        (
+            "rollout_events",
+            rollout_events::table.count().get_result(conn)?,
         ),
     ])
 }
@@ -205,6 +214,22 @@ pub fn copy(from: &mut Conn, to: &mut Conn) -> Result<Counts, CopyError> {
         })?;
         insert_chunks(to, &attempts, |c, chunk| {
             super::on_backend!(c, |c| diesel::insert_into(webhook_attempts::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        let (runs, targets, run_events) = super::rollouts::all(from)?;
+        insert_chunks(to, &runs, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(rollouts::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        insert_chunks(to, &targets, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(rollout_targets::table)
+                .values(chunk)
+                .execute(c))
+        })?;
+        insert_chunks(to, &run_events, |c, chunk| {
+            super::on_backend!(c, |c| diesel::insert_into(rollout_events::table)
                 .values(chunk)
                 .execute(c))
         })?;

@@ -34,7 +34,14 @@ macro_rules! text_enum {
     )+};
 }
 
-text_enum!(OperationKind, OperationStatus, StackStatus, Role);
+text_enum!(
+    OperationKind,
+    OperationStatus,
+    StackStatus,
+    Role,
+    crate::domain::rollout::RolloutStatus,
+    crate::domain::rollout::TargetStatus
+);
 
 #[cfg(test)]
 mod tests {

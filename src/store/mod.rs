@@ -15,6 +15,7 @@ pub mod operations;
 pub mod outputs;
 pub mod plans;
 pub mod queue;
+pub mod rollouts;
 pub mod schema;
 pub mod scratch;
 pub mod stack_settings;

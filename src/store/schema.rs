@@ -41,6 +41,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         current_operation_id -> Nullable<Text>,
+        deployed_release -> Nullable<Text>,
     }
 }
 
@@ -187,6 +188,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rollouts (id) {
+        id -> Text,
+        status -> Text,
+        spec -> Text,
+        max_parallel -> Integer,
+        failure_budget -> Integer,
+        bake_seconds -> Integer,
+        wave_count -> Integer,
+        current_wave -> Integer,
+        wave_done_at -> Nullable<Timestamp>,
+        halt_reason -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        driver_id -> Nullable<Text>,
+        driver_until -> Nullable<Timestamp>,
+        event_seq -> Integer,
+    }
+}
+
+diesel::table! {
+    rollout_targets (rollout_id, position) {
+        rollout_id -> Text,
+        position -> Integer,
+        wave -> Integer,
+        tenant_id -> Text,
+        tenant_slug -> Text,
+        environment -> Text,
+        stack_name -> Text,
+        status -> Text,
+        config_version -> Nullable<Integer>,
+        operation_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        field_errors -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rollout_events (rollout_id, seq) {
+        rollout_id -> Text,
+        seq -> Integer,
+        created_at -> Timestamp,
+        kind -> Text,
+        payload -> Text,
+    }
+}
+
+diesel::joinable!(rollout_targets -> rollouts (rollout_id));
+diesel::joinable!(rollout_events -> rollouts (rollout_id));
 diesel::joinable!(environment_configs -> tenants (tenant_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -208,5 +261,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     environment_labels,
     webhook_subscriptions,
     webhook_deliveries,
-    webhook_attempts
+    webhook_attempts,
+    rollouts,
+    rollout_targets,
+    rollout_events
 );

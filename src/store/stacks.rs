@@ -32,6 +32,9 @@ pub struct Stack {
     pub updated_at: NaiveDateTime,
     /// The operation running now, if any.
     pub current_operation_id: Option<String>,
+    /// The byoc release (version and component catalog identity) of the last successful
+    /// deploy, when one has succeeded since byoc recorded it.
+    pub deployed_release: Option<String>,
 }
 
 /// A change to a stack row: `None` leaves a column as it is; `Some(None)` clears it.
@@ -48,6 +51,8 @@ pub struct StackChange<'a> {
     pub last_operation_id: Option<Option<&'a str>>,
     /// New current operation.
     pub current_operation_id: Option<Option<&'a str>>,
+    /// The release a deploy that just succeeded ran with.
+    pub deployed_release: Option<Option<&'a str>>,
 }
 
 /// Applies `change` to the stack named `stack_name` (and touches `updated_at`).

@@ -1,7 +1,7 @@
 //! Runs queued operations: claims them with a lease (`store::queue`), keeps the lease while the
 //! executor runs (`lease`), stores events as they arrive (`events`), decides what becomes of
 //! the operation (`decide`) and records it; recovers operations whose worker died
-//! (`recovery`).
+//! (`recovery`); drives rollouts (`rollouts`).
 //!
 //! Runs inside `byoc serve` and as `byoc worker` processes sharing one database.
 
@@ -12,6 +12,7 @@ mod events;
 mod job;
 mod lease;
 mod recovery;
+mod rollouts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +99,8 @@ impl Worker {
         }
         // Drift checks run beside the queue and never take an operation permit.
         let drift = tokio::spawn(self.clone().drift_loop(shutdown.clone()));
+        // So does the rollout driver: it only enqueues and follows operations.
+        let rollouts = tokio::spawn(self.clone().rollout_loop(shutdown.clone()));
         // Expired leases are looked for once per poll interval, not before every claim: a
         // lease lasts many intervals, and a wake-up should reach the claim without a detour.
         let mut next_recovery = tokio::time::Instant::now();
@@ -151,6 +154,7 @@ impl Worker {
         let grace = self.inner.settings.shutdown_grace + Duration::from_secs(5);
         // Cancelled with the shutdown token; an unfinished check's slot expires with its lease.
         drift.abort();
+        rollouts.abort();
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
             .await
             .is_err()

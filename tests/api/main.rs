@@ -21,6 +21,7 @@ mod operations;
 mod poll;
 mod queue;
 mod recovery;
+mod rollouts;
 #[path = "../support/routes.rs"]
 mod routes;
 mod scope;

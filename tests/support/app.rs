@@ -276,6 +276,12 @@ impl TestApp {
             .unwrap();
     }
 
+    /// One step of every active rollout, as a worker's rollout driver would; returns how many
+    /// changed something.
+    pub async fn drive_rollouts(&self) -> usize {
+        self.server.worker.drive_rollouts().await
+    }
+
     /// Runs every runnable operation to its end, as a worker would.
     pub async fn run_pending_operations(&self) -> usize {
         self.server.worker.run_pending().await

@@ -25,6 +25,9 @@ pub struct EnvironmentStatus {
     pub aws_region: String,
     /// pending | in_progress | succeeded | failed | destroying | destroyed | not_deployed.
     pub status: StackStatus,
+    /// The byoc release (`byoc <version>+catalog.<pins id>`) of the stack's last successful
+    /// deploy; absent before one (or if it predates byoc recording it).
+    pub deployed_release: Option<String>,
     /// Last known outputs (secret values redacted to `null`).
     pub outputs: BTreeMap<String, OutputValue>,
     /// Last error message.
@@ -81,6 +84,7 @@ pub async fn get_environment_status(
                 stack_name: stack.stack_name,
                 aws_region: tenant.aws_region,
                 status: stack.status,
+                deployed_release: stack.deployed_release,
                 error: stack.error,
             })
         })

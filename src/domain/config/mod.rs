@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use request::{EnvironmentConfigRequest, parse_request, parse_request_all, parse_request_yaml};
-pub use resolve::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion, resolve};
+pub use resolve::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion, release, resolve};
 
 /// A fully resolved environment configuration: what one stack deploys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

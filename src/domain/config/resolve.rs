@@ -27,6 +27,7 @@ use chrono::NaiveDate;
 use super::{EksMode, EnvironmentConfig, EnvironmentConfigRequest, reserved};
 use crate::domain::{AwsRegion, ValidationErrors};
 use catalog::catalog;
+pub use catalog::release;
 pub use versions::{CALENDAR, DEFAULT_EKS_VERSION, EksVersion};
 
 /// Validates `request` and fills every default, or lists every invalid field. `today` (UTC)

@@ -32,7 +32,13 @@ pub struct Enqueue<'a> {
 /// - a deploy or destroy shows its queued status (`pending`, `destroying`) at once — unless
 ///   other work is queued or running on the stack, which keeps showing that work.
 pub fn enqueue(conn: &mut Conn, req: &Enqueue<'_>) -> Result<Operation, QueueError> {
-    transaction(conn, |conn| {
+    transaction(conn, |conn| enqueue_in(conn, req))
+}
+
+/// [`enqueue`] inside the caller's transaction (a rollout records the operation on its
+/// target in the same one).
+pub fn enqueue_in(conn: &mut Conn, req: &Enqueue<'_>) -> Result<Operation, QueueError> {
+    {
         let tenant = tenants::find_by_slug(conn, req.slug.as_str())?;
         let stack_name = StackName::new(req.slug, req.env);
         let stack = stacks::ensure(conn, stack_name.as_str(), &tenant.id, req.env.as_str())?;
@@ -76,5 +82,5 @@ pub fn enqueue(conn: &mut Conn, req: &Enqueue<'_>) -> Result<Operation, QueueErr
             stacks::update(conn, &stack.stack_name, &change)?;
         }
         Ok(op)
-    })
+    }
 }

@@ -61,6 +61,7 @@ pub fn forget(
             error: Some(None),
             last_operation_id: Some(Some(&id)),
             current_operation_id: Some(None),
+            deployed_release: Some(None),
         };
         stacks::update(conn, &stack.stack_name, &change)?;
         let op = operations::find(conn, &id)?;

@@ -144,12 +144,19 @@ pub fn finish(conn: &mut Conn, lease: &Lease, ending: &Ending<'_>) -> Result<(),
             true => Some(StackStatus::NotDeployed),
             false => op.kind.status_after(ending.status, None),
         };
+        // A deploy that succeeded ran this binary's release (its version and component pins);
+        // a redeploy rollout can then tell stacks on an older release apart.
+        let release = crate::domain::config::release();
+        let deployed_release = (op.kind == OperationKind::Update
+            && ending.status == OperationStatus::Succeeded)
+            .then_some(Some(release.as_str()));
         let change = StackChange {
             status,
             outputs,
             error: Some(ending.error),
             last_operation_id: Some(Some(&op.id)),
             current_operation_id: Some(None),
+            deployed_release,
         };
         stacks::update(conn, &op.stack_name, &change)?;
         Ok(())
@@ -186,7 +193,12 @@ pub(super) fn record_finished(
 /// status it had before; a running one is flagged and its worker interrupts the run at its
 /// next heartbeat. An operation that has ended is [`QueueError::Finished`].
 pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
-    transaction(conn, |conn| {
+    transaction(conn, |conn| cancel_in(conn, id))
+}
+
+/// [`cancel`] inside the caller's transaction.
+pub fn cancel_in(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
+    {
         let op = operations::lock(conn, id)?;
         stacks::lock(conn, &op.stack_name)?;
         match op.status {
@@ -222,7 +234,7 @@ pub fn cancel(conn: &mut Conn, id: &str) -> Result<Operation, QueueError> {
             }
         }
         Ok(operations::find(conn, id)?)
-    })
+    }
 }
 
 /// Whether no run on `op`'s stack has ever reached the engine: no deploy of the stack

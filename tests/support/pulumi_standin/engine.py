@@ -81,6 +81,12 @@ class Run:
         self.counts, self.executed = {}, []
         self.failed = self.cancelled = self.terminated = False
         self.fail_at = int(os.environ.get("PULUMI_STANDIN_FAIL_AT", "0") or 0)
+        # Test knob, not CLI behaviour: fail only the named stacks (comma-separated, last path
+        # segment `<slug>-<env>`) at their first resource step, so a fleet test can make chosen
+        # targets of one process's runs fail while the others succeed.
+        chosen = [n for n in os.environ.get("PULUMI_STANDIN_FAIL_STACKS", "").split(",") if n]
+        if str(stack).rsplit("/", 1)[-1] in chosen:
+            self.fail_at = 1
         self.sleep_s = int(os.environ.get("PULUMI_STANDIN_SLEEP_MS", "0") or 0) / 1000.0
         self.index = 0
         self.label = "preview" if self.dry else "update"

@@ -114,6 +114,27 @@ pub fn catalog() -> Result<&'static Catalog, &'static str> {
         .map_err(String::as_str)
 }
 
+/// The catalog's identity: the first 12 hex digits of the SHA-256 of the embedded file. Two
+/// builds pin the same component versions exactly when it is the same.
+pub fn catalog_identity() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(CATALOG_YAML.as_bytes());
+        digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
+/// The release a deploy runs with: byoc's version and the catalog's identity
+/// (`byoc 0.1.0+catalog.0123456789ab`).
+pub fn release() -> String {
+    format!(
+        "byoc {}+catalog.{}",
+        env!("CARGO_PKG_VERSION"),
+        catalog_identity()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
