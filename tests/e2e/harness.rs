@@ -75,14 +75,16 @@ impl Pulumi {
         let script = format!(
             "#!/usr/bin/env python3\n\
              # Stands in for `pulumi` in end-to-end tests: knobs.json beside it -> environment,\n\
-             # then the pulumi stand-in.\n\
-             import json, os, sys\n\
+             # then the pulumi stand-in, run in this same interpreter (as execv would, same pid\n\
+             # and argv, without a second interpreter start-up).\n\
+             import json, os, runpy, sys\n\
              here = os.path.dirname(os.path.abspath(__file__))\n\
              try:\n    knobs = json.load(open(os.path.join(here, 'knobs.json')))\n\
              except FileNotFoundError:\n    knobs = {{}}\n\
              os.environ.update(knobs)\n\
              os.environ['PULUMI_STANDIN_RECORD'] = os.path.join(here, 'record.jsonl')\n\
-             os.execv(sys.executable, [sys.executable, {standin:?}] + sys.argv[1:])\n",
+             sys.argv[0] = {standin:?}\n\
+             runpy.run_path({standin:?}, run_name='__main__')\n",
             standin = standin.display().to_string()
         );
         let bin = dir.path().join("pulumi");

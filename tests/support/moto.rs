@@ -152,13 +152,18 @@ fn python() -> String {
     std::env::var("BYOC_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
+/// Whether the interpreter imports boto3 and PyYAML: asked once per test binary (importing
+/// boto3 costs ~0.35 CPU-s, and every moto-backed test used to ask again).
 fn python_has_boto3() -> bool {
-    Command::new(python())
-        .args(["-c", "import boto3, yaml"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        Command::new(python())
+            .args(["-c", "import boto3, yaml"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 /// A port that was free a moment ago (the OS picks it).

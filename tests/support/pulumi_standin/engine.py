@@ -173,6 +173,15 @@ class Run:
         self.executed.append(step)
         return True
 
+    def _write_pending(self, step):
+        """Whether the in-flight operation is written before the step runs. The real engine
+        always writes it before calling the provider (pkg/backend/snapshot.go); the stand-in
+        merges the write into a later one only when nothing outside the checkpoint changes and
+        the step does not wait. A step that touches the fake cloud always writes first: a
+        SIGKILL after the cloud changed must leave the pending operation behind, or the next
+        run finds an object its state never heard of."""
+        return bool(self.sleep_s) or physical.is_cloud_resource(step.rtype)
+
     def _execute(self, step):
         if self.index == self.fail_at:
             if not self._wait(step.op):
@@ -183,7 +192,7 @@ class Run:
         if step.op == "same":
             return True
         if step.op == "create":
-            op = snap.begin("creating", dict(step.new), write=bool(self.sleep_s))
+            op = snap.begin("creating", dict(step.new), write=self._write_pending(step))
             if physical.is_cloud_resource(step.rtype):
                 ident = physical.identity(step.rtype, step.new["inputs"], _resolver(self.project))
                 record, err = self.cloud.create(_scope(self.project, step), step.rtype, step.name, ident,
@@ -200,12 +209,12 @@ class Run:
             step.new = dict(step.new, id=rid, outputs=dict(step.new["inputs"], id=rid),
                             created=timefmt.rfc3339nano(), modified=timefmt.rfc3339nano())
         elif step.op == "update":
-            op = snap.begin("updating", dict(step.new), write=bool(self.sleep_s))
+            op = snap.begin("updating", dict(step.new), write=self._write_pending(step))
             if physical.is_cloud_resource(step.rtype):
                 self.cloud.update(step.rtype, step.old.get("id", ""), step.new["inputs"])
             step.new = dict(step.new, modified=timefmt.rfc3339nano())
         else:  # delete
-            op = snap.begin("deleting", dict(step.old), write=bool(self.sleep_s))
+            op = snap.begin("deleting", dict(step.old), write=self._write_pending(step))
             if physical.is_cloud_resource(step.rtype):
                 self.cloud.delete(step.rtype, step.old.get("id", ""))
         if not self._wait(step.op):

@@ -67,9 +67,10 @@ class Snapshot:
         return walk_secrets(value, fn)
 
     def begin(self, rtype, resource, write=True):
-        """Records an operation in flight. `write=False` when the step will not wait: no
-        process can then observe the checkpoint before the step ends, so the write is merged
-        into a later one (the stand-in's only departure from one write per mutation)."""
+        """Records an operation in flight. `write=False` when the step will not wait and
+        touches nothing outside the checkpoint: no process can then observe the checkpoint
+        before the step ends, and a kill mid-step loses nothing, so the write is merged into a
+        later one (the stand-in's only departure from one write per mutation)."""
         op = {"resource": resource, "type": rtype}
         self.inflight.append(op)
         if write:
