@@ -38,7 +38,7 @@ pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue};
 pub use forget::forget;
 pub use settle::{
-    CANCEL_TOO_LATE, Ending, cancel, finish, record_check_pending, record_events,
+    CANCEL_TOO_LATE, Ending, cancel, finish, record_check_pending, record_events, record_events_at,
     record_external_ref, record_stack_settings, requeue,
 };
 
