@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::check::RoleTarget;
+use crate::domain::aws::{AwsAccountId, AwsRegion, RoleArn};
 
 /// How long before the checked session's expiry a check stops standing.
 pub const MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -35,9 +36,9 @@ pub struct PreflightCache {
 /// Which role: the target without its external ID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct RoleKey {
-    account: String,
-    region: String,
-    role_arn: String,
+    account: AwsAccountId,
+    region: AwsRegion,
+    role_arn: RoleArn,
 }
 
 #[derive(Debug)]
@@ -106,9 +107,9 @@ impl PreflightCache {
 impl RoleKey {
     fn of(target: &RoleTarget) -> Self {
         Self {
-            account: target.account.to_string(),
-            region: target.region.to_string(),
-            role_arn: target.role_arn.as_str().to_owned(),
+            account: target.account.clone(),
+            region: target.region.clone(),
+            role_arn: target.role_arn.clone(),
         }
     }
 }
@@ -122,7 +123,6 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::domain::aws::{AwsAccountId, AwsRegion, RoleArn};
 
     fn target(role: &str, external_id: &str) -> RoleTarget {
         RoleTarget {
