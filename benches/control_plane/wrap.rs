@@ -45,10 +45,10 @@ pub fn maybe_run() -> Option<i32> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    if let Some(ms) = knobs["BENCH_SLEEPING_UP_MS"].as_str() {
-        if let Some(code) = sleeping_up(&argv, ms.parse().unwrap_or(0), start, &record) {
-            return Some(code);
-        }
+    if let Some(ms) = knobs["BENCH_SLEEPING_UP_MS"].as_str()
+        && let Some(code) = sleeping_up(&argv, ms.parse().unwrap_or(0), start, &record)
+    {
+        return Some(code);
     }
     let mut cmd = Command::new(standin);
     cmd.args(&args[2..]);
@@ -87,7 +87,12 @@ pub fn maybe_run() -> Option<i32> {
 /// `cancelEvent`; `tests/support/pulumi_standin/operations.py`) and exits 0. Every other
 /// command still runs the Python stand-in. `None`: not an `up`.
 fn sleeping_up(argv: &[String], ms: u64, start: i64, record: &str) -> Option<i32> {
-    if argv.iter().find(|a| !a.starts_with('-')).map(String::as_str) != Some("up") {
+    if argv
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        != Some("up")
+    {
         return None;
     }
     let log = argv

@@ -41,7 +41,9 @@ impl Worker {
                         payload: e.payload,
                     }),
                     SinkMessage::ExternalRef(reference) => {
-                        let stored = self.record_from(&lease, std::mem::take(&mut batch), &mut next).await;
+                        let stored = self
+                            .record_from(&lease, std::mem::take(&mut batch), &mut next)
+                            .await;
                         if stored.is_ok() {
                             refs_stored &= self.record_external_ref(&lease, reference, &lost).await;
                         } else {
@@ -50,13 +52,17 @@ impl Worker {
                         }
                     }
                     SinkMessage::Flush(done) => {
-                        let stored = self.record_from(&lease, std::mem::take(&mut batch), &mut next).await;
+                        let stored = self
+                            .record_from(&lease, std::mem::take(&mut batch), &mut next)
+                            .await;
                         // A dropped receiver means the executor stopped waiting: nothing to do.
                         let _ = done.send(stored.is_ok() && refs_stored);
                         note_lost(stored, &lost);
                     }
                     other => {
-                        let stored = self.record_from(&lease, std::mem::take(&mut batch), &mut next).await;
+                        let stored = self
+                            .record_from(&lease, std::mem::take(&mut batch), &mut next)
+                            .await;
                         if stored.is_ok() {
                             self.record_stack_state(&lease, other, &lost).await;
                         } else {
@@ -71,7 +77,9 @@ impl Worker {
                     message_in = rx.try_recv().ok();
                 }
             }
-            let stored = self.record_from(&lease, std::mem::take(&mut batch), &mut next).await;
+            let stored = self
+                .record_from(&lease, std::mem::take(&mut batch), &mut next)
+                .await;
             note_lost(stored, &lost);
             if lost.is_cancelled() {
                 return;

@@ -108,7 +108,11 @@ async fn a_changed_external_id_is_checked_again_right_after_the_old_one_passed()
     };
     assert!(message.contains("external ID"), "{message}");
     assert!(events.is_empty());
-    assert_eq!(w.argvs().len(), cli_runs, "no CLI process for the failed check");
+    assert_eq!(
+        w.argvs().len(),
+        cli_runs,
+        "no CLI process for the failed check"
+    );
 }
 
 #[tokio::test]
