@@ -50,6 +50,11 @@ pub fn maybe_run() -> Option<i32> {
     {
         return Some(code);
     }
+    // Held until the stand-in exits (dropping the file releases the lock).
+    let _slot = knobs["BENCH_STANDIN_SLOTS"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .map(|n| standin_slot(script, n));
     let mut cmd = Command::new(standin);
     cmd.args(&args[2..]);
     if let Some(map) = knobs.as_object() {
@@ -123,6 +128,28 @@ fn sleeping_up(argv: &[String], ms: u64, start: i64, record: &str) -> Option<i32
         &json!({"event": "end", "wrapper": me, "argv": argv, "start_us": start, "t_us": end, "code": 0}),
     );
     Some(0)
+}
+
+/// Waits for one of `n` slots (a lock on `slot-<i>` beside the script) so that at most `n`
+/// Python stand-ins run at once: with the in-flight section's 1,000 operations claimed
+/// together, 2,000 `stack init` / `config set` stand-ins at ~19 MB each would not fit in memory.
+fn standin_slot(script: &Path, n: usize) -> nix::fcntl::Flock<std::fs::File> {
+    use nix::fcntl::{Flock, FlockArg};
+    loop {
+        for i in 0..n.max(1) {
+            let path = script.with_file_name(format!("slot-{i}"));
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                && let Ok(locked) = Flock::lock(f, FlockArg::LockExclusiveNonblock)
+            {
+                return locked;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// One line, one `write` on an `O_APPEND` file: concurrent wrappers never interleave.
