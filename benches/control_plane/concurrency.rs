@@ -30,8 +30,16 @@ fn is_up(argv: &[String]) -> bool {
 
 pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Report) {
     let pulumi = Pulumi::new();
-    // Each created resource waits this long: an `up` outlives the ramp-up.
-    pulumi.knobs(&[("PULUMI_STANDIN_SLEEP_MS", "5000")]);
+    // Every `up` is the wrapper itself, sleeping (see `wrap::sleeping_up`): the section
+    // measures the worker, and 1,000 Python stand-ins (~19 MB each) do not fit. It sleeps
+    // longer than the ramp-up can take; the bench kills what is left.
+    let sleep_ms = (patience.as_millis() as u64 + 60_000).to_string();
+    // At most 64 Python stand-ins (`stack init`, `config set`) at once, see
+    // `wrap::standin_slot`.
+    pulumi.knobs(&[
+        ("BENCH_SLEEPING_UP_MS", sleep_ms.as_str()),
+        ("BENCH_STANDIN_SLOTS", "64"),
+    ]);
     let cluster = Cluster::new(aws, &pulumi);
     let _api = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "0")], "serve.log");
     cluster.wait_ready(Duration::from_secs(60)).await;

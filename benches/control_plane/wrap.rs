@@ -41,6 +41,20 @@ pub fn maybe_run() -> Option<i32> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
+    let argv: Vec<String> = args[2..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(ms) = knobs["BENCH_SLEEPING_UP_MS"].as_str()
+        && let Some(code) = sleeping_up(&argv, ms.parse().unwrap_or(0), start, &record)
+    {
+        return Some(code);
+    }
+    // Held until the stand-in exits (dropping the file releases the lock).
+    let _slot = knobs["BENCH_STANDIN_SLOTS"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .map(|n| standin_slot(script, n));
     let mut cmd = Command::new(standin);
     cmd.args(&args[2..]);
     if let Some(map) = knobs.as_object() {
@@ -48,10 +62,6 @@ pub fn maybe_run() -> Option<i32> {
             cmd.env(k, v.as_str().unwrap_or_default());
         }
     }
-    let argv: Vec<String> = args[2..]
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -72,6 +82,74 @@ pub fn maybe_run() -> Option<i32> {
         &json!({"event": "end", "wrapper": me, "argv": argv, "start_us": start, "t_us": end, "code": code}),
     );
     Some(code)
+}
+
+/// The in-flight section's `up`: 1,000 Python stand-ins (~19 MB each) do not fit on the bench
+/// machine, and that section measures the *worker*, not the CLI. So with the knob
+/// `BENCH_SLEEPING_UP_MS`, an `up` is this small native process instead: it stands in for a
+/// CLI that is busy. It writes the event-log lines a CLI starts with (`preludeEvent`) to
+/// `--event-log`, sleeps, then ends the log as the stand-in does (`summaryEvent`,
+/// `cancelEvent`; `tests/support/pulumi_standin/operations.py`) and exits 0. Every other
+/// command still runs the Python stand-in. `None`: not an `up`.
+fn sleeping_up(argv: &[String], ms: u64, start: i64, record: &str) -> Option<i32> {
+    if argv
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        != Some("up")
+    {
+        return None;
+    }
+    let log = argv
+        .iter()
+        .position(|a| a == "--event-log")
+        .and_then(|i| argv.get(i + 1))?;
+    let me = std::process::id();
+    append(
+        record,
+        &json!({"event": "start", "wrapper": me, "pid": me, "argv": argv, "t_us": start}),
+    );
+    let line = |seq: u64, key: &str, payload: Value| {
+        let t = now_us() / 1_000_000;
+        let mut text = json!({"sequence": seq, "timestamp": t, key: payload}).to_string();
+        text.push('\n');
+        text
+    };
+    let mut f = std::fs::OpenOptions::new().append(true).open(log).ok()?;
+    let _ = f.write_all(line(0, "preludeEvent", json!({"config": {}})).as_bytes());
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    let summary = json!({"maybeCorrupt": false, "durationSeconds": ms / 1000,
+        "resourceChanges": {}, "PolicyPacks": {}, "isPreview": false, "result": "succeeded"});
+    let _ = f.write_all(line(1, "summaryEvent", summary).as_bytes());
+    let _ = f.write_all(line(2, "cancelEvent", json!({})).as_bytes());
+    let end = now_us();
+    append(
+        record,
+        &json!({"event": "end", "wrapper": me, "argv": argv, "start_us": start, "t_us": end, "code": 0}),
+    );
+    Some(0)
+}
+
+/// Waits for one of `n` slots (a lock on `slot-<i>` beside the script) so that at most `n`
+/// Python stand-ins run at once: with the in-flight section's 1,000 operations claimed
+/// together, 2,000 `stack init` / `config set` stand-ins at ~19 MB each would not fit in memory.
+fn standin_slot(script: &Path, n: usize) -> nix::fcntl::Flock<std::fs::File> {
+    use nix::fcntl::{Flock, FlockArg};
+    loop {
+        for i in 0..n.max(1) {
+            let path = script.with_file_name(format!("slot-{i}"));
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                && let Ok(locked) = Flock::lock(f, FlockArg::LockExclusiveNonblock)
+            {
+                return locked;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// One line, one `write` on an `O_APPEND` file: concurrent wrappers never interleave.

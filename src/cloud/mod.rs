@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod external_id;
 pub mod onboarding;
+pub mod preflight_cache;
 pub mod profile;
 pub mod session;
 
@@ -16,5 +17,6 @@ pub use error::RoleCheckError;
 pub use onboarding::{
     ExternalIdShown, Onboarding, OnboardingSettings, OnboardingTenant, onboarding,
 };
+pub use preflight_cache::PreflightCache;
 pub use profile::{CredentialSource, ProfileError, TenantProfile, render_profile};
 pub use session::SessionName;

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{EngineEventRecord, EventSink, Executor, OperationJob, Outcome, RecoverError};
-use crate::cloud::PlatformAws;
+use crate::cloud::{PlatformAws, PreflightCache};
 use crate::pulumi::{EnvSnapshot, Runner, WorkspaceRoot};
 use crate::settings::Settings;
 
@@ -51,6 +51,9 @@ pub struct LocalExecutor {
     /// The CLI's version check: `Err` with the reason every operation then fails with.
     probe: Arc<tokio::sync::OnceCell<Result<(), String>>>,
     aws: PlatformAws,
+    /// Tenant roles that passed the pre-flight recently (in memory only; see
+    /// `cloud::preflight_cache`).
+    preflight: Arc<PreflightCache>,
     /// The worker's allowlisted environment: the source of the tenant profile's credentials.
     env: EnvSnapshot,
     /// This process's locked workspace folder.
@@ -127,6 +130,7 @@ impl LocalExecutor {
             runner,
             probe,
             aws,
+            preflight: Arc::new(PreflightCache::new()),
             env,
             workspaces: Arc::new(workspaces),
             project: settings.pulumi.project.clone(),
@@ -198,6 +202,10 @@ impl Executor for LocalExecutor {
                 Ok(outcome) => outcome,
                 Err(e) => e.into_outcome(),
             };
+            if !matches!(outcome, Outcome::Succeeded { .. }) {
+                // The role may be why (AccessDenied, ExpiredToken): the next run checks it.
+                self.preflight.forget(&prepare::role_target(&job));
+            }
             tracing::info!(
                 duration_ms = started.elapsed().as_millis() as u64,
                 outcome = outcome::label(&outcome),

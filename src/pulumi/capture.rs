@@ -74,7 +74,9 @@ pub(crate) async fn capture<R: AsyncRead + Unpin>(
     cap: usize,
     sink: Option<mpsc::Sender<OutputLine>>,
 ) -> String {
-    let mut reader = BufReader::new(reader);
+    // A small read buffer (tokio's default is 8 KiB): two of them live as long as each CLI
+    // process, and with `--event-log` the CLI writes little to stdout and stderr.
+    let mut reader = BufReader::with_capacity(2 * 1024, reader);
     let mut out = BoundedBuffer::new(cap);
     let mut line = Vec::new();
     loop {

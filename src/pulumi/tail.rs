@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -64,13 +63,13 @@ impl TailHandle {
 
 /// Pre-creates (truncates) `path` and starts tailing it.
 pub async fn tail_event_log(path: &Path) -> Result<(EventStream, TailHandle), PulumiError> {
-    let file = tokio::fs::OpenOptions::new()
+    // Opened and read on the runtime's thread, not through `tokio::fs` (see `read_some`).
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(true)
         .read(true)
         .write(true)
         .open(path)
-        .await
         .map_err(|e| PulumiError::io(format!("creating event log {}", path.display()), e))?;
     let (tx, rx) = mpsc::channel(256);
     let (done_tx, done_rx) = oneshot::channel();
@@ -86,20 +85,19 @@ pub async fn tail_event_log(path: &Path) -> Result<(EventStream, TailHandle), Pu
 
 async fn run_tail(
     path: PathBuf,
-    mut file: tokio::fs::File,
+    mut file: std::fs::File,
     tx: mpsc::Sender<EventItem>,
     mut done: oneshot::Receiver<()>,
 ) {
     let mut decoder = EventDecoder::new();
-    let mut chunk = vec![0u8; 64 * 1024];
     let mut exited = false;
     loop {
         // Read everything available now.
         loop {
-            match file.read(&mut chunk).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    for item in decoder.push(&chunk[..n]) {
+            match read_some(&mut file, &mut decoder) {
+                Ok(None) => break,
+                Ok(Some(items)) => {
+                    for item in items {
                         let is_end = matches!(&item, Ok(ev) if ev.payload == EventPayload::Cancel);
                         if tx.send(item).await.is_err() || is_end {
                             return;
@@ -124,6 +122,29 @@ async fn run_tail(
             // Either way (signalled, or the handle dropped) the writer is gone: drain once more.
             _ = &mut done => exited = true,
             () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Reads what the CLI appended since the last read (at most one chunk) and decodes it; `None`
+/// when nothing new is there. The log is a local file the CLI appends to, so a read returns
+/// at once with what the page cache holds: it runs on the runtime's thread. Through
+/// `tokio::fs` each poll of each running operation was a hop to the blocking pool (20 a
+/// second per operation, growing the pool to 161 threads with 300 in flight), and each tail
+/// kept two 64 KiB buffers (its own and `tokio::fs::File`'s); the chunk is on the stack now
+/// and nothing is kept between polls but the decoder's partial line.
+fn read_some(
+    file: &mut std::fs::File,
+    decoder: &mut EventDecoder,
+) -> std::io::Result<Option<Vec<EventItem>>> {
+    use std::io::Read;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Ok(None),
+            Ok(n) => return Ok(Some(decoder.push(&chunk[..n]))),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
     }
 }

@@ -40,10 +40,26 @@ pub(super) fn append(
     operation_id: &str,
     batch: &[NewEvent],
 ) -> Result<Vec<Event>, StoreError> {
+    append_at(conn, operation_id, None, batch)
+}
+
+/// [`append`], numbering from `first` when the caller knows the next sequence number (the
+/// lease holder's writer keeps it in memory: no `MAX(seq)` per batch). A stale `first` cannot
+/// overwrite anything: `(operation_id, seq)` is the table's primary key, so a number already
+/// taken fails the insert (and the writer then asks the database again).
+pub(super) fn append_at(
+    conn: &mut Conn,
+    operation_id: &str,
+    first: Option<i32>,
+    batch: &[NewEvent],
+) -> Result<Vec<Event>, StoreError> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let first = last_seq(conn, operation_id)? + 1;
+    let first = match first {
+        Some(first) => first,
+        None => last_seq(conn, operation_id)? + 1,
+    };
     let now = super::now();
     let rows: Vec<Event> = (first..)
         .zip(batch)

@@ -114,7 +114,9 @@ impl Worker {
     ) {
         // Under change control, a run that saves a plan ends the preview half only.
         let planning = (job.plan == PlanStep::Save).then(|| job.config.approval.clone());
-        let (sink, rx) = EventSink::channel(256);
+        // Room for a whole batch: the writer takes everything waiting while the executor keeps
+        // sending (tokio's channel allocates its slots as they fill, 32 at a time).
+        let (sink, rx) = EventSink::channel(super::events::BATCH);
         let lost = CancellationToken::new();
         let writer = tokio::spawn(self.clone().write_events(lease.clone(), rx, lost.clone()));
         let cancel = CancellationToken::new();

@@ -90,6 +90,31 @@ async fn a_wrong_external_id_fails_preflight_before_any_pulumi_command() {
     );
 }
 
+/// A passed pre-flight is remembered per role *and* external ID (`cloud::preflight_cache`): an
+/// external ID that changed since (rotated, or wrong) is checked again at once, even right
+/// after the old one passed, and fails before any CLI process.
+#[tokio::test]
+async fn a_changed_external_id_is_checked_again_right_after_the_old_one_passed() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let (first, _) = run(&w.exec, w.job(OperationKind::Update)).await;
+    assert!(matches!(first, Outcome::Succeeded { .. }), "{first:?}");
+    let cli_runs = w.argvs().len();
+    let bad = job(OperationKind::Update, &w.role_arn, "ext-wrong-00000000000");
+    let (outcome, events) = run(&w.exec, bad).await;
+    let Outcome::Failed { message, .. } = &outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(message.contains("external ID"), "{message}");
+    assert!(events.is_empty());
+    assert_eq!(
+        w.argvs().len(),
+        cli_runs,
+        "no CLI process for the failed check"
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_passphrase_names_pulumi_config_passphrase() {
     let Some(w) = World::start().await else {

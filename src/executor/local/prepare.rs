@@ -65,17 +65,31 @@ pub(super) fn render_program(
     })?)
 }
 
-/// `sts:AssumeRole` with the external ID, session `byoc-<kind>-<stack>`: a bad role fails here,
-/// clearly, instead of deep inside the AWS provider.
-pub(super) async fn preflight(exec: &LocalExecutor, job: &OperationJob) -> Result<(), LocalError> {
-    let target = RoleTarget {
+/// The tenant role `job` runs with.
+pub(super) fn role_target(job: &OperationJob) -> RoleTarget {
+    RoleTarget {
         account: job.account.clone(),
         region: job.region.clone(),
         role_arn: job.role_arn.clone(),
         external_id: job.external_id.clone(),
-    };
+    }
+}
+
+/// `sts:AssumeRole` with the external ID, session `byoc-<kind>-<stack>`: a bad role fails here,
+/// clearly, instead of deep inside the AWS provider. A role that passed recently with the same
+/// external ID is not checked again (`cloud::preflight_cache`: until shortly before the checked
+/// session would expire, or until a run with it fails).
+pub(super) async fn preflight(exec: &LocalExecutor, job: &OperationJob) -> Result<(), LocalError> {
+    let target = role_target(job);
+    if exec.preflight.stands(&target, Instant::now()) {
+        tracing::debug!("tenant role passed its check recently; not checked again");
+        return Ok(());
+    }
     let session = SessionName::for_operation(job.kind.as_str(), job.stack.as_str());
-    preflight_role(&exec.aws, &target, &session).await?;
+    let (now, now_utc) = (Instant::now(), chrono::Utc::now());
+    let report = preflight_role(&exec.aws, &target, &session).await?;
+    exec.preflight
+        .passed(&target, now, now_utc, report.session_expires_at);
     Ok(())
 }
 

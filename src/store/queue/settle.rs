@@ -21,9 +21,20 @@ pub fn record_events(
     lease: &Lease,
     batch: &[NewEvent],
 ) -> Result<Vec<events::Event>, QueueError> {
+    record_events_at(conn, lease, None, batch)
+}
+
+/// [`record_events`] numbering from `first` when the lease holder knows it (its writer counts
+/// what it stored; `None`: after the last stored event). Under the lease nothing else appends.
+pub fn record_events_at(
+    conn: &mut Conn,
+    lease: &Lease,
+    first: Option<i32>,
+    batch: &[NewEvent],
+) -> Result<Vec<events::Event>, QueueError> {
     transaction(conn, |conn| {
         hold(conn, lease)?;
-        Ok(events::append(conn, &lease.operation_id, batch)?)
+        Ok(events::append_at(conn, &lease.operation_id, first, batch)?)
     })
 }
 

@@ -407,6 +407,48 @@ fn events_are_numbered_after_the_last_stored_one() {
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
 }
 
+/// The worker's event writer numbers its batches from memory after the first one (no
+/// `MAX(seq)` per batch): the numbers continue the stored stream, a stale number stores
+/// nothing (the primary key refuses it; the writer then asks the database again), and after a
+/// takeover only the new holder writes, continuing after the last stored event.
+#[test]
+fn events_numbered_from_memory_continue_the_stream_and_a_stale_number_stores_nothing() {
+    let mut db = db();
+    let (old, new) = taken_over(&mut db);
+    let id = new.operation_id().to_owned();
+    let lost = |r: Result<(), QueueError>| matches!(r, Err(QueueError::LeaseLost(_)));
+    let batch = |from: usize, n: usize| -> Vec<NewEvent> {
+        (from..from + n)
+            .map(|i| NewEvent {
+                kind: "stdoutEvent".into(),
+                payload: serde_json::json!({ "i": i }),
+            })
+            .collect()
+    };
+    // The old holder's number is refused with its lease, before any insert.
+    assert!(lost(
+        record_events_at(&mut db.conn, &old, Some(1), &batch(0, 2)).map(|_| ())
+    ));
+    let first = record_events_at(&mut db.conn, &new, None, &batch(0, 2)).unwrap();
+    assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    let next = first.last().unwrap().seq + 1;
+    let second = record_events_at(&mut db.conn, &new, Some(next), &batch(2, 3)).unwrap();
+    assert_eq!(second.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
+    // A number already taken: refused, nothing overwritten, the transaction rolled back.
+    assert!(record_events_at(&mut db.conn, &new, Some(4), &batch(99, 2)).is_err());
+    // Asking the database again continues the stream.
+    record_events_at(&mut db.conn, &new, None, &batch(5, 1)).unwrap();
+    let stored = store::events::list_after(&mut db.conn, &id, 0, 100).unwrap();
+    let seen: Vec<(i32, i64)> = stored
+        .iter()
+        .map(|e| {
+            let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+            (e.seq, payload["i"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(seen, [(1, 0), (2, 1), (3, 2), (4, 3), (5, 4), (6, 5)]);
+}
+
 #[test]
 fn the_database_refuses_two_running_operations_on_one_stack() {
     use crate::store::schema::operations as ops;
