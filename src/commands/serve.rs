@@ -108,6 +108,7 @@ pub fn start_with_aws(
         metrics,
         aws,
         tokens: api::TokenCache::default(),
+        configs: api::ConfigCache::default(),
     };
     let bind = state.settings.http.bind;
     let server = HttpServer::new(move || {
