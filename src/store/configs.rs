@@ -1,6 +1,7 @@
 //! The `environment_configs` table: every save is a new version.
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 
 use super::schema::environment_configs as ec;
@@ -99,18 +100,19 @@ pub fn lookup(
     let of_env = ec::table
         .filter(ec::tenant_id.eq(tenant_id))
         .filter(ec::environment.eq(environment));
-    match version {
+    // `first_row`, not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
+    super::first_row(match version {
         Some(v) => of_env
             .filter(ec::version.eq(v))
             .select(ConfigVersion::as_select())
-            .first(conn),
+            .load_iter::<ConfigVersion, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
         None => of_env
             .order(ec::version.desc())
             .select(ConfigVersion::as_select())
-            .first(conn),
-    }
-    .optional()
-    .map_err(Into::into)
+            .load_iter::<ConfigVersion, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
+    })
 }
 
 /// What tells one stored version from every other, past or future: its number and when it
@@ -135,17 +137,18 @@ pub fn find_stamp(
     let of_env = ec::table
         .filter(ec::tenant_id.eq(&tenant.id))
         .filter(ec::environment.eq(environment));
-    match version {
+    super::first_row(match version {
         Some(v) => of_env
             .filter(ec::version.eq(v))
             .select((ec::version, ec::created_at))
-            .first(conn),
+            .load_iter::<VersionStamp, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
         None => of_env
             .order(ec::version.desc())
             .select((ec::version, ec::created_at))
-            .first(conn),
-    }
-    .optional()
+            .load_iter::<VersionStamp, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
+    })
     .found("environment config", || name(tenant, environment, version))
 }
 

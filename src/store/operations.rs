@@ -117,12 +117,13 @@ pub fn lock(conn: &mut Conn, id: &str) -> Result<Operation, StoreError> {
 
 /// One operation by id, if it exists.
 pub fn lookup(conn: &mut Conn, id: &str) -> Result<Option<Operation>, StoreError> {
-    ops::table
-        .filter(ops::id.eq(id))
-        .select(Operation::as_select())
-        .first(conn)
-        .optional()
-        .map_err(Into::into)
+    // Not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
+    super::first_row(
+        ops::table
+            .filter(ops::id.eq(id))
+            .select(Operation::as_select())
+            .load_iter::<Operation, diesel::connection::DefaultLoadingMode>(conn),
+    )
 }
 
 /// The operations with these ids (a stack's current and last), in one query: `None` for an

@@ -98,7 +98,7 @@ pub fn find_with_tenant(
 ) -> Result<(super::tenants::Tenant, Stack), StoreError> {
     use super::schema::tenants;
     use super::tenants::Tenant;
-    let (tenant, stack) = tenants::table
+    let rows = tenants::table
         .left_join(
             stacks::table.on(stacks::tenant_id
                 .eq(tenants::id)
@@ -106,9 +106,9 @@ pub fn find_with_tenant(
         )
         .filter(tenants::slug.eq(slug))
         .select((Tenant::as_select(), Option::<Stack>::as_select()))
-        .first::<(Tenant, Option<Stack>)>(conn)
-        .optional()
-        .found("tenant", || slug.to_owned())?;
+        // Not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
+        .load_iter::<(Tenant, Option<Stack>), diesel::connection::DefaultLoadingMode>(conn);
+    let (tenant, stack) = super::first_row(rows).found("tenant", || slug.to_owned())?;
     let stack = stack.ok_or_else(|| StoreError::not_found("stack", stack_name))?;
     Ok((tenant, stack))
 }
