@@ -1,7 +1,9 @@
 //! `/api/v1/tenants/{slug}/environments/{env}/config`: save (a new version), read (the posted
 //! request document beside the resolved config), list versions, delete.
 
+use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -169,14 +171,41 @@ pub async fn get_config(
     if version.is_some_and(|v| v < 1) {
         return Err(ValidationErrors::single("version", "must be 1 or more").into());
     }
+    // The version's stamp first: its answer, when this process gave it before, is the same
+    // bytes (`ConfigCache`); otherwise the row, read by that stamp's version.
     let at = path.clone();
-    let row = state
+    let cache = state.configs.clone();
+    let found = state
         .read(move |conn| {
             let tenant = at.load_tenant(conn)?;
-            store::configs::find(conn, &tenant, at.env.as_str(), version)
+            let env = at.env.as_str();
+            let stamp = store::configs::find_stamp(conn, &tenant, env, version)?;
+            if let Some(body) = cache.get(&tenant.id, env, &stamp) {
+                return Ok::<_, StoreError>(Ok(body));
+            }
+            let row = store::configs::find(conn, &tenant, env, Some(stamp.version))?;
+            Ok(Err((tenant.id, row)))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(response(&path, row)?))
+    let body = match found {
+        Ok(body) => body,
+        Err((tenant_id, row)) => {
+            let stamp = store::configs::VersionStamp {
+                version: row.version,
+                created_at: row.created_at,
+            };
+            let body = Bytes::from(
+                serde_json::to_vec(&response(&path, row)?).map_err(ApiError::internal)?,
+            );
+            state
+                .configs
+                .put(&tenant_id, path.env.as_str(), stamp, body.clone());
+            body
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body))
 }
 
 /// One saved version in the list.

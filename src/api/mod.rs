@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod config_cache;
 pub(crate) mod configs;
 mod drift;
 pub mod edge;
@@ -34,6 +35,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use auth::{Admin, Caller, Operator, Viewer};
+pub use config_cache::ConfigCache;
 pub use configs::request_example as config_request_example;
 pub use error::{ApiError, Problem};
 pub use openapi::ApiDoc;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub aws: crate::cloud::PlatformAws,
     /// Tokens verified in the last few seconds (see [`TokenCache`]).
     pub tokens: TokenCache,
+    /// Answers of `GET …/config` per stored version (see [`ConfigCache`]).
+    pub configs: ConfigCache,
 }
 
 impl AppState {

@@ -109,6 +109,7 @@ pub fn start_with_aws(
         metrics,
         aws,
         tokens: api::TokenCache::default(),
+        configs: api::ConfigCache::default(),
     };
     let bind = state.settings.http.bind;
     let server = HttpServer::new(move || {
@@ -158,6 +159,7 @@ pub async fn serve(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
         plugins.log();
     }
     let server = start(settings, executor).await?;
+    release_startup_memory();
     // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
     let result = server.done.await;
     server.shutdown.cancel();
@@ -166,4 +168,20 @@ pub async fn serve(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
     }
     result??;
     Ok(())
+}
+
+/// Gives the memory freed after start-up (migrations, the OpenAPI document each HTTP worker
+/// derives its routes from, the executor's checks) back to the system: glibc keeps freed
+/// heap in its arenas, so an idle server would otherwise hold it (issue 16: idle RSS). Runs
+/// once, a second after start, when the HTTP workers have built their routes.
+fn release_startup_memory() {
+    actix_web::rt::spawn(async {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `malloc_trim` only returns free memory of glibc's arenas to the kernel; it
+        // takes each arena's lock and is safe to call from any thread at any time.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
 }

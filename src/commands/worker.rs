@@ -56,6 +56,7 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
                 metrics,
                 aws,
                 tokens: api::TokenCache::default(),
+                configs: api::ConfigCache::default(),
             };
             let server = HttpServer::new(move || {
                 App::new()

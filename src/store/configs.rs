@@ -1,6 +1,7 @@
 //! The `environment_configs` table: every save is a new version.
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 
 use super::schema::environment_configs as ec;
@@ -87,22 +88,68 @@ pub fn insert_next(
 }
 
 /// The latest version, or version `version` when given, if there is one.
+///
+/// Two fixed queries rather than one boxed query: diesel finds a fixed query's prepared
+/// statement by its type, a boxed one by its SQL text, which it writes again on every call.
 pub fn lookup(
     conn: &mut Conn,
     tenant_id: &str,
     environment: &str,
     version: Option<i32>,
 ) -> Result<Option<ConfigVersion>, StoreError> {
-    let mut q = ec::table
+    let of_env = ec::table
         .filter(ec::tenant_id.eq(tenant_id))
-        .filter(ec::environment.eq(environment))
-        .select(ConfigVersion::as_select())
-        .order(ec::version.desc())
-        .into_boxed();
-    if let Some(v) = version {
-        q = q.filter(ec::version.eq(v));
-    }
-    q.first(conn).optional().map_err(Into::into)
+        .filter(ec::environment.eq(environment));
+    // `first_row`, not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
+    super::first_row(match version {
+        Some(v) => of_env
+            .filter(ec::version.eq(v))
+            .select(ConfigVersion::as_select())
+            .load_iter::<ConfigVersion, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
+        None => of_env
+            .order(ec::version.desc())
+            .select(ConfigVersion::as_select())
+            .load_iter::<ConfigVersion, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
+    })
+}
+
+/// What tells one stored version from every other, past or future: its number and when it
+/// was saved (a version number comes back after the config was deleted and saved again).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Queryable)]
+pub struct VersionStamp {
+    /// Version, from 1.
+    pub version: i32,
+    /// When it was saved.
+    pub created_at: NaiveDateTime,
+}
+
+/// The stamp of the latest version, or of version `version`, of `tenant`'s `environment`
+/// (read from the primary key's index and the row, without its documents); `NotFound` as
+/// [`find`].
+pub fn find_stamp(
+    conn: &mut Conn,
+    tenant: &Tenant,
+    environment: &str,
+    version: Option<i32>,
+) -> Result<VersionStamp, StoreError> {
+    let of_env = ec::table
+        .filter(ec::tenant_id.eq(&tenant.id))
+        .filter(ec::environment.eq(environment));
+    super::first_row(match version {
+        Some(v) => of_env
+            .filter(ec::version.eq(v))
+            .select((ec::version, ec::created_at))
+            .load_iter::<VersionStamp, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
+        None => of_env
+            .order(ec::version.desc())
+            .select((ec::version, ec::created_at))
+            .load_iter::<VersionStamp, DefaultLoadingMode>(conn)
+            .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
+    })
+    .found("environment config", || name(tenant, environment, version))
 }
 
 /// The latest version, or version `version`, of `tenant`'s `environment`; `NotFound` names
@@ -236,5 +283,111 @@ mod tests {
             let theirs = other.unwrap().join().unwrap().unwrap();
             assert_eq!((mine.version, theirs.version), (1, 2));
         });
+    }
+}
+
+#[cfg(test)]
+mod statement_cache {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::InstrumentationEvent;
+
+    use super::*;
+    use crate::store::{self, scratch::ScratchDatabase};
+
+    #[derive(Default)]
+    struct Seen {
+        started: Vec<String>,
+        cached: Vec<String>,
+    }
+
+    fn watch(conn: &mut Conn) -> Arc<Mutex<Seen>> {
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let s = seen.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                s.lock().unwrap().started.push(query.to_string())
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } => {
+                s.lock().unwrap().cached.push(sql.to_owned())
+            }
+            _ => {}
+        });
+        seen
+    }
+
+    /// The reads of GET config (tenant, the version's stamp, the row) and GET status (tenant
+    /// with stack, both operations) are fixed statements: each is prepared once per
+    /// connection and reused by later requests, instead of SQLite parsing and planning the
+    /// SQL again on every request (BENCHMARKS.md, API GETs). A statement diesel does not
+    /// cache (a raw `sql` fragment, `eq_any` over a list) would be prepared on every call:
+    /// the counts differ.
+    #[test]
+    fn the_get_config_and_status_reads_prepare_each_statement_once_per_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = ScratchDatabase::from_env(dir.path()).unwrap();
+        let mut conn = scratch.url().establish().unwrap();
+        store::migrate(&mut conn).unwrap();
+        let now = store::now();
+        store::tenants::insert(
+            &mut conn,
+            &store::tenants::NewTenant {
+                id: "t1",
+                slug: "acme",
+                name: "Acme",
+                aws_account_id: "123456789012",
+                aws_region: "us-east-1",
+                role_name: "BYOCPlatformRole",
+                role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
+                external_id_sealed: b"sealed",
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .unwrap();
+        store::transaction(&mut conn, |c| {
+            store::stacks::ensure(c, "acme-prod", "t1", "prod")?;
+            insert_next(
+                c,
+                "t1",
+                "prod",
+                NewConfig {
+                    config: "{}",
+                    request: None,
+                    created_by: None,
+                },
+            )
+        })
+        .unwrap();
+        let mut fresh = scratch.url().establish().unwrap();
+        let seen = watch(&mut fresh);
+        let round = |c: &mut Conn| {
+            let t = store::tenants::find_by_slug(c, "acme").unwrap();
+            let latest = find_stamp(c, &t, "prod", None).unwrap();
+            assert_eq!(find_stamp(c, &t, "prod", Some(1)).unwrap(), latest);
+            find(c, &t, "prod", Some(latest.version)).unwrap();
+            find(c, &t, "prod", None).unwrap();
+            let (_, stack) =
+                store::stacks::find_with_tenant(c, "acme", "prod", "acme-prod").unwrap();
+            assert_eq!(stack.stack_name, "acme-prod");
+            store::operations::lookup_pair(c, Some("a"), Some("b")).unwrap();
+        };
+        round(&mut fresh);
+        let (started, cached) = {
+            let seen = seen.lock().unwrap();
+            (seen.started.len(), seen.cached.len())
+        };
+        assert_eq!(started, 7);
+        assert_eq!(cached, started, "{:#?}", seen.lock().unwrap().started);
+        round(&mut fresh);
+        round(&mut fresh);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.started.len(), 3 * started);
+        assert_eq!(
+            seen.cached.len(),
+            cached,
+            "prepared again: {:#?}",
+            seen.cached
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -159,6 +160,15 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, StoreError> {
         // a smaller idle process than opening every connection up front.
         .min_idle(Some(2.min(max_size)))
         .connection_timeout(Duration::from_secs(10))
+        // r2d2 opens connections on its own threads (three by default); one is enough for
+        // a pool that opens two at start and more only on demand, and idle threads cost
+        // memory (issue 16: idle RSS).
+        .thread_pool(Arc::new(
+            scheduled_thread_pool::ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("r2d2-{}")
+                .build(),
+        ))
         .build(Manager(url.clone()))
         .map_err(|e| StoreError::Unavailable(format!("{}: {e}", url.redacted())))
 }

@@ -30,6 +30,17 @@ pub use db::{
 };
 pub use error::{Found, StoreError};
 
+/// The first row of a loaded result, the rest never read (SQLite stops when the statement
+/// is reset). For the hot reads instead of diesel's `.first()`, whose `LIMIT ?` SQLite
+/// treats as a parameter its plan depends on: binding it again (every call) expires the
+/// prepared statement, and the next step parses and plans the SQL again (the bundled
+/// SQLite, `sqlite3ExprIsInteger` marking the LIMIT variable in the statement's `expmask`).
+pub fn first_row<T>(
+    rows: diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<T>>>,
+) -> Result<Option<T>, StoreError> {
+    Ok(rows?.next().transpose()?)
+}
+
 /// The current UTC time as stored in the database: to the microsecond, which is what
 /// PostgreSQL's `TIMESTAMP` keeps, so a value reads back equal on both engines.
 pub fn now() -> chrono::NaiveDateTime {

@@ -117,12 +117,36 @@ pub fn lock(conn: &mut Conn, id: &str) -> Result<Operation, StoreError> {
 
 /// One operation by id, if it exists.
 pub fn lookup(conn: &mut Conn, id: &str) -> Result<Option<Operation>, StoreError> {
-    ops::table
-        .filter(ops::id.eq(id))
+    // Not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
+    super::first_row(
+        ops::table
+            .filter(ops::id.eq(id))
+            .select(Operation::as_select())
+            .load_iter::<Operation, diesel::connection::DefaultLoadingMode>(conn),
+    )
+}
+
+/// The operations with these ids (a stack's current and last), in one query: `None` for an
+/// absent id or a row that is gone.
+pub fn lookup_pair(
+    conn: &mut Conn,
+    first: Option<&str>,
+    second: Option<&str>,
+) -> Result<(Option<Operation>, Option<Operation>), StoreError> {
+    if first.is_none() && second.is_none() {
+        return Ok((None, None));
+    }
+    // A fixed statement (two binds) rather than `IN` over a list: prepared once.
+    let rows: Vec<Operation> = ops::table
+        .filter(
+            ops::id
+                .eq(first.unwrap_or_default())
+                .or(ops::id.eq(second.unwrap_or_default())),
+        )
         .select(Operation::as_select())
-        .first(conn)
-        .optional()
-        .map_err(Into::into)
+        .load(conn)?;
+    let pick = |id: Option<&str>| id.and_then(|id| rows.iter().find(|o| o.id == id).cloned());
+    Ok((pick(first), pick(second)))
 }
 
 /// A stack's operations, newest first.

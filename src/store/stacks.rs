@@ -92,6 +92,32 @@ pub fn lookup_for_env(
         .map_err(Into::into)
 }
 
+/// The tenant with `slug` and the stack of its `environment`, in one query (a read of
+/// `GET …/status` and `GET …/outputs`); `NotFound` names the tenant, or the stack
+/// `stack_name` when the tenant has none for the environment.
+pub fn find_with_tenant(
+    conn: &mut Conn,
+    slug: &str,
+    environment: &str,
+    stack_name: &str,
+) -> Result<(super::tenants::Tenant, Stack), StoreError> {
+    use super::schema::tenants;
+    use super::tenants::Tenant;
+    let rows = tenants::table
+        .left_join(
+            stacks::table.on(stacks::tenant_id
+                .eq(tenants::id)
+                .and(stacks::environment.eq(environment))),
+        )
+        .filter(tenants::slug.eq(slug))
+        .select((Tenant::as_select(), Option::<Stack>::as_select()))
+        // Not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
+        .load_iter::<(Tenant, Option<Stack>), diesel::connection::DefaultLoadingMode>(conn);
+    let (tenant, stack) = super::first_row(rows).found("tenant", || slug.to_owned())?;
+    let stack = stack.ok_or_else(|| StoreError::not_found("stack", stack_name))?;
+    Ok((tenant, stack))
+}
+
 /// The stack of one environment; `NotFound` names it `stack_name`.
 pub fn find_for_env(
     conn: &mut Conn,

@@ -73,13 +73,19 @@ pub fn insert(conn: &mut Conn, new: &NewTenant<'_>) -> Result<Tenant, StoreError
 }
 
 /// The tenant with `slug`; `NotFound` names it.
+///
+/// The first row of the result rather than `.first()`: SQLite re-prepares a statement whose
+/// `LIMIT ?` parameter is bound again (it counts as a value the plan may depend on), so a
+/// `.first()` query is parsed and planned on every call despite diesel's statement cache
+/// (see [`super::first_row`]).
 pub fn find_by_slug(conn: &mut Conn, slug: &str) -> Result<Tenant, StoreError> {
-    tenants::table
-        .filter(tenants::slug.eq(slug))
-        .select(Tenant::as_select())
-        .first(conn)
-        .optional()
-        .found("tenant", || slug.to_owned())
+    super::first_row(
+        tenants::table
+            .filter(tenants::slug.eq(slug))
+            .select(Tenant::as_select())
+            .load_iter::<Tenant, diesel::connection::DefaultLoadingMode>(conn),
+    )
+    .found("tenant", || slug.to_owned())
 }
 
 /// Up to `limit` tenants ordered by slug, starting after `after` (keyset pagination).

@@ -384,3 +384,55 @@ fn the_readme_shows_the_documented_request_example() {
     let shown: Value = serde_json::from_str(&after[start..end]).expect("valid JSON");
     assert_eq!(shown, byoc::api::config_request_example());
 }
+
+/// GET config answers from a per-version cache (issue 16, `api::ConfigCache`): a new version,
+/// and a config deleted and saved again (its version 1 comes back with another content),
+/// must be what the next read answers, never a remembered body.
+#[actix_web::test]
+async fn a_remembered_config_answer_gives_way_to_a_new_version_and_to_a_config_saved_again() {
+    let app = spawn_app().await;
+    let tenant_id = app.create_tenant("acme").await.tenant.id;
+    let latest = "/api/v1/tenants/acme/environments/prod/config";
+    let v1 = "/api/v1/tenants/acme/environments/prod/config?version=1";
+    let cidr = |v: &Value| {
+        v["config"]["vpc"]["cidr_block"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    app.save_config("acme", "prod", json!({"vpc_cidr": "10.1.0.0/16"}))
+        .await;
+    for _ in 0..2 {
+        let body: Value = app.get_json(latest).await;
+        assert_eq!(
+            (body["version"].clone(), cidr(&body)),
+            (json!(1), "10.1.0.0/16".into())
+        );
+    }
+    let _: Value = app.get_json(v1).await;
+
+    app.save_config("acme", "prod", json!({"vpc_cidr": "10.2.0.0/16"}))
+        .await;
+    let body: Value = app.get_json(latest).await;
+    assert_eq!(
+        (body["version"].clone(), cidr(&body)),
+        (json!(2), "10.2.0.0/16".into())
+    );
+    assert_eq!(cidr(&app.get_json(v1).await), "10.1.0.0/16");
+
+    app.force_stack_status(&tenant_id, "prod", StackStatus::Destroyed);
+    let deleted = app.delete(latest).await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(app.get(latest).await.status(), 404);
+    assert_eq!(app.get(v1).await.status(), 404);
+    app.save_config("acme", "prod", json!({"vpc_cidr": "10.3.0.0/16"}))
+        .await;
+    for path in [latest, v1] {
+        let body: Value = app.get_json(path).await;
+        assert_eq!(
+            (body["version"].clone(), cidr(&body)),
+            (json!(1), "10.3.0.0/16".into())
+        );
+    }
+    app.stop().await;
+}

@@ -143,10 +143,23 @@ async fn work_queued_behind_a_running_deploy_does_not_change_the_status_until_it
     let st = app.status(PROD).await;
     assert_eq!(st.status, "in_progress", "nothing to restore yet");
     assert_eq!(st.current_operation.map(|o| o.id), Some(update.id.clone()));
+    // Both operations come from one query (issue 16): each lands in its own field.
+    let last = st.last_operation.expect("the first deploy");
+    assert_eq!(
+        (last.id, last.status),
+        (first.id.clone(), "succeeded".into())
+    );
 
     app.executor.release("acme-prod");
     app.wait_for(&update.id, "succeeded").await;
-    assert_eq!(app.status(PROD).await.status, "succeeded");
+    let st = app.status(PROD).await;
+    assert_eq!(st.status, "succeeded");
+    assert!(st.current_operation.is_none(), "{:?}", st.current_operation);
+    let last = st.last_operation.expect("the update, just finished");
+    assert_eq!(
+        (last.id, last.status),
+        (update.id.clone(), "succeeded".into())
+    );
     app.stop().await;
 }
 

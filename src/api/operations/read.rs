@@ -43,11 +43,13 @@ fn load_stack(
     conn: &mut store::Conn,
     path: &EnvPath,
 ) -> Result<(store::tenants::Tenant, store::stacks::Stack), store::StoreError> {
-    let tenant = path.load_tenant(conn)?;
     let stack_name = path.stack_name();
-    let stack =
-        store::stacks::find_for_env(conn, &tenant.id, path.env.as_str(), stack_name.as_str())?;
-    Ok((tenant, stack))
+    store::stacks::find_with_tenant(
+        conn,
+        path.slug.as_str(),
+        path.env.as_str(),
+        stack_name.as_str(),
+    )
 }
 
 /// The environment's deployment status.
@@ -67,16 +69,15 @@ pub async fn get_environment_status(
     let status = state
         .read(move |conn| {
             let (tenant, stack) = load_stack(conn, &path)?;
-            let mut op = |id: &Option<String>| -> Result<Option<OperationView>, ApiError> {
-                let found = match id {
-                    Some(id) => store::operations::lookup(conn, id)?,
-                    None => None,
-                };
-                Ok(found.map(|o| OperationView::new(o, &tenant.slug, &stack.environment)))
-            };
+            let (current, last) = store::operations::lookup_pair(
+                conn,
+                stack.current_operation_id.as_deref(),
+                stack.last_operation_id.as_deref(),
+            )?;
+            let view = |o| OperationView::new(o, &tenant.slug, &stack.environment);
             Ok::<_, ApiError>(EnvironmentStatus {
-                current_operation: op(&stack.current_operation_id)?,
-                last_operation: op(&stack.last_operation_id)?,
+                current_operation: current.map(view),
+                last_operation: last.map(view),
                 outputs: store::outputs::of_stack(&key, &stack, false)
                     .map_err(ApiError::internal)?,
                 tenant_slug: tenant.slug,
