@@ -358,6 +358,28 @@ try {
   await page.getByRole('heading', { name: 'Acme Corp', level: 1 }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Verify role' }).count(), 0);
   await visited('tenant-as-viewer');
+  // A deploy held for approval: a viewer reads its plan but has no decision to make.
+  const heldForViewer = await api('POST', '/api/v1/tenants/acme/environments/prod/deploy');
+  assert.equal(heldForViewer.status, 202, JSON.stringify(heldForViewer.body));
+  // The list is read once per visit: visit it once the preview has saved the plan.
+  const deadline = Date.now() + 120000;
+  for (;;) {
+    const { body } = await api('GET', `/api/v1/operations/${heldForViewer.body.id}`);
+    if (body.status === 'awaiting_approval') break;
+    assert.ok(['queued', 'running'].includes(body.status) && Date.now() < deadline, `the deploy is held: ${JSON.stringify(body)}`);
+    await new Promise((resolve) => { setTimeout(resolve, 200); });
+  }
+  await page.goto(`${base}/ui/approvals`);
+  await page.locator('#approvals tbody tr', { hasText: 'acme/prod' }).waitFor();
+  await page.goto(`${base}/ui/operations/${heldForViewer.body.id}`);
+  await page.getByText('This deploy waits for approval').waitFor({ timeout: 120000 });
+  await page.locator('#plan-changes').waitFor();
+  for (const name of ['Approve', 'Reject']) {
+    assert.equal(await page.getByRole('button', { name }).count(), 0, `a viewer sees no ${name} button`);
+  }
+  await visited('operation-awaiting-approval-as-viewer');
+  assert.equal((await api('POST', `/api/v1/operations/${heldForViewer.body.id}/approve`, viewerToken)).status, 403, 'the server refuses a viewer\'s approval');
+  assert.equal((await api('POST', `/api/v1/operations/${heldForViewer.body.id}/reject`, adminToken, {})).status, 200);
   // The server refuses it anyway: the page's own session, the page's own CSRF token.
   const refused = await page.evaluate(async () => {
     const me = await (await fetch('/console/session')).json();
