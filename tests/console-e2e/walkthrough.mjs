@@ -9,6 +9,8 @@
 // secret output value. Started by tests/console/browser.rs with a real `byoc serve`.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { assertAbsent, assertContrast, assertLabelled, launch, startForger, startProxy } from './lib.mjs';
 
@@ -264,20 +266,50 @@ try {
   await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
   await deployHeld();
   const current = await api('GET', '/api/v1/tenants/acme/environments/prod/config');
-  const newer = await api('POST', '/api/v1/tenants/acme/environments/prod/config', adminToken, current.body.request);
+  // The newer version also asks for drift checks (read below).
+  const newer = await api('POST', '/api/v1/tenants/acme/environments/prod/config', adminToken, { ...current.body.request, drift_check: { every: '1m' } });
   assert.equal(newer.status, 201, JSON.stringify(newer.body));
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.locator('#approval-feedback [role=alert]').getByText('A newer config version was saved').waitFor();
   await page.locator('dl.facts dd .badge', { hasText: 'cancelled' }).first().waitFor();
   await visited('operation-stale-approval-refused');
 
-  // --- drift: the environment's report and the fleet's ------------------------------------
-  await page.getByRole('link', { name: 'prod' }).first().click();
-  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
-  await page.locator('#drift').getByText('Not checked yet').waitFor();
+  // --- drift: the fake cloud changed out of band, the check's report on both pages -------
   await page.getByRole('link', { name: 'Drift', exact: true }).click();
   await page.getByRole('heading', { name: 'Drift', level: 1 }).waitFor();
   await page.locator('#drift-summary').getByText('No drift found').waitFor();
+  await page.getByRole('link', { name: 'Fleet', exact: true }).first().click();
+  await page.locator('table.grid tbody tr', { hasText: 'prod' }).getByRole('link', { name: 'prod' }).click();
+  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
+  await page.locator('#drift').getByText('Not checked yet').waitFor();
+  // The stand-in's cloud now reports the VPC's DNS hostnames off (tests/support/pulumi_standin/
+  // cloud.py); the check, scheduled by the config's drift_check, is made due at once (as
+  // tests/support/app.rs make_drift_checks_due does) and the server looks every second.
+  const knobsFile = env('STANDIN_KNOBS');
+  const knobs = JSON.parse(fs.readFileSync(knobsFile, 'utf8'));
+  fs.writeFileSync(knobsFile, JSON.stringify({ ...knobs, PULUMI_STANDIN_DRIFT: 'vpc:enableDnsHostnames=false' }));
+  const makeDue = () => execFileSync('python3', ['-c',
+    'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=10)\nc.execute("UPDATE drift_checks SET next_at = \'2000-01-01 00:00:00\' WHERE checked_at IS NULL")\nc.commit()',
+    env('BYOC_DB')]);
+  const driftDeadline = Date.now() + 120000;
+  for (;;) {
+    const report = (await api('GET', '/api/v1/tenants/acme/environments/prod/drift')).body;
+    if (report?.resources?.length) break;
+    assert.ok(Date.now() < driftDeadline && !report?.error, `a drift report: ${JSON.stringify(report)}`);
+    if (report?.scheduled && !report.checked_at) makeDue();
+    await new Promise((resolve) => { setTimeout(resolve, 300); });
+  }
+  await page.reload();
+  const drifted = page.locator('#drift table tbody tr', { hasText: 'vpc' });
+  await drifted.waitFor();
+  assert.match(await drifted.textContent(), /aws:ec2\/vpc:Vpc.*properties differ.*enableDnsHostnames/s);
+  assert.equal(await drifted.locator('time').count(), 2, 'first and last seen');
+  await visited('environment-drift');
+  await page.getByRole('link', { name: 'Drift', exact: true }).click();
+  await page.getByRole('heading', { name: 'Drift', level: 1 }).waitFor();
+  await page.locator('#drift-summary').getByText('1 drifted resource(s) in 1 environment(s)').waitFor();
+  const fleetRow = page.locator('section', { hasText: 'aws:ec2/vpc:Vpc' }).locator('tbody tr', { hasText: 'acme/prod' });
+  assert.match(await fleetRow.textContent(), /vpc.*enableDnsHostnames/s);
   await visited('fleet-drift');
 
   // --- a forged cross-site POST, with the admin's session in the browser ------------------
