@@ -137,11 +137,7 @@ impl Server {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), json!(v)))
             .collect();
-        std::fs::write(
-            self.pulumi.path().join("knobs.json"),
-            Value::Object(map).to_string(),
-        )
-        .unwrap();
+        std::fs::write(self.knobs_file(), Value::Object(map).to_string()).unwrap();
     }
 }
 
