@@ -50,6 +50,11 @@ assets! {
     "page-environment.js" => JS,
     "page-config.js" => JS,
     "page-operation.js" => JS,
+    "page-approvals.js" => JS,
+    "page-drift.js" => JS,
+    "approval.js" => JS,
+    "labels.js" => JS,
+    "labelsblock.js" => JS,
 }
 
 /// Only our own files: no inline script or style, no other origin, no framing, no plugins;

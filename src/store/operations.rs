@@ -149,14 +149,18 @@ pub fn lookup_pair(
     Ok((pick(first), pick(second)))
 }
 
-/// A stack's operations, newest first.
+/// A stack's operations (only those in `status` when given), newest first.
 pub fn list_for_stack(
     conn: &mut Conn,
     stack: &str,
+    status: Option<OperationStatus>,
     limit: i64,
 ) -> Result<Vec<Operation>, StoreError> {
-    ops::table
-        .filter(ops::stack_name.eq(stack))
+    let mut query = ops::table.filter(ops::stack_name.eq(stack)).into_boxed();
+    if let Some(status) = status {
+        query = query.filter(ops::status.eq(status));
+    }
+    query
         .order(ops::seq.desc())
         .limit(limit)
         .select(Operation::as_select())

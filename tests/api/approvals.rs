@@ -338,3 +338,40 @@ async fn an_invalid_approval_policy_names_the_field() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn the_history_lists_only_the_deploys_awaiting_approval_when_asked() {
+    let app = spawn_app().await;
+    with_policy(&app, "always").await;
+    let held = awaiting(&app).await;
+    let preview = app.start(PROD, Action::Preview).await;
+    let history = "/api/v1/tenants/acme/environments/prod/operations";
+    let all: Vec<Operation> = app.get_json(history).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+
+    let waiting: Vec<Operation> = app
+        .get_json(&format!("{history}?status=awaiting_approval"))
+        .await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].id, held.id);
+    let queued: Vec<Operation> = app.get_json(&format!("{history}?status=queued")).await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].id, preview.id);
+
+    // Once decided, it no longer waits.
+    let operator = app.token("operator").await;
+    assert_eq!(
+        decide(&app, &held.id, "reject", &operator).await.status(),
+        200
+    );
+    let waiting: Vec<Operation> = app
+        .get_json(&format!("{history}?status=awaiting_approval"))
+        .await;
+    assert!(waiting.is_empty(), "{waiting:?}");
+
+    // A status that does not exist is a field error (the query extractor's 422).
+    let resp = app.get(&format!("{history}?status=pending_forever")).await;
+    assert_eq!(resp.status(), 422);
+    app.run_pending_operations().await;
+    app.stop().await;
+}

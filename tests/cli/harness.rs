@@ -45,17 +45,27 @@ pub struct Server {
 impl Server {
     /// A server without AWS: tenants, configs and tokens work; operations would fail.
     pub fn start() -> Self {
-        Self::spawn(None)
+        Self::spawn(None, &[])
     }
 
     /// A server whose worker runs the pulumi stand-in with moto as AWS; `None` (and a
     /// SKIPPED line) when moto is not installed.
     pub fn with_aws() -> Option<Self> {
-        let moto = MotoServer::start_blocking()?;
-        Some(Self::spawn(Some(moto)))
+        Self::with_aws_env(&[])
     }
 
-    fn spawn(moto: Option<MotoServer>) -> Self {
+    /// [`Server::with_aws`] with `extra` server settings (e.g. `BYOC_DRIFT_POLL_SECONDS`).
+    pub fn with_aws_env(extra: &[(&str, &str)]) -> Option<Self> {
+        let moto = MotoServer::start_blocking()?;
+        Some(Self::spawn(Some(moto), extra))
+    }
+
+    /// The stand-in's `knobs.json` (what [`Server::knobs`] writes).
+    pub fn knobs_file(&self) -> std::path::PathBuf {
+        self.pulumi.path().join("knobs.json")
+    }
+
+    fn spawn(moto: Option<MotoServer>, extra: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let pulumi = standin_wrapper();
         let port = free_port();
@@ -91,6 +101,7 @@ impl Server {
                 env.push((k.into(), v.into()));
             }
         }
+        env.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         let log = std::fs::File::create(data.path().join("serve.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_byoc"))
             .arg("serve")
@@ -126,11 +137,7 @@ impl Server {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), json!(v)))
             .collect();
-        std::fs::write(
-            self.pulumi.path().join("knobs.json"),
-            Value::Object(map).to_string(),
-        )
-        .unwrap();
+        std::fs::write(self.knobs_file(), Value::Object(map).to_string()).unwrap();
     }
 }
 

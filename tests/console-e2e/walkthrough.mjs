@@ -1,11 +1,16 @@
 // The console, walked as a person would in headless Chromium: sign in, register a tenant,
 // write a config with a mistake and see the field error, fix it, deploy and watch the live
 // log reach the summary (through a connection that is cut on the way), see the outputs with
-// secrets masked, compare config versions, sign out; a viewer sees no deploy button; a forged
+// secrets masked, compare config versions, label the tenant and the environment and filter the
+// fleet by a selector, hold a deploy for approval (the environment's policy set to `always`),
+// find it among the pending approvals, approve it and watch it apply, reject another with a
+// reason, see a stale approval's 409 in words, read the drift pages, sign out; a viewer sees no deploy button; a forged
 // cross-site POST is refused. The page never shows the external ID after creation, nor a
 // secret output value. Started by tests/console/browser.rs with a real `byoc serve`.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { assertAbsent, assertContrast, assertLabelled, launch, startForger, startProxy } from './lib.mjs';
 
@@ -45,8 +50,10 @@ async function visited(name) {
   await assertAbsent(page, secrets, name);
   await shot(name);
 }
-const api = async (method, p, token = adminToken) => {
-  const response = await fetch(upstream + p, { method, headers: { Authorization: `Bearer ${token}` } });
+const api = async (method, p, token = adminToken, body = undefined) => {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(upstream + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: await response.json().catch(() => null) };
 };
 
@@ -89,6 +96,11 @@ try {
   await page.getByRole('heading', { name: 'Acme Corp', level: 1 }).waitFor();
   await page.getByRole('button', { name: 'Verify role' }).click();
   await page.getByText('The role works').waitFor();
+  await page.locator('summary', { hasText: 'Edit labels' }).click();
+  await page.locator('#tenant-labels-text').fill('tier=gold');
+  await page.getByRole('button', { name: 'Save labels' }).click();
+  await page.locator('#tenant-labels').getByText('tier=gold').waitFor();
+  assert.deepEqual((await api('GET', '/api/v1/tenants/acme')).body.labels, { tier: 'gold' });
   await visited('tenant');
 
   // --- a config with a mistake, then fixed --------------------------------------------------
@@ -162,6 +174,11 @@ try {
   await visited('environment-deployed');
   await page.getByRole('link', { name: 'Edit config' }).click();
   await page.locator('[data-pointer$="/scaling/desired_size"] input').first().fill('3');
+  // Every deploy from now on waits for a reviewer.
+  await page.getByRole('button', { name: 'Edit as JSON' }).click();
+  const v2 = JSON.parse(await page.locator('#config-json').inputValue());
+  v2.approval = { policy: 'always' };
+  await page.locator('#config-json').fill(JSON.stringify(v2, null, 2));
   await page.getByRole('button', { name: 'Validate and save' }).click();
   await page.locator('#config-saved').getByText('Saved version 2').waitFor();
   await page.getByRole('link', { name: 'Back to acme/prod' }).click();
@@ -169,6 +186,131 @@ try {
   await diff.getByText('desired_size').waitFor();
   assert.match(await diff.textContent(), /v1[\s\S]*v2/);
   await visited('environment-config-diff');
+
+  // --- labels on the environment, the fleet filtered by a label selector ------------------
+  await page.locator('summary', { hasText: 'Edit labels' }).click();
+  const envLabels = page.locator('#env-labels-text');
+  await envLabels.fill('ring=canary\nBad Key=x');
+  await page.getByRole('button', { name: 'Save labels' }).click();
+  await page.locator('#env-labels-error [role=alert]').waitFor();
+  assert.equal(await envLabels.getAttribute('aria-invalid'), 'true', 'the API refused the key');
+  await envLabels.fill('ring=canary');
+  await page.getByRole('button', { name: 'Save labels' }).click();
+  await page.locator('#env-labels').getByText('ring=canary').waitFor();
+  assert.equal(await envLabels.getAttribute('aria-invalid'), null);
+  await visited('environment-labels');
+  await page.getByRole('link', { name: 'Fleet' }).first().click();
+  const selector = page.getByLabel('Label selector');
+  await selector.fill('ring=stable');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByText('Nothing matches the filter.').waitFor();
+  await selector.fill('ring in (canary,beta)');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator('table.grid tbody tr', { hasText: 'ring=canary' }).waitFor();
+  assert.match(page.url(), /\?selector=ring/, 'the selector is kept in the address');
+  await visited('fleet-label-selector');
+  await selector.fill('ring in (');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator('#fleet-selector-error [role=alert]').getByText('selector').waitFor();
+  await selector.fill('');
+  await page.getByRole('button', { name: 'Apply' }).click();
+
+  // --- a deploy held for approval: its plan, the pending list, approve, it applies --------
+  await page.locator('table.grid tbody tr', { hasText: 'prod' }).getByRole('link', { name: 'prod' }).click();
+  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
+  const deployHeld = async () => {
+    await page.getByRole('button', { name: 'Deploy' }).click();
+    await page.waitForURL(/\/ui\/operations\//);
+    await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 120000 });
+    await page.getByText('This deploy waits for approval').waitFor();
+    return page.url();
+  };
+  const held = await deployHeld();
+  const approval = page.locator('#op-approval');
+  assert.match(await approval.textContent(), /Held because.*approval policy is `always`/s);
+  assert.ok(await approval.locator('dt', { hasText: 'Plan expires' }).count() === 1, 'the expiry is shown');
+  const planned = await approval.locator('#plan-changes').textContent();
+  assert.match(planned, /update/, `the change list names the scaling update: ${planned}`);
+  assert.ok(await approval.locator('#plan-changes ul.paths li').count() > 0, 'changed property paths are listed');
+  await page.getByRole('link', { name: 'Pending approvals' }).click();
+  await page.getByRole('heading', { name: 'Pending approvals', level: 1 }).waitFor();
+  const pendingRow = page.locator('#approvals tbody tr', { hasText: 'acme/prod' });
+  await pendingRow.waitFor();
+  assert.match(await pendingRow.textContent(), /to update/);
+  await visited('pending-approvals');
+  await pendingRow.getByRole('link', { name: /Review/ }).click();
+  await page.waitForURL(held);
+  await page.getByRole('button', { name: 'Approve' }).waitFor();
+  await visited('operation-awaiting-approval');
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await approval.getByText('approved by').waitFor({ timeout: 60000 });
+  await page.locator('dl.facts dd .badge', { hasText: 'succeeded' }).first().waitFor({ timeout: 120000 });
+  await page.locator('#op-connection').getByText('finished').waitFor({ timeout: 120000 });
+  assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0, 'decided once');
+  assert.equal((await api('GET', `/api/v1/operations/${held.split('/').pop()}`)).body.status, 'succeeded', 'the approved plan applied');
+  await visited('operation-approved-and-applied');
+
+  // --- another held deploy, rejected with a reason ----------------------------------------
+  await page.getByRole('link', { name: 'prod' }).first().click();
+  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
+  await deployHeld();
+  await page.getByLabel('Reason for rejecting (optional)').fill('not during the freeze');
+  await page.getByRole('button', { name: 'Reject' }).click();
+  await page.locator('dl.facts dd .badge', { hasText: 'cancelled' }).first().waitFor();
+  await page.getByText('not during the freeze').first().waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
+  await visited('operation-rejected');
+
+  // --- a held deploy made stale by a newer config: the 409 in words -----------------------
+  await page.getByRole('link', { name: 'prod' }).first().click();
+  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
+  await deployHeld();
+  const current = await api('GET', '/api/v1/tenants/acme/environments/prod/config');
+  // The newer version also asks for drift checks (read below).
+  const newer = await api('POST', '/api/v1/tenants/acme/environments/prod/config', adminToken, { ...current.body.request, drift_check: { every: '1m' } });
+  assert.equal(newer.status, 201, JSON.stringify(newer.body));
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#approval-feedback [role=alert]').getByText('A newer config version was saved').waitFor();
+  await page.locator('dl.facts dd .badge', { hasText: 'cancelled' }).first().waitFor();
+  await visited('operation-stale-approval-refused');
+
+  // --- drift: the fake cloud changed out of band, the check's report on both pages -------
+  await page.getByRole('link', { name: 'Drift', exact: true }).click();
+  await page.getByRole('heading', { name: 'Drift', level: 1 }).waitFor();
+  await page.locator('#drift-summary').getByText('No drift found').waitFor();
+  await page.getByRole('link', { name: 'Fleet', exact: true }).first().click();
+  await page.locator('table.grid tbody tr', { hasText: 'prod' }).getByRole('link', { name: 'prod' }).click();
+  await page.getByRole('heading', { name: 'acme/prod', level: 1 }).waitFor();
+  await page.locator('#drift').getByText('Not checked yet').waitFor();
+  // The stand-in's cloud now reports the VPC's DNS hostnames off (tests/support/pulumi_standin/
+  // cloud.py); the check, scheduled by the config's drift_check, is made due at once (as
+  // tests/support/app.rs make_drift_checks_due does) and the server looks every second.
+  const knobsFile = env('STANDIN_KNOBS');
+  const knobs = JSON.parse(fs.readFileSync(knobsFile, 'utf8'));
+  fs.writeFileSync(knobsFile, JSON.stringify({ ...knobs, PULUMI_STANDIN_DRIFT: 'vpc:enableDnsHostnames=false' }));
+  const makeDue = () => execFileSync('python3', ['-c',
+    'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=10)\nc.execute("UPDATE drift_checks SET next_at = \'2000-01-01 00:00:00\' WHERE checked_at IS NULL")\nc.commit()',
+    env('BYOC_DB')]);
+  const driftDeadline = Date.now() + 120000;
+  for (;;) {
+    const report = (await api('GET', '/api/v1/tenants/acme/environments/prod/drift')).body;
+    if (report?.resources?.length) break;
+    assert.ok(Date.now() < driftDeadline && !report?.error, `a drift report: ${JSON.stringify(report)}`);
+    if (report?.scheduled && !report.checked_at) makeDue();
+    await new Promise((resolve) => { setTimeout(resolve, 300); });
+  }
+  await page.reload();
+  const drifted = page.locator('#drift table tbody tr', { hasText: 'vpc' });
+  await drifted.waitFor();
+  assert.match(await drifted.textContent(), /aws:ec2\/vpc:Vpc.*properties differ.*enableDnsHostnames/s);
+  assert.equal(await drifted.locator('time').count(), 2, 'first and last seen');
+  await visited('environment-drift');
+  await page.getByRole('link', { name: 'Drift', exact: true }).click();
+  await page.getByRole('heading', { name: 'Drift', level: 1 }).waitFor();
+  await page.locator('#drift-summary').getByText('1 drifted resource(s) in 1 environment(s)').waitFor();
+  const fleetRow = page.locator('section', { hasText: 'aws:ec2/vpc:Vpc' }).locator('tbody tr', { hasText: 'acme/prod' });
+  assert.match(await fleetRow.textContent(), /vpc.*enableDnsHostnames/s);
+  await visited('fleet-drift');
 
   // --- a forged cross-site POST, with the admin's session in the browser ------------------
   const forger = await startForger(`${base}/api/v1/tenants`, [
@@ -236,6 +378,8 @@ try {
   for (const name of ['Deploy', 'Preview', 'Refresh', 'Destroy stack']) {
     assert.equal(await page.getByRole('button', { name }).count(), 0, `a viewer sees no ${name} button`);
   }
+  assert.equal(await page.locator('summary', { hasText: 'Edit labels' }).count(), 0, 'a viewer cannot edit labels');
+  await page.locator('#env-labels').getByText('ring=canary').waitFor();
   await visited('environment-as-viewer');
   await page.goto(`${base}/ui/tenants/acme/environments/prod/config`);
   await page.getByRole('heading', { name: 'Config of acme/prod' }).waitFor();
@@ -246,6 +390,28 @@ try {
   await page.getByRole('heading', { name: 'Acme Corp', level: 1 }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Verify role' }).count(), 0);
   await visited('tenant-as-viewer');
+  // A deploy held for approval: a viewer reads its plan but has no decision to make.
+  const heldForViewer = await api('POST', '/api/v1/tenants/acme/environments/prod/deploy');
+  assert.equal(heldForViewer.status, 202, JSON.stringify(heldForViewer.body));
+  // The list is read once per visit: visit it once the preview has saved the plan.
+  const deadline = Date.now() + 120000;
+  for (;;) {
+    const { body } = await api('GET', `/api/v1/operations/${heldForViewer.body.id}`);
+    if (body.status === 'awaiting_approval') break;
+    assert.ok(['queued', 'running'].includes(body.status) && Date.now() < deadline, `the deploy is held: ${JSON.stringify(body)}`);
+    await new Promise((resolve) => { setTimeout(resolve, 200); });
+  }
+  await page.goto(`${base}/ui/approvals`);
+  await page.locator('#approvals tbody tr', { hasText: 'acme/prod' }).waitFor();
+  await page.goto(`${base}/ui/operations/${heldForViewer.body.id}`);
+  await page.getByText('This deploy waits for approval').waitFor({ timeout: 120000 });
+  await page.locator('#plan-changes').waitFor();
+  for (const name of ['Approve', 'Reject']) {
+    assert.equal(await page.getByRole('button', { name }).count(), 0, `a viewer sees no ${name} button`);
+  }
+  await visited('operation-awaiting-approval-as-viewer');
+  assert.equal((await api('POST', `/api/v1/operations/${heldForViewer.body.id}/approve`, viewerToken)).status, 403, 'the server refuses a viewer\'s approval');
+  assert.equal((await api('POST', `/api/v1/operations/${heldForViewer.body.id}/reject`, adminToken, {})).status, 200);
   // The server refuses it anyway: the page's own session, the page's own CSRF token.
   const refused = await page.evaluate(async () => {
     const me = await (await fetch('/console/session')).json();

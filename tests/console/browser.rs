@@ -40,7 +40,8 @@ fn the_console_walkthrough_in_headless_chromium() {
         eprintln!("SKIPPED: the console walkthrough: {reason}");
         return;
     }
-    let Some(server) = Server::with_aws() else {
+    // Drift checks looked for every second: the walk makes one due and reads its report.
+    let Some(server) = Server::with_aws_env(&[("BYOC_DRIFT_POLL_SECONDS", "1")]) else {
         return;
     };
     // Slow enough that the live log is watched while it grows, and a cut connection resumes.
@@ -70,6 +71,10 @@ fn the_console_walkthrough_in_headless_chromium() {
         .env("BYOC_VIEWER_TOKEN", viewer["token"].as_str().unwrap())
         .env("CHROMIUM", CHROMIUM)
         .env("SCREENSHOT_DIR", &shots)
+        // To change the fake cloud out of band (PULUMI_STANDIN_DRIFT) and make the drift
+        // check due at once, as tests/support/app.rs make_drift_checks_due does.
+        .env("STANDIN_KNOBS", server.knobs_file())
+        .env("BYOC_DB", server.data.path().join("data/byoc.db"))
         .status()
         .expect("node runs");
     let log = server.log();

@@ -38,6 +38,8 @@ async fn every_page_path_serves_the_shell_with_the_csp() {
         "/ui/",
         "/ui/tenants/acme/environments/prod",
         "/ui/operations/x",
+        "/ui/approvals",
+        "/ui/drift",
     ] {
         let resp = app
             .client
@@ -96,6 +98,106 @@ async fn files_are_served_with_their_type_and_revalidated_by_etag() {
         missing.headers()["content-type"],
         "application/problem+json"
     );
+    app.stop().await;
+}
+
+/// The quoted strings after each `marker` in `text` (e.g. the `'./x.js'` of `from './x.js'`).
+fn quoted_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
+    text.match_indices(marker)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + marker.len()..];
+            let quote = rest
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '\'' | '"' | '`'))?;
+            let end = rest[1..].find(quote)?;
+            // A template with a placeholder is not one route.
+            Some(&rest[1..=end]).filter(|s| !s.contains("${"))
+        })
+        .collect()
+}
+
+/// Every module a page imports is served, and every API route a page is gated on (`needs:` in
+/// app.js, `available(…)` in the pages) is a route of the OpenAPI document: a typo there would
+/// hide the page (approvals, drift, labels) without any error.
+#[actix_web::test]
+async fn every_imported_script_is_served_and_every_page_gate_names_a_real_route() {
+    let app = spawn_app().await;
+    let fetch = |name: String| {
+        let url = format!("{}/console/assets/{name}", app.base);
+        let client = app.client.clone();
+        async move {
+            let resp = client.get(&url).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{url}");
+            resp.text().await.unwrap()
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec!["app.js".to_owned()];
+    let mut gates = Vec::new();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let text = fetch(name).await;
+        // Module imports only (`from './x.js'`), not prose that says "from".
+        for import in quoted_after(&text, "from ") {
+            if let Some(module) = import.strip_prefix("./").filter(|m| m.ends_with(".js")) {
+                todo.push(module.to_owned());
+            }
+        }
+        gates.extend(
+            quoted_after(&text, "needs: ")
+                .into_iter()
+                .map(str::to_owned),
+        );
+        gates.extend(
+            quoted_after(&text, "available(")
+                .into_iter()
+                .map(str::to_owned),
+        );
+        // page-environment.js gates its sections on `has('drift')` etc., its own shorthand.
+        let shorthand =
+            "const has = (route) => available(`/api/v1/tenants/{slug}/environments/{env}/";
+        let sections = if text.contains(shorthand) {
+            quoted_after(&text, "has(")
+        } else {
+            Vec::new()
+        };
+        for has in sections {
+            gates.push(format!(
+                "/api/v1/tenants/{{slug}}/environments/{{env}}/{has}"
+            ));
+        }
+    }
+    for page in [
+        "page-approvals.js",
+        "page-drift.js",
+        "labelsblock.js",
+        "approval.js",
+    ] {
+        assert!(
+            seen.contains(page),
+            "{page} is reached from app.js: {seen:?}"
+        );
+    }
+    let doc: serde_json::Value = app.get_json("/api/openapi.json").await;
+    let routes = doc["paths"].as_object().unwrap();
+    for needed in [
+        "/api/v1/operations/{id}/approve",
+        "/api/v1/drift",
+        "/api/v1/tenants/{slug}/labels",
+        "/api/v1/tenants/{slug}/environments/{env}/labels",
+        "/api/v1/tenants/{slug}/environments/{env}/drift",
+    ] {
+        assert!(
+            gates.iter().any(|g| g == needed),
+            "a page is gated on {needed}: {gates:?}"
+        );
+    }
+    for gate in &gates {
+        assert!(routes.contains_key(gate), "{gate} is not an API route");
+    }
     app.stop().await;
 }
 

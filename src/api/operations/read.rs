@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::OperationView;
 use crate::api::problems::{Forbidden, Invalid, NotFound, Unauthorized};
 use crate::api::{ApiError, ApiResult, AppState, Caller, EnvPath, OperationPath, Viewer};
-use crate::domain::{OutputValue, Role, StackStatus, ValidationErrors};
+use crate::domain::{OperationStatus, OutputValue, Role, StackStatus, ValidationErrors};
 use crate::store;
 
 /// The spec's deployment record, plus the current and last operation.
@@ -100,9 +100,12 @@ pub struct HistoryQuery {
     /// How many (1–200, default 50), newest first.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// Only operations in this status, e.g. `awaiting_approval` (the deploys waiting for a
+    /// reviewer).
+    pub status: Option<OperationStatus>,
 }
 
-/// The environment's operation history, newest first.
+/// The environment's operation history, newest first (only those in `status` when given).
 #[utoipa::path(
     tag = "operations",
     params(EnvPath, HistoryQuery),
@@ -120,12 +123,13 @@ pub async fn list_environment_operations(
     if !(1..=200).contains(&limit) {
         return Err(ValidationErrors::single("limit", "must be between 1 and 200").into());
     }
+    let status = query.status;
     let (slug, env) = (path.slug.to_string(), path.env.to_string());
     let ops = state
         .db(move |conn| {
             path.load_tenant(conn)?;
             let stack = path.stack_name();
-            store::operations::list_for_stack(conn, stack.as_str(), i64::from(limit))
+            store::operations::list_for_stack(conn, stack.as_str(), status, i64::from(limit))
         })
         .await?;
     let views: Vec<OperationView> = ops

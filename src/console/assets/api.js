@@ -60,6 +60,7 @@ export async function api(method, path, body, options = {}) {
 
 export const get = (path, options) => api('GET', path, undefined, options);
 export const post = (path, body, options) => api('POST', path, body ?? {}, options);
+export const put = (path, body, options) => api('PUT', path, body ?? {}, options);
 export const del = (path, options) => api('DELETE', path, undefined, options);
 
 /** Every item of a cursor-paged list (`{items, next_cursor}`). */
@@ -90,12 +91,23 @@ export const routes = {
   status: (slug, env) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/status`,
   outputs: (slug, env) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/outputs`,
   history: (slug, env, limit = 50) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/operations?limit=${limit}`,
+  awaiting: (slug, env) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/operations?status=awaiting_approval&limit=200`,
+  drift: (slug, env) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/drift`,
+  fleetDrift: () => '/api/v1/drift',
+  tenantLabels: (slug) => `/api/v1/tenants/${enc(slug)}/labels`,
+  envLabels: (slug, env) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/labels`,
   start: (slug, env, action) => `/api/v1/tenants/${enc(slug)}/environments/${enc(env)}/${action}`,
   operation: (id) => `/api/v1/operations/${enc(id)}`,
   events: (id, after = 0) => `/api/v1/operations/${enc(id)}/events?after=${after}`,
   cancel: (id) => `/api/v1/operations/${enc(id)}/cancel`,
+  plan: (id) => `/api/v1/operations/${enc(id)}/plan`,
+  approve: (id) => `/api/v1/operations/${enc(id)}/approve`,
+  reject: (id) => `/api/v1/operations/${enc(id)}/reject`,
   // Reads the public API does not offer yet (see src/console/readmodel.rs).
-  environments: (slug) => `/api/v1/environments${slug ? `?tenant=${enc(slug)}` : ''}`,
+  environments: (slug, selector) => {
+    const q = [slug ? `tenant=${enc(slug)}` : null, selector ? `selector=${enc(selector)}` : null].filter(Boolean);
+    return `/api/v1/environments${q.length ? `?${q.join('&')}` : ''}`;
+  },
   configRequest: (slug, env) => `/console/api/tenants/${enc(slug)}/environments/${enc(env)}/config-request`,
   session: () => '/console/session',
 };

@@ -11,12 +11,12 @@ import * as tenant from './page-tenant.js';
 import * as environment from './page-environment.js';
 import * as config from './page-config.js';
 import * as operation from './page-operation.js';
+import * as approvals from './page-approvals.js';
+import * as drift from './page-drift.js';
 
 /**
  * The pages. `needs` is the API route a page stands on (features.js); `nav` puts it in the
- * main navigation. Plan approvals, drift and rollouts get their rows here when their APIs
- * exist, e.g. `{ pattern: /^\/ui\/approvals$/, page: approvals, nav: 'Approvals',
- * href: '/ui/approvals', needs: '/api/v1/plans' }`.
+ * main navigation. Rollouts get their row here when their API exists.
  */
 const ROUTES = [
   { pattern: /^\/(?:ui\/?)?$/, page: fleet, nav: 'Fleet', href: '/ui/', needs: '/api/v1/tenants' },
@@ -26,6 +26,8 @@ const ROUTES = [
   { pattern: /^\/ui\/tenants\/([^/]+)\/environments\/([^/]+)$/, page: environment, needs: '/api/v1/tenants/{slug}/environments/{env}/status' },
   { pattern: /^\/ui\/tenants\/([^/]+)\/environments\/([^/]+)\/config$/, page: config, needs: '/api/v1/tenants/{slug}/environments/{env}/config' },
   { pattern: /^\/ui\/operations\/([^/]+)$/, page: operation, needs: '/api/v1/operations/{id}' },
+  { pattern: /^\/ui\/approvals$/, page: approvals, nav: 'Pending approvals', href: '/ui/approvals', needs: '/api/v1/operations/{id}/approve' },
+  { pattern: /^\/ui\/drift$/, page: drift, nav: 'Drift', href: '/ui/drift', needs: '/api/v1/drift' },
 ];
 
 const ROLES = ['viewer', 'operator', 'admin'];

@@ -1,7 +1,7 @@
 // Which pages this server can back: a page names the API route it needs, and appears only when
-// the server's OpenAPI document lists that route. Pages for APIs that do not exist yet (plan
-// approvals, drift, rollouts) are added to the route table with their route and show up the
-// day the server grows it, without a console change elsewhere.
+// the server's OpenAPI document lists that route (approvals, drift and labels are gated so).
+// A page for an API that does not exist yet (rollouts) is added to the route table with its
+// route and shows up the day the server grows it, without a console change elsewhere.
 
 let known = null;
 let doc = null;

@@ -1,23 +1,32 @@
 // One environment: its stack status and actions (deploy, preview, refresh, destroy), the
 // current config with its version history and a diff between versions, the rendered program,
-// the outputs (secret values masked: the page never asks for them) and the operation history.
+// the outputs (secret values masked: the page never asks for them) and the operation history;
+// its labels (editable by operators), the deploys waiting for approval and the drift report,
+// each when the server has its API.
 
 import { del, get, post, routes } from './api.js';
 import { actionButton, badge, between, duration, facts, h, mount, paths, problemBox, section, time } from './dom.js';
 import { diff } from './diff.js';
 import { summaryText } from './live.js';
+import { available } from './features.js';
+import { labelsBlock } from './labelsblock.js';
+import { driftTable } from './page-drift.js';
 
 const VERSIONS_SHOWN = 20;
 
 export async function render(ctx) {
   const [slug, env] = ctx.params;
   const tenant = await get(routes.tenant(slug));
-  const [status, latest, history, outputs] = await Promise.all([
+  const has = (route) => available(`/api/v1/tenants/{slug}/environments/{env}/${route}`);
+  const [status, latest, history, outputs, labels, drift] = await Promise.all([
     optional(get(routes.status(slug, env))),
     optional(get(routes.config(slug, env))),
     get(routes.history(slug, env)),
     optional(get(routes.outputs(slug, env))),
+    has('labels') ? optional(get(routes.envLabels(slug, env))) : null,
+    has('drift') ? optional(get(routes.drift(slug, env))) : null,
   ]);
+  const awaiting = history.filter((o) => o.status === 'awaiting_approval');
   const stackStatus = status?.status || 'not_deployed';
   const feedback = h('div', { 'aria-live': 'polite' });
   const current = status?.current_operation;
@@ -32,12 +41,33 @@ export async function render(ctx) {
       current ? ['Running now', h('a', { href: paths.operation(current.id) }, `${current.kind} (${current.status})`)] : null,
       status?.error ? ['Last error', h('span', { class: 'error-text' }, status.error)] : null,
     ]),
+    awaiting.length ? h('div', { class: 'notice warn', role: 'status', id: 'awaiting' },
+      `${awaiting.length} deploy(s) wait for approval: `,
+      awaiting.map((o, i) => [i ? ', ' : '', h('a', { href: paths.operation(o.id) }, `review the deploy of config v${o.config_version}`)])) : null,
     actions(ctx, slug, env, latest, feedback),
     feedback,
+    labels ? section('Labels', labelsBlock(ctx, 'env', labels.labels, routes.envLabels(slug, env))) : null,
+    has('drift') ? section('Drift', driftSection(drift)) : null,
     section('Config', await configSection(ctx, slug, env, latest)),
     section('Program', programSection(slug, env, latest)),
     section('Outputs', outputsTable(outputs)),
     section('Operations', historyTable(history)));
+}
+
+/** The environment's drift report: when checked, the next check, a failed check, the resources. */
+function driftSection(drift) {
+  if (!drift) return h('p', { class: 'empty' }, 'No drift report: the stack is not deployed.');
+  return [
+    facts([
+      ['Checks', drift.scheduled ? 'scheduled' : 'off (set drift_check in the config)'],
+      ['Last check', time(drift.checked_at)],
+      drift.scheduled ? ['Next check', time(drift.next_check_at)] : null,
+      drift.error ? ['Last check failed', h('span', { class: 'error-text' }, drift.error)] : null,
+    ]),
+    drift.resources.length
+      ? h('div', { id: 'drift' }, h('p', {}, h('span', { class: 'badge st-drifted' }, 'drifted'), ` ${drift.resources.length} resource(s) differ from the stack.`), driftTable(drift.resources))
+      : h('p', { class: 'empty', id: 'drift' }, drift.checked_at ? 'No drift: the last check found every resource as the stack has it.' : 'Not checked yet.'),
+  ];
 }
 
 /** The value, or null when the API answers 404 (nothing saved or deployed yet). */

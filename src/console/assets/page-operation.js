@@ -1,10 +1,13 @@
 // One operation, live: its engine events over SSE folded into a log (one line per completed
 // resource step with its duration, diagnostics highlighted, the summary), a progress bar of
 // resources done out of the plan's total, and a cancel button. A dropped connection resumes
-// from the last event shown (sse.js).
+// from the last event shown (sse.js). A deploy run under an approval policy shows its saved
+// plan (the change list, paths only), who asked, when the plan expires and the decision; while
+// it awaits approval, operators and admins approve or reject it (with an optional reason) here.
 
 import { get, post, routes } from './api.js';
-import { actionButton, announce, badge, duration, h, mount, paths, problemBox, time } from './dom.js';
+import { actionButton, announce, badge, duration, facts, h, mount, paths, problemBox, section, time } from './dom.js';
+import { changeCounts, changeVerb, destructive, refusalWords } from './approval.js';
 import { Progress, pastTense, summaryText } from './live.js';
 import { planSize, resourcesAfter } from './program.js';
 import { follow } from './sse.js';
@@ -26,6 +29,10 @@ export async function render(ctx) {
   const log = h('ol', { class: 'log', id: 'op-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Operation log' });
   const errorBox = h('div');
   const actions = h('div', { class: 'actions' });
+  const approval = h('div', { id: 'op-approval' });
+  // Kept across redraws: a refusal stays in view after the status it caused is drawn.
+  const approvalFeedback = h('div', { id: 'approval-feedback', 'aria-live': 'polite' });
+  let plan = op.kind === 'update' ? await loadPlan(op.id) : null;
 
   const crumbs = env
     ? [h('a', { href: paths.fleet() }, 'Fleet'), ' / ', h('a', { href: paths.tenant(env.tenant_slug) }, env.tenant_slug), ' / ', h('a', { href: paths.environment(env.tenant_slug, env.environment) }, env.environment), ' / operation']
@@ -41,6 +48,7 @@ export async function render(ctx) {
       h('dt', {}, 'Finished'), finishedCell,
       h('dt', {}, 'Operation id'), h('dd', {}, h('code', {}, op.id))),
     actions,
+    approval,
     h('div', { class: 'progress-row' },
       h('label', { for: 'op-progress' }, 'Resources'), bar, count, connection),
     activity,
@@ -54,7 +62,23 @@ export async function render(ctx) {
     bar.value = done;
     count.textContent = total ? `${done} of ${total}` : `${done}`;
   };
+  const drawApproval = () => {
+    mount(approval, plan ? approvalSection(ctx, op, plan, approvalFeedback, {
+      decided: async (next) => {
+        op = next;
+        plan = await loadPlan(op.id);
+        drawOp();
+      },
+    }) : null);
+  };
+  let shownStatus = null;
   const drawOp = () => {
+    if (op.status !== shownStatus) {
+      // Held, approved, rejected: the plan's decision changed with the status.
+      if (shownStatus !== null && op.kind === 'update') loadPlan(op.id).then((p) => { plan = p; drawApproval(); });
+      shownStatus = op.status;
+      drawApproval();
+    }
     mount(statusCell, badge(op.status), op.cancel_requested && !isFinal(op) ? ' (cancel requested)' : '');
     mount(finishedCell, time(op.finished_at));
     mount(errorBox, op.error ? h('div', { class: 'alert', role: 'alert' }, h('strong', {}, 'Error: '), op.error) : null);
@@ -105,6 +129,92 @@ export async function render(ctx) {
     if (e.status === 401) window.dispatchEvent(new CustomEvent('byoc:signed-out'));
     else mount(errorBox, problemBox(e));
   });
+}
+
+/** The deploy's saved plan, or null (no approval policy, or not saved yet). */
+async function loadPlan(id) {
+  try {
+    return await get(routes.plan(id));
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+}
+
+const DECISIONS = {
+  approved: 'approved',
+  rejected: 'rejected',
+  auto: 'let through by the policy',
+  refused: 'refused: the plan was stale when approved',
+  expired: 'expired: nobody decided in time',
+};
+
+/** The plan: why it is held, who asked, when it expires, the change list; the decision buttons. */
+function approvalSection(ctx, op, plan, feedback, { decided }) {
+  const waiting = op.status === 'awaiting_approval';
+  const refused = (e) => {
+    const words = refusalWords(e);
+    mount(feedback, words
+      ? h('div', { class: 'alert', role: 'alert' }, h('strong', {}, words), h('div', { class: 'small muted' }, e.detail))
+      : problemBox(e));
+  };
+  let buttons = null;
+  if (waiting && ctx.can('operator')) {
+    const reason = h('input', { id: 'reject-reason', maxlength: 500, autocomplete: 'off', 'aria-describedby': 'reject-reason-hint' });
+    buttons = h('div', { class: 'actions approval-actions' },
+      actionButton('Approve', async () => {
+        mount(feedback);
+        try {
+          const next = await post(routes.approve(op.id));
+          announce('Approved: the deploy is queued to apply its plan');
+          await decided(next);
+        } catch (e) {
+          refused(e);
+          if (e.status === 409) await decided(await get(routes.operation(op.id)));
+        }
+      }, { class: 'primary', id: 'approve' }),
+      h('div', { class: 'field inline' },
+        h('label', { for: 'reject-reason' }, 'Reason for rejecting (optional)'),
+        reason,
+        h('span', { id: 'reject-reason-hint', class: 'hint' }, 'one line, up to 500 characters')),
+      actionButton('Reject', async () => {
+        mount(feedback);
+        try {
+          const text = reason.value.trim();
+          const next = await post(routes.reject(op.id), text ? { reason: text } : {});
+          announce('Rejected');
+          await decided(next);
+        } catch (e) {
+          refused(e);
+        }
+      }, { class: 'danger', id: 'reject' }));
+  }
+  return section('Approval',
+    waiting ? h('p', { class: 'notice warn', role: 'status' }, 'This deploy waits for approval: nothing is applied until someone approves its plan.') : null,
+    facts([
+      ['Requested by', op.requested_by || '—'],
+      plan.hold_reason ? ['Held because', plan.hold_reason] : null,
+      ['Plan saved', time(plan.created_at)],
+      ['Plan expires', time(plan.expires_at)],
+      ['Decision', plan.decision ? `${DECISIONS[plan.decision] || plan.decision}${plan.decided_by ? ` by ${plan.decided_by}` : ''}` : 'waiting'],
+      plan.decided_at ? ['Decided', time(plan.decided_at)] : null,
+    ]),
+    changeTable(plan),
+    buttons,
+    feedback);
+}
+
+function changeTable(plan) {
+  const changes = plan.changes || [];
+  if (!changes.length) return h('p', { class: 'empty' }, 'The plan changes nothing.');
+  return h('table', { class: 'grid', id: 'plan-changes' },
+    h('caption', {}, `Changes in the plan of config v${plan.config_version}: ${changeCounts(changes)}`),
+    h('thead', {}, h('tr', {}, ['Change', 'Type', 'Resource', 'Properties'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, changes.map((c) => h('tr', { class: destructive(c.op) ? 'destructive' : null },
+      h('td', {}, h('span', { class: ['badge', destructive(c.op) ? 'st-failed' : 'st-pending'] }, changeVerb(c.op))),
+      h('td', {}, h('code', {}, c.type)),
+      h('th', { scope: 'row' }, c.name),
+      h('td', {}, c.paths?.length ? h('ul', { class: 'paths' }, c.paths.map((p) => h('li', {}, h('code', {}, p)))) : h('span', { class: 'muted' }, '—'))))));
 }
 
 function isFinal(op) {

@@ -4,6 +4,8 @@
 
 import { get, post, routes } from './api.js';
 import { actionButton, announce, badge, facts, h, mount, paths, problemBox, section, time } from './dom.js';
+import { available } from './features.js';
+import { labelChips, labelsBlock } from './labelsblock.js';
 
 export async function render(ctx) {
   const [slug] = ctx.params;
@@ -39,6 +41,9 @@ export async function render(ctx) {
       h('dt', {}, 'Role'), h('dd', {}, h('code', {}, tenant.role_arn)),
       h('dt', {}, 'Role verified'), verified,
       h('dt', {}, 'Registered'), h('dd', {}, time(tenant.created_at))),
+    available('/api/v1/tenants/{slug}/labels')
+      ? section('Labels', labelsBlock(ctx, 'tenant', tenant.labels, routes.tenantLabels(slug)))
+      : null,
     section('Onboarding',
       onboardingBlock(onboarding),
       h('div', { class: 'actions' }, verify),
@@ -93,12 +98,13 @@ export function codeBlock(label, text) {
 function environmentList(ctx, slug, envs) {
   const table = envs.length
     ? h('table', { class: 'grid' },
-      h('thead', {}, h('tr', {}, ['Environment', 'Status', 'Last operation', 'Config'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ['Environment', 'Status', 'Last operation', 'Config', 'Labels'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, envs.map((e) => h('tr', {},
         h('th', { scope: 'row' }, h('a', { href: paths.environment(slug, e.environment) }, e.environment)),
         h('td', {}, badge(e.status)),
         h('td', {}, e.last_operation ? h('a', { href: paths.operation(e.last_operation.id) }, `${e.last_operation.kind} ${e.last_operation.status}`) : '—'),
-        h('td', {}, e.config_version ? `v${e.config_version}` : 'none')))))
+        h('td', {}, e.config_version ? `v${e.config_version}` : 'none'),
+        h('td', {}, labelChips(e.labels))))))
     : h('p', { class: 'empty' }, 'No environments yet.');
   if (!ctx.can('operator')) return table;
   const error = h('p', { id: 'new-env-error', class: 'field-error', hidden: true });
