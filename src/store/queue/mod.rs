@@ -39,8 +39,8 @@ pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue, enqueue_in};
 pub use forget::forget;
 pub use settle::{
-    CANCEL_TOO_LATE, Ending, cancel, cancel_in, finish, record_check_pending, record_events, record_events_at,
-    record_external_ref, record_stack_settings, requeue,
+    CANCEL_TOO_LATE, Ending, cancel, cancel_in, finish, record_check_pending, record_events,
+    record_events_at, record_external_ref, record_stack_settings, requeue,
 };
 
 use super::operations::Operation;
