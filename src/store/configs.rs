@@ -238,23 +238,7 @@ mod tests {
         let pool = store::connect(scratch.url(), 3).unwrap();
         let mut first = pool.get().unwrap();
         store::migrate(&mut first).unwrap();
-        let now = store::now();
-        store::tenants::insert(
-            &mut first,
-            &store::tenants::NewTenant {
-                id: "t1",
-                slug: "acme",
-                name: "Acme",
-                aws_account_id: "123456789012",
-                aws_region: "us-east-1",
-                role_name: "BYOCPlatformRole",
-                role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
-                external_id_sealed: b"sealed",
-                created_at: now,
-                updated_at: now,
-            },
-        )
-        .unwrap();
+        store::scratch::insert_acme(&mut first).unwrap();
         std::thread::scope(|s| {
             let mut other = None;
             let mine = store::transaction(&mut first, |conn| {
@@ -328,23 +312,7 @@ mod statement_cache {
         let scratch = ScratchDatabase::from_env(dir.path()).unwrap();
         let mut conn = scratch.url().establish().unwrap();
         store::migrate(&mut conn).unwrap();
-        let now = store::now();
-        store::tenants::insert(
-            &mut conn,
-            &store::tenants::NewTenant {
-                id: "t1",
-                slug: "acme",
-                name: "Acme",
-                aws_account_id: "123456789012",
-                aws_region: "us-east-1",
-                role_name: "BYOCPlatformRole",
-                role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
-                external_id_sealed: b"sealed",
-                created_at: now,
-                updated_at: now,
-            },
-        )
-        .unwrap();
+        store::scratch::insert_acme(&mut conn).unwrap();
         store::transaction(&mut conn, |c| {
             store::stacks::ensure(c, "acme-prod", "t1", "prod")?;
             insert_next(

@@ -105,6 +105,27 @@ fn with_database(admin: &str, name: &str) -> String {
     url
 }
 
+/// Tenant `acme` (id `t1`, account 123456789012, us-east-1) with a placeholder sealed external
+/// ID: the one tenant the store's own tests and the database bench start from.
+pub fn insert_acme(conn: &mut super::Conn) -> Result<super::tenants::Tenant, StoreError> {
+    let now = super::now();
+    super::tenants::insert(
+        conn,
+        &super::tenants::NewTenant {
+            id: "t1",
+            slug: "acme",
+            name: "Acme",
+            aws_account_id: "123456789012",
+            aws_region: "us-east-1",
+            role_name: "BYOCPlatformRole",
+            role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
+            external_id_sealed: b"sealed",
+            created_at: now,
+            updated_at: now,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

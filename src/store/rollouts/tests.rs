@@ -23,23 +23,7 @@ fn db() -> Db {
     let pool = store::connect(scratch.url(), 1).unwrap();
     let mut conn = pool.get().unwrap();
     store::migrate(&mut conn).unwrap();
-    let now = store::now();
-    store::tenants::insert(
-        &mut conn,
-        &store::tenants::NewTenant {
-            id: "t1",
-            slug: "acme",
-            name: "Acme",
-            aws_account_id: "123456789012",
-            aws_region: "us-east-1",
-            role_name: "BYOCPlatformRole",
-            role_arn: "arn:aws:iam::123456789012:role/BYOCPlatformRole",
-            external_id_sealed: b"sealed",
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .unwrap();
+    store::scratch::insert_acme(&mut conn).unwrap();
     Db {
         conn,
         _scratch: scratch,
