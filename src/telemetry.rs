@@ -4,6 +4,11 @@ use tracing_subscriber::EnvFilter;
 
 use crate::settings::LogFormat;
 
+/// Target of the debug events marking each step of an operation's control-plane path (claim,
+/// prepare, each CLI spawn and exit, the outcome's record): with `RUST_LOG=byoc::timing=debug`
+/// the log's timestamps give the breakdown the operations bench prints.
+pub const TIMING: &str = "byoc::timing";
+
 /// Installs the global subscriber (filter from `RUST_LOG`, default `info`).
 /// Safe to call more than once: later calls are ignored.
 pub fn init(format: LogFormat) {

@@ -72,6 +72,21 @@ impl Pulumi {
         Self { dir }
     }
 
+    /// The same record, written by a small native wrapper (`small_wrap.rs`) instead of the
+    /// bench binary, when it can be built: what the operations section counts on the control
+    /// plane's side is then byoc's own time plus a small program's exec, not the bench
+    /// binary's. No knobs.
+    pub fn small() -> Self {
+        let pulumi = Self::new();
+        if let Some(wrap) = wrap::build_small(pulumi.dir.path()) {
+            let record = pulumi.dir.path().join("record.jsonl");
+            let conf = format!("{STANDIN}\n{}\n", record.display());
+            std::fs::write(pulumi.dir.path().join("wrap.conf"), conf).unwrap();
+            std::fs::write(pulumi.bin(), format!("#!{}\n", wrap.display())).unwrap();
+        }
+        pulumi
+    }
+
     pub fn bin(&self) -> PathBuf {
         self.dir.path().join("pulumi")
     }
@@ -190,7 +205,10 @@ impl Cluster {
 
     pub fn spawn(&self, args: &[&str], extra: &[(&str, &str)], log: &str) -> Proc {
         let out = std::fs::File::create(self.data.path().join(log)).unwrap();
-        let child = Command::new(BYOC)
+        // `BENCH_BYOC_BIN`: another build of byoc, e.g. to compare two commits with the same
+        // bench binary, run after run.
+        let byoc = std::env::var("BENCH_BYOC_BIN").unwrap_or_else(|_| BYOC.to_owned());
+        let child = Command::new(byoc)
             .args(args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

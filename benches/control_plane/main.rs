@@ -85,9 +85,18 @@ fn main() {
         .unwrap();
     let aws = rt.block_on(Aws::start());
     if wanted("ops") || wanted("api") {
-        let pulumi = Pulumi::new();
+        // `BENCH_WRAPPER=bench`: the bench binary as the timing wrapper (before session 6).
+        let pulumi = match std::env::var("BENCH_WRAPPER").as_deref() {
+            Ok("bench") => Pulumi::new(),
+            _ => Pulumi::small(),
+        };
         let cluster = Cluster::new(&aws, &pulumi);
-        let _serve = cluster.spawn(&["serve"], &[("BYOC_WORKER_CONCURRENCY", "1")], "serve.log");
+        // The `byoc::timing` marks give the operations section its step-by-step breakdown.
+        let env = [
+            ("BYOC_WORKER_CONCURRENCY", "1"),
+            ("RUST_LOG", "warn,byoc::timing=debug"),
+        ];
+        let _serve = cluster.spawn(&["serve"], &env, "serve.log");
         rt.block_on(cluster.wait_ready(Duration::from_secs(60)));
         if wanted("ops") {
             println!("CLI processes and control-plane time per operation…");

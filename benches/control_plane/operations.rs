@@ -5,10 +5,112 @@
 //! when the outcome is recorded) and the wrapper's record of each CLI process:
 //! enqueue → first CLI start, the gaps between one CLI exit and the next start, and last exit
 //! → recorded. Their sum is the control plane's time; the CLI's own time is excluded.
+//!
+//! Then, step by step: the server logs a `byoc::timing` mark at each step of an operation's
+//! path (`RUST_LOG=byoc::timing=debug`: woken, claimed (with the job read), task started, rendered, workspace ready,
+//! each CLI's spawn / spawned / exited / captured, log read, settings read, outputs read, run
+//! returned, events stored, recorded); with the wrapper's marks (its `main` entered, the
+//! stand-in started and ended) they give each interval's p50 and p99 over the day-2 updates.
+
+use std::collections::BTreeMap;
 
 use crate::cluster::{Cluster, Operation, Pulumi};
 use crate::report::{Report, ms, percentile};
 use crate::wrap::CliRun;
+
+/// One `byoc::timing` mark of the server's log: (realtime µs, step).
+type Mark = (i64, String);
+
+/// The server's timing marks, in log order.
+fn server_marks(log: &str) -> Vec<Mark> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "byoc::timing")
+        .filter_map(|v| {
+            let t = chrono::DateTime::parse_from_rfc3339(v["timestamp"].as_str()?).ok()?;
+            Some((t.timestamp_micros(), v["step"].as_str()?.to_owned()))
+        })
+        .collect()
+}
+
+/// The ordered marks of one operation: enqueue, the server's steps and the wrapper's until
+/// `until` (the next operation's enqueue: the `recorded` mark follows the commit, after the
+/// `finished_at` stamped inside it), `finished_at` among them. CLI marks are numbered
+/// (`spawn 1`, `CLI start 1`, …, `spawn 2`, …) so the same step of each operation lines up.
+fn timeline(op: &Operation, runs: &[CliRun], marks: &[Mark], until: i64) -> Vec<(String, i64)> {
+    let created = op.created_at.timestamp_micros();
+    let finished = op.finished_at.unwrap().timestamp_micros();
+    let mut all: Vec<(i64, String)> = marks
+        .iter()
+        .filter(|(t, _)| *t >= created && *t < until)
+        .cloned()
+        .collect();
+    all.push((finished, "finished_at".into()));
+    for r in runs {
+        if let Some(e) = r.entered_us {
+            all.push((e, "wrapper main".into()));
+        }
+        all.push((r.start_us, "CLI start".into()));
+        all.push((r.end_us, "CLI end".into()));
+    }
+    // Stable: a server mark and a wrapper mark with the same µs keep the log's order.
+    all.sort_by_key(|(t, _)| *t);
+    let mut cli = 0;
+    let mut out = vec![("enqueued".to_owned(), created)];
+    for (t, step) in all {
+        if step == "spawn" {
+            cli += 1;
+        }
+        let numbered = [
+            "spawn",
+            "spawned",
+            "wrapper main",
+            "CLI start",
+            "CLI end",
+            "exited",
+            "captured",
+        ];
+        let label = match numbered.contains(&step.as_str()) {
+            true => format!("{step} {cli}"),
+            false => step,
+        };
+        out.push((label, t));
+    }
+    out
+}
+
+/// p50 / p99 of each interval (previous mark → this one) over operations whose timelines have
+/// the same steps as the first one.
+fn breakdown(timelines: &[Vec<(String, i64)>], report: &mut Report) {
+    let Some(first) = timelines.first() else {
+        return;
+    };
+    let shape: Vec<&String> = first.iter().map(|(l, _)| l).collect();
+    let same: Vec<_> = timelines
+        .iter()
+        .filter(|t| t.iter().map(|(l, _)| l).collect::<Vec<_>>() == shape)
+        .collect();
+    let mut gaps: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    for t in &same {
+        for (i, w) in t.windows(2).enumerate() {
+            gaps.entry(i + 1).or_default().push(w[1].1 - w[0].1);
+        }
+    }
+    report.detail(format!(
+        "  step by step ({} of {} updates with the same steps; p50 / p99 since the previous mark):",
+        same.len(),
+        timelines.len()
+    ));
+    for (i, mut v) in gaps {
+        report.detail(format!(
+            "    {:>20} → {:<20} p50 {:>8}  p99 {:>8}",
+            shape[i - 1],
+            shape[i],
+            ms(percentile(&mut v, 50.0)),
+            ms(percentile(&mut v, 99.0)),
+        ));
+    }
+}
 
 /// The CLI runs inside an operation's lifetime (the server's clock and the wrapper's agree:
 /// both are the realtime clock of this machine).
@@ -89,9 +191,11 @@ pub async fn measure(cluster: &Cluster, pulumi: &Pulumi, n: usize, report: &mut 
     let mut counts = Vec::new();
     let (mut totals, mut befores, mut betweens, mut afters) = (vec![], vec![], vec![], vec![]);
     let mut sample = String::new();
+    let mut ended = Vec::new();
     for _ in 0..n {
         let (op, runs) = run_one(cluster, pulumi, "acme", "deploy").await;
         let (b, m, a) = overhead(&op, &runs);
+        ended.push((op, runs.clone()));
         counts.push(runs.len());
         sample = names(&runs);
         befores.push(b);
@@ -123,4 +227,16 @@ pub async fn measure(cluster: &Cluster, pulumi: &Pulumi, n: usize, report: &mut 
         ms(p(&mut afters, 50.0)),
         ms(p(&mut afters, 99.0)),
     ));
+    let marks = server_marks(&cluster.log("serve.log"));
+    let timelines: Vec<_> = ended
+        .iter()
+        .enumerate()
+        .map(|(i, (op, runs))| {
+            let until = ended
+                .get(i + 1)
+                .map_or(i64::MAX, |(next, _)| next.created_at.timestamp_micros());
+            timeline(op, runs, &marks, until)
+        })
+        .collect();
+    breakdown(&timelines, report);
 }

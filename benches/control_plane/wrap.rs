@@ -26,6 +26,7 @@ pub fn now_us() -> i64 {
 
 /// Runs as the wrapper when invoked through the `pulumi` script; returns its exit code.
 pub fn maybe_run() -> Option<i32> {
+    let entered = now_us();
     let args: Vec<OsString> = std::env::args_os().collect();
     let script = Path::new(args.get(1)?);
     if script.file_name()? != "pulumi" {
@@ -72,7 +73,8 @@ pub fn maybe_run() -> Option<i32> {
     let me = std::process::id();
     append(
         &record,
-        &json!({"event": "start", "wrapper": me, "pid": child.id(), "argv": argv, "t_us": start}),
+        &json!({"event": "start", "wrapper": me, "pid": child.id(), "argv": argv, "t_us": start,
+            "entered_us": entered}),
     );
     let status = child.wait();
     let end = now_us();
@@ -171,6 +173,8 @@ pub struct CliRun {
     pub argv: Vec<String>,
     pub start_us: i64,
     pub end_us: i64,
+    /// When the wrapper's `main` began (its exec and loader are before this).
+    pub entered_us: Option<i64>,
 }
 
 /// What the record holds: finished runs, and pids still running.
@@ -196,20 +200,60 @@ pub fn read_record(path: &Path) -> Record {
             Some("start") => {
                 started.insert(
                     wrapper,
-                    (argv, v["pid"].as_u64().unwrap_or_default() as u32),
+                    (
+                        argv,
+                        v["pid"].as_u64().unwrap_or_default() as u32,
+                        v["entered_us"].as_i64(),
+                    ),
                 );
             }
             Some("end") => {
-                started.remove(&wrapper);
+                let entered_us = started.remove(&wrapper).and_then(|s| s.2);
                 out.runs.push(CliRun {
                     argv,
                     start_us: v["start_us"].as_i64().unwrap_or_default(),
                     end_us: v["t_us"].as_i64().unwrap_or_default(),
+                    entered_us,
                 });
             }
             _ => {}
         }
     }
-    out.running = started.into_values().collect();
+    out.running = started
+        .into_values()
+        .map(|(argv, pid, _)| (argv, pid))
+        .collect();
     out
+}
+
+/// Builds `small_wrap.rs` (std only) into `dir/wrap` with `rustc -O` (`$RUSTC`, else `rustc`
+/// on `PATH`); `None` (and why, printed) when that fails: the bench binary then stays the
+/// wrapper.
+pub fn build_small(dir: &Path) -> Option<std::path::PathBuf> {
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/control_plane/small_wrap.rs"
+    );
+    let out = dir.join("wrap");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let built = Command::new(rustc)
+        .args(["--edition", "2021", "-O", "-C", "debuginfo=0"])
+        .args(["-C", "strip=symbols", "-o"])
+        .arg(&out)
+        .arg(src)
+        .output();
+    match built {
+        Ok(o) if o.status.success() => Some(out),
+        Ok(o) => {
+            eprintln!(
+                "small wrapper not built ({}); the bench binary is the wrapper",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("small wrapper not built (rustc: {e}); the bench binary is the wrapper");
+            None
+        }
+    }
 }

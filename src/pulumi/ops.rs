@@ -12,6 +12,7 @@ use super::runner::{Invocation, RunControl, Runner, StopReason};
 use super::tail::tail_event_log;
 use super::workspace::Workspace;
 use crate::domain::names::StackName;
+use crate::telemetry::TIMING;
 
 /// Outcome of a successful engine operation.
 #[derive(Debug, Clone)]
@@ -176,6 +177,7 @@ impl Runner {
         };
         let (out, (digest, decode_errors)) = tokio::join!(run, collect);
         tail.join().await;
+        tracing::debug!(target: TIMING, step = "log read");
         let out = out?;
 
         // A run that exits 0 is a success even if a cancel or the deadline raced its end:

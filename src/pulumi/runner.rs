@@ -19,6 +19,7 @@ use super::env::EnvSnapshot;
 use super::error::PulumiError;
 use super::version::{Version, check_version, locate};
 use crate::domain::names::StackName;
+use crate::telemetry::TIMING;
 
 /// How the driver runs the CLI; built once by the app from `Settings`.
 #[derive(Debug, Clone)]
@@ -255,9 +256,11 @@ impl Runner {
             });
         }
         tracing::debug!(argv = ?argv, "spawning pulumi");
+        tracing::debug!(target: TIMING, step = "spawn", command = argv.get(1).map_or("", String::as_str));
         let mut child = cmd
             .spawn()
             .map_err(|e| PulumiError::io(format!("spawning {}", self.bin.display()), e))?;
+        tracing::debug!(target: TIMING, step = "spawned");
         let mut group = GroupGuard(child.id().and_then(|p| i32::try_from(p).ok()));
 
         let cap = self.config.capture_bytes;
@@ -296,6 +299,7 @@ impl Runner {
             Some(_) => self.escalate(&mut child).await,
         }
         .map_err(|e| PulumiError::io("waiting for pulumi", e))?;
+        tracing::debug!(target: TIMING, step = "exited");
         // Reaped: its pid (and group id) may be reused from now on.
         group.disarm();
         let stop_reason = stopped;
@@ -307,6 +311,7 @@ impl Runner {
         // Plugins that outlive the CLI could hold the pipes open; don't wait on them forever.
         let stdout = join_capture(out_task).await;
         let stderr = join_capture(err_task).await;
+        tracing::debug!(target: TIMING, step = "captured");
         let exit_code = status.code().unwrap_or(-1);
         tracing::info!(
             exit_code,

@@ -16,6 +16,7 @@ use crate::store;
 use crate::store::events::NewEvent;
 use crate::store::operations::Operation;
 use crate::store::queue::{self, Claimed, Ending, Lease, QueueError};
+use crate::telemetry::TIMING;
 
 impl Worker {
     /// Runs one claimed operation to its end.
@@ -32,7 +33,10 @@ impl Worker {
             // The stack shows the operation running now.
             self.inner.hub.changed(&op.id);
             match self.prepare(&op).await {
-                Ok(job) => self.execute(&op, lease, job, shutdown).await,
+                Ok(job) => {
+                    tracing::debug!(target: TIMING, step = "task started");
+                    self.execute(&op, lease, job, shutdown).await
+                }
                 Err(e) => {
                     self.finish(&op, &lease, Verdict::failed(e.to_string()))
                         .await
@@ -130,11 +134,13 @@ impl Worker {
             shutdown: &shutdown,
         };
         let watched = self.keep_lease(&lease, run, signals).await;
+        tracing::debug!(target: TIMING, step = "run returned");
         if watched.stop == Some(Stop::LeaseLost) {
             writer.abort();
         } else if let Err(e) = writer.await {
             tracing::error!(error = %e, "the event writer failed");
         }
+        tracing::debug!(target: TIMING, step = "events stored");
         // The writer's last batch may also have found the lease gone.
         let stop = match lost.is_cancelled() {
             true => Some(Stop::LeaseLost),
@@ -209,6 +215,7 @@ impl Worker {
                 queue::finish(conn, &held, &ending)
             })
             .await;
+        tracing::debug!(target: TIMING, step = "recorded");
         match res {
             Ok(()) => {
                 tracing::info!(operation.status = %status, "operation finished");

@@ -31,6 +31,7 @@ use crate::notify::Hub;
 use crate::settings::WorkerSettings;
 use crate::store::queue::{self, Claimed};
 use crate::store::{self, DbPool, StoreError};
+use crate::telemetry::TIMING;
 
 /// A pool of operation runners in one process.
 #[derive(Debug, Clone)]
@@ -125,6 +126,7 @@ impl Worker {
             let wake = self.inner.hub.queued();
             match self.claim().await {
                 Ok(Some(claimed)) => {
+                    tracing::debug!(target: TIMING, step = "claimed");
                     let worker = self.clone();
                     let shutdown = shutdown.clone();
                     tasks.spawn(async move {
@@ -135,7 +137,7 @@ impl Worker {
                 Ok(None) => {
                     drop(permit);
                     tokio::select! {
-                        _ = wake => {}
+                        _ = wake => tracing::debug!(target: TIMING, step = "woken"),
                         _ = tokio::time::sleep(self.inner.settings.poll) => {}
                         _ = shutdown.cancelled() => break,
                     }

@@ -199,3 +199,29 @@ async fn a_worker_runs_as_many_stacks_at_once_as_its_concurrency_allows() {
     }
     app.stop().await;
 }
+
+/// The control plane's time per operation rests on this (issue 16): an idle worker is woken by
+/// the enqueue itself, and work queued behind a running operation by that operation's end —
+/// never by the poll interval, here an hour: a run that waited for it would not end in time.
+#[actix_web::test]
+async fn an_idle_worker_starts_work_at_once_without_waiting_for_its_poll_interval() {
+    let app = TestApp::builder()
+        .workers(1)
+        .settings(|s| s.worker.poll = Duration::from_secs(3600))
+        .spawn()
+        .await;
+    app.with_config(PROD).await;
+    for _ in 0..3 {
+        let op = app.start(PROD, Action::Deploy).await;
+        app.wait_for(&op.id, "succeeded").await;
+    }
+    block(&app, PROD);
+    let running = app.start(PROD, Action::Deploy).await;
+    wait_until_running(&app, &[PROD.stack().as_str()]).await;
+    app.executor.script(&PROD.stack(), Script::default());
+    let queued = app.start(PROD, Action::Deploy).await;
+    app.executor.release(&PROD.stack());
+    app.wait_for(&running.id, "succeeded").await;
+    app.wait_for(&queued.id, "succeeded").await;
+    app.stop().await;
+}

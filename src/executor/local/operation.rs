@@ -18,6 +18,7 @@ use crate::domain::OperationKind;
 use crate::executor::{EventSink, OperationJob, Outcome, OutputValue, PlanFile, PlanStep};
 use crate::program::Program;
 use crate::pulumi::{OperationResult, PreviewOptions, PulumiError, RunControl, UpOptions};
+use crate::telemetry::TIMING;
 
 /// Event kind recorded when an update succeeded but its outputs could not be read.
 pub const OUTPUTS_UNAVAILABLE_EVENT: &str = "byoc.outputs-unavailable";
@@ -43,10 +44,12 @@ pub(super) async fn run(
     );
     let program = program?;
     checked?;
+    tracing::debug!(target: TIMING, step = "rendered");
     if cancel.is_cancelled() {
         return Err(LocalError::CancelledEarly);
     }
     let mut open = prepare::open_stack(exec, job, &program, cancel, deadline, Some(sink)).await?;
+    tracing::debug!(target: TIMING, step = "workspace ready");
     if job.check_pending {
         let pending = Pending {
             exec,
@@ -63,6 +66,7 @@ pub(super) async fn run(
     let op = engine_op(job, &open)?;
     let result = run_engine(exec, job, &open, sink, &op).await;
     prepare::report_settings(exec, job, &mut open, sink).await?;
+    tracing::debug!(target: TIMING, step = "settings read");
     let result = match result {
         Ok(r) => r,
         Err(e) => {
@@ -88,6 +92,7 @@ pub(super) async fn run(
         OperationKind::Update => read_outputs(exec, job, &open, &result, sink).await,
         _ => None,
     };
+    tracing::debug!(target: TIMING, step = "outputs read");
     Ok(Outcome::Succeeded { summary, outputs })
 }
 
