@@ -17,6 +17,7 @@ mod outcome;
 mod pending;
 mod pending_ids;
 mod prepare;
+mod program_cache;
 mod protection;
 mod recover;
 mod settings_file;
@@ -54,6 +55,8 @@ pub struct LocalExecutor {
     /// Tenant roles that passed the pre-flight recently (in memory only; see
     /// `cloud::preflight_cache`).
     preflight: Arc<PreflightCache>,
+    /// The programs rendered last (`program_cache`: a day-2 update renders the same again).
+    programs: Arc<program_cache::ProgramCache>,
     /// The worker's allowlisted environment: the source of the tenant profile's credentials.
     env: EnvSnapshot,
     /// This process's locked workspace folder.
@@ -131,6 +134,7 @@ impl LocalExecutor {
             probe,
             aws,
             preflight: Arc::new(PreflightCache::new()),
+            programs: Arc::default(),
             env,
             workspaces: Arc::new(workspaces),
             project: settings.pulumi.project.clone(),

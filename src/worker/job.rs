@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::lease::Signals;
-use super::{Disposition, PrepareError, Stop, Verdict, Worker, decide};
+use super::{Disposition, Inner, PrepareError, Stop, Verdict, Worker, decide};
 use crate::domain::config::EnvironmentConfig;
 use crate::domain::{EnvName, StackName};
 use crate::executor::{EventSink, OperationJob, PlanStep};
@@ -19,8 +19,13 @@ use crate::store::queue::{self, Claimed, Ending, Lease, QueueError};
 use crate::telemetry::TIMING;
 
 impl Worker {
-    /// Runs one claimed operation to its end.
-    pub(super) async fn process(&self, claimed: Claimed, shutdown: CancellationToken) {
+    /// Runs one claimed operation to its end, with its job as read at the claim.
+    pub(super) async fn process(
+        &self,
+        claimed: Claimed,
+        job: Result<OperationJob, PrepareError>,
+        shutdown: CancellationToken,
+    ) {
         let Claimed { op, lease } = claimed;
         let span = tracing::info_span!(
             "operation",
@@ -32,7 +37,7 @@ impl Worker {
         async {
             // The stack shows the operation running now.
             self.inner.hub.changed(&op.id);
-            match self.prepare(&op).await {
+            match job {
                 Ok(job) => {
                     tracing::debug!(target: TIMING, step = "task started");
                     self.execute(&op, lease, job, shutdown).await
@@ -51,8 +56,20 @@ impl Worker {
     pub(super) async fn prepare(&self, op: &Operation) -> Result<OperationJob, PrepareError> {
         let inner = self.inner.clone();
         let op = op.clone();
-        let timeout = self.inner.settings.operation_timeout;
-        self.blocking(move |conn| {
+        self.blocking(move |conn| inner.load_job(conn, &op)).await
+    }
+}
+
+impl Inner {
+    /// [`Worker::prepare`] on the caller's connection (the claim reads it in its own trip).
+    pub(super) fn load_job(
+        &self,
+        conn: &mut store::Conn,
+        op: &Operation,
+    ) -> Result<OperationJob, PrepareError> {
+        let inner = self;
+        let timeout = self.settings.operation_timeout;
+        {
             let stack = store::stacks::find(conn, &op.stack_name)?;
             let tenant = store::tenants::find(conn, &stack.tenant_id)?;
             let version =
@@ -105,10 +122,11 @@ impl Worker {
                 check_pending,
                 plan,
             })
-        })
-        .await
+        }
     }
+}
 
+impl Worker {
     async fn execute(
         &self,
         op: &Operation,

@@ -25,7 +25,7 @@ pub use decide::{Disposition, Stop, Verdict, decide};
 pub use error::{PrepareError, RecoveryError};
 
 use crate::crypto::MasterKey;
-use crate::executor::Executor;
+use crate::executor::{Executor, OperationJob};
 use crate::metrics::Metrics;
 use crate::notify::Hub;
 use crate::settings::WorkerSettings;
@@ -103,18 +103,15 @@ impl Worker {
         // So does the rollout driver: it only enqueues and follows operations.
         let rollouts = tokio::spawn(self.clone().rollout_loop(shutdown.clone()));
         // Expired leases are looked for once per poll interval, not before every claim: a
-        // lease lasts many intervals, and a wake-up should reach the claim without a detour.
+        // lease lasts many intervals. And after the claim, not before it: a wake-up reaches the
+        // claim without a detour through two more transactions (a recovered operation is
+        // queued again, which wakes this loop once more).
         let mut next_recovery = tokio::time::Instant::now();
         loop {
             while let Some(done) = tasks.try_join_next() {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "operation task failed");
                 }
-            }
-            if tokio::time::Instant::now() >= next_recovery {
-                self.recover_expired().await;
-                self.expire_plans().await;
-                next_recovery = tokio::time::Instant::now() + self.inner.settings.poll;
             }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p,
@@ -124,28 +121,38 @@ impl Worker {
             // Armed before looking for work: a wake-up between the claim and the wait below
             // is kept, not lost.
             let wake = self.inner.hub.queued();
-            match self.claim().await {
-                Ok(Some(claimed)) => {
+            let idle = match self.claim().await {
+                Ok(Some((claimed, job))) => {
                     tracing::debug!(target: TIMING, step = "claimed");
                     let worker = self.clone();
                     let shutdown = shutdown.clone();
                     tasks.spawn(async move {
                         let _permit = permit;
-                        worker.process(claimed, shutdown).await;
+                        worker.process(claimed, job, shutdown).await;
                     });
+                    false
                 }
                 Ok(None) => {
                     drop(permit);
-                    tokio::select! {
-                        _ = wake => tracing::debug!(target: TIMING, step = "woken"),
-                        _ = tokio::time::sleep(self.inner.settings.poll) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
+                    true
                 }
                 Err(e) => {
                     drop(permit);
                     tracing::warn!(error = %e, "claiming an operation failed; retrying");
                     tokio::time::sleep(self.inner.settings.poll).await;
+                    false
+                }
+            };
+            if tokio::time::Instant::now() >= next_recovery {
+                self.recover_expired().await;
+                self.expire_plans().await;
+                next_recovery = tokio::time::Instant::now() + self.inner.settings.poll;
+            }
+            if idle {
+                tokio::select! {
+                    _ = wake => tracing::debug!(target: TIMING, step = "woken"),
+                    _ = tokio::time::sleep(self.inner.settings.poll) => {}
+                    _ = shutdown.cancelled() => break,
                 }
             }
         }
@@ -173,8 +180,8 @@ impl Worker {
         loop {
             self.recover_expired().await;
             match self.claim().await {
-                Ok(Some(claimed)) => {
-                    self.process(claimed, CancellationToken::new()).await;
+                Ok(Some((claimed, job))) => {
+                    self.process(claimed, job, CancellationToken::new()).await;
                     ran += 1;
                 }
                 Ok(None) => return ran,
@@ -186,10 +193,19 @@ impl Worker {
         }
     }
 
-    async fn claim(&self) -> Result<Option<Claimed>, StoreError> {
+    /// Claims the next runnable operation and reads its job in the same trip through the
+    /// blocking pool (under load each trip waits for a thread to be scheduled, twice).
+    async fn claim(
+        &self,
+    ) -> Result<Option<(Claimed, Result<OperationJob, PrepareError>)>, StoreError> {
         let inner = self.inner.clone();
         self.blocking(move |conn| {
-            queue::claim(conn, &inner.id, inner.executor.name(), inner.lease_until())
+            let lease_until = inner.lease_until();
+            let claimed = queue::claim(conn, &inner.id, inner.executor.name(), lease_until)?;
+            Ok(claimed.map(|claimed| {
+                let job = inner.load_job(conn, &claimed.op);
+                (claimed, job)
+            }))
         })
         .await
     }

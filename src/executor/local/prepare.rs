@@ -47,13 +47,14 @@ impl Control {
     }
 }
 
-/// Renders `config` for the job's stack and validates the result against the schema.
+/// Renders `config` for the job's stack and validates the result against the schema, or
+/// takes the program rendered before from an equal input (`program_cache`).
 pub(super) fn render_program(
     exec: &LocalExecutor,
     job: &OperationJob,
     config: &EnvironmentConfig,
 ) -> Result<Program, LocalError> {
-    Ok(render_checked(&RenderInput {
+    let input = RenderInput {
         stack: &job.stack,
         slug: &job.slug,
         env: &job.env,
@@ -62,7 +63,10 @@ pub(super) fn render_program(
         tenant_role_arn: &job.role_arn,
         project: &exec.project,
         config,
-    })?)
+    };
+    Ok(exec
+        .programs
+        .get_or_render(&input, || render_checked(&input))?)
 }
 
 /// The tenant role `job` runs with.
