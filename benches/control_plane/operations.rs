@@ -79,35 +79,46 @@ fn timeline(op: &Operation, runs: &[CliRun], marks: &[Mark], until: i64) -> Vec<
     out
 }
 
-/// p50 / p99 of each interval (previous mark → this one) over operations whose timelines have
-/// the same steps as the first one.
+/// p50 / p99 of each interval between consecutive steps, in the order the first update went
+/// through them (each step's first mark after the enqueue). The parent's `spawned` and the
+/// child's first marks race, so an interval may be negative for some updates; a step an update
+/// lacks leaves out only the intervals next to it.
 fn breakdown(timelines: &[Vec<(String, i64)>], report: &mut Report) {
     let Some(first) = timelines.first() else {
         return;
     };
-    let shape: Vec<&String> = first.iter().map(|(l, _)| l).collect();
-    let same: Vec<_> = timelines
-        .iter()
-        .filter(|t| t.iter().map(|(l, _)| l).collect::<Vec<_>>() == shape)
-        .collect();
-    let mut gaps: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    for t in &same {
-        for (i, w) in t.windows(2).enumerate() {
-            gaps.entry(i + 1).or_default().push(w[1].1 - w[0].1);
+    let mut order: Vec<&str> = Vec::new();
+    for (label, _) in first {
+        if !order.contains(&label.as_str()) {
+            order.push(label);
         }
     }
+    let firsts: Vec<BTreeMap<&str, i64>> = timelines
+        .iter()
+        .map(|t| {
+            let mut m = BTreeMap::new();
+            for (label, at) in t {
+                m.entry(label.as_str()).or_insert(*at);
+            }
+            m
+        })
+        .collect();
     report.detail(format!(
-        "  step by step ({} of {} updates with the same steps; p50 / p99 since the previous mark):",
-        same.len(),
+        "  step by step over {} updates (p50 / p99 since the previous step):",
         timelines.len()
     ));
-    for (i, mut v) in gaps {
+    for w in order.windows(2) {
+        let mut gaps: Vec<i64> = firsts
+            .iter()
+            .filter_map(|m| Some(m.get(w[1])? - m.get(w[0])?))
+            .collect();
         report.detail(format!(
-            "    {:>20} → {:<20} p50 {:>8}  p99 {:>8}",
-            shape[i - 1],
-            shape[i],
-            ms(percentile(&mut v, 50.0)),
-            ms(percentile(&mut v, 99.0)),
+            "    {:>20} → {:<20} p50 {:>8}  p99 {:>8}  (n={})",
+            w[0],
+            w[1],
+            ms(percentile(&mut gaps, 50.0)),
+            ms(percentile(&mut gaps, 99.0)),
+            gaps.len()
         ));
     }
 }

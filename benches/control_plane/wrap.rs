@@ -238,7 +238,9 @@ pub fn build_small(dir: &Path) -> Option<std::path::PathBuf> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let built = Command::new(rustc)
         .args(["--edition", "2021", "-O", "-C", "debuginfo=0"])
-        .args(["-C", "strip=symbols", "-o"])
+        // Static: no dynamic loader to run before `main` (what is left is the exec itself).
+        .args(["-C", "strip=symbols", "-C", "target-feature=+crt-static"])
+        .arg("-o")
         .arg(&out)
         .arg(src)
         .output();
