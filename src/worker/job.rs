@@ -96,7 +96,7 @@ impl Inner {
                 None => None,
             };
             let check_pending = stored.is_some_and(|r| r.check_pending);
-            let plan = plan_step(conn, &inner.key, &op, &config)?;
+            let plan = plan_step(conn, &inner.key, op, &config)?;
             let external_id: SecretString = inner
                 .key
                 .open_secret(&tenant.external_id_sealed, tenant.id.as_bytes())
