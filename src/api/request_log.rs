@@ -223,7 +223,13 @@ mod tests {
             .to_request();
         let resp = actix_test::call_service(&app, req).await;
         assert!(resp.status().is_success());
-        let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let id = resp
+            .headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
         let line: serde_json::Value = logged
             .lines()
