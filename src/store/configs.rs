@@ -101,18 +101,18 @@ pub fn lookup(
         .filter(ec::tenant_id.eq(tenant_id))
         .filter(ec::environment.eq(environment));
     // `first_row`, not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
-    super::first_row(match version {
+    super::on_backend!(conn, |c| super::first_row(match version {
         Some(v) => of_env
             .filter(ec::version.eq(v))
             .select(ConfigVersion::as_select())
-            .load_iter::<ConfigVersion, DefaultLoadingMode>(conn)
+            .load_iter::<ConfigVersion, DefaultLoadingMode>(c)
             .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
         None => of_env
             .order(ec::version.desc())
             .select(ConfigVersion::as_select())
-            .load_iter::<ConfigVersion, DefaultLoadingMode>(conn)
+            .load_iter::<ConfigVersion, DefaultLoadingMode>(c)
             .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
-    })
+    }))
 }
 
 /// What tells one stored version from every other, past or future: its number and when it
@@ -137,18 +137,19 @@ pub fn find_stamp(
     let of_env = ec::table
         .filter(ec::tenant_id.eq(&tenant.id))
         .filter(ec::environment.eq(environment));
-    super::first_row(match version {
+    // On the engine's own connection: see `super::first_row`.
+    super::on_backend!(conn, |c| super::first_row(match version {
         Some(v) => of_env
             .filter(ec::version.eq(v))
             .select((ec::version, ec::created_at))
-            .load_iter::<VersionStamp, DefaultLoadingMode>(conn)
+            .load_iter::<VersionStamp, DefaultLoadingMode>(c)
             .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
         None => of_env
             .order(ec::version.desc())
             .select((ec::version, ec::created_at))
-            .load_iter::<VersionStamp, DefaultLoadingMode>(conn)
+            .load_iter::<VersionStamp, DefaultLoadingMode>(c)
             .map(|rows| Box::new(rows) as Box<dyn Iterator<Item = _>>),
-    })
+    }))
     .found("environment config", || name(tenant, environment, version))
 }
 

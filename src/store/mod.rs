@@ -35,6 +35,12 @@ pub use error::{Found, StoreError};
 /// treats as a parameter its plan depends on: binding it again (every call) expires the
 /// prepared statement, and the next step parses and plans the SQL again (the bundled
 /// SQLite, `sqlite3ExprIsInteger` marking the LIMIT variable in the statement's `expmask`).
+///
+/// The hot reads (GET tenant, config, status) run on the engine's own connection
+/// (`on_backend!`) rather than through [`Conn`], diesel's `MultiConnection`: the typed
+/// query then has a static query id and is found in the statement cache by that id, while
+/// through [`Conn`] diesel writes the whole SQL text on every execution to find it (issue
+/// 16: ~5 % of a GET status). The statement is the same either way.
 pub fn first_row<T>(
     rows: diesel::QueryResult<impl Iterator<Item = diesel::QueryResult<T>>>,
 ) -> Result<Option<T>, StoreError> {

@@ -136,15 +136,16 @@ pub fn lookup_pair(
     if first.is_none() && second.is_none() {
         return Ok((None, None));
     }
-    // A fixed statement (two binds) rather than `IN` over a list: prepared once.
-    let rows: Vec<Operation> = ops::table
+    // A fixed statement (two binds) rather than `IN` over a list: prepared once; on the
+    // engine's own connection: see `super::first_row`.
+    let rows: Vec<Operation> = super::on_backend!(conn, |c| ops::table
         .filter(
             ops::id
                 .eq(first.unwrap_or_default())
                 .or(ops::id.eq(second.unwrap_or_default())),
         )
         .select(Operation::as_select())
-        .load(conn)?;
+        .load(c))?;
     let pick = |id: Option<&str>| id.and_then(|id| rows.iter().find(|o| o.id == id).cloned());
     Ok((pick(first), pick(second)))
 }

@@ -29,6 +29,17 @@ pub fn seal(key: &MasterKey, stack: &str, outputs: &BTreeMap<String, OutputValue
     serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// One stored output, as [`seal`] writes it.
+#[derive(serde::Deserialize)]
+struct Stored<'a> {
+    #[serde(default)]
+    secret: bool,
+    #[serde(default)]
+    value: Value,
+    #[serde(borrow, default)]
+    sealed: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// Reads stored outputs; secret values are `null` unless `reveal`.
 pub fn open(
     key: &MasterKey,
@@ -36,23 +47,31 @@ pub fn open(
     stored: &str,
     reveal: bool,
 ) -> Result<BTreeMap<String, OutputValue>, CryptoError> {
-    let map: BTreeMap<String, Value> =
+    // Parsed straight into what `seal` wrote: no intermediate object per output, and the
+    // sealed text borrowed from `stored` rather than copied (GET status opens the outputs
+    // on every request, issue 16).
+    let map: BTreeMap<String, Stored<'_>> =
         serde_json::from_str(stored).map_err(|_| CryptoError::Decrypt)?;
     let mut out = BTreeMap::new();
     for (name, v) in map {
-        let secret = v["secret"].as_bool().unwrap_or(false);
-        let value = if !secret {
-            v["value"].clone()
+        let value = if !v.secret {
+            v.value
         } else if reveal {
             let sealed = STANDARD
-                .decode(v["sealed"].as_str().unwrap_or_default())
+                .decode(v.sealed.as_deref().unwrap_or_default())
                 .map_err(|_| CryptoError::Decrypt)?;
             let bytes = key.open(&sealed, stack.as_bytes())?;
             serde_json::from_slice(&bytes).map_err(|_| CryptoError::Decrypt)?
         } else {
             Value::Null
         };
-        out.insert(name, OutputValue { value, secret });
+        out.insert(
+            name,
+            OutputValue {
+                value,
+                secret: v.secret,
+            },
+        );
     }
     Ok(out)
 }

@@ -92,6 +92,16 @@ pub fn lookup_for_env(
         .map_err(Into::into)
 }
 
+/// What a stack's readers need of its tenant: the whole row is twelve columns, three of
+/// them timestamps parsed from text on SQLite (issue 16: GET status).
+#[derive(Debug, Clone, Queryable)]
+pub struct TenantRef {
+    /// The tenant's slug.
+    pub slug: String,
+    /// The tenant's AWS region.
+    pub aws_region: String,
+}
+
 /// The tenant with `slug` and the stack of its `environment`, in one query (a read of
 /// `GET …/status` and `GET …/outputs`); `NotFound` names the tenant, or the stack
 /// `stack_name` when the tenant has none for the environment.
@@ -100,20 +110,25 @@ pub fn find_with_tenant(
     slug: &str,
     environment: &str,
     stack_name: &str,
-) -> Result<(super::tenants::Tenant, Stack), StoreError> {
+) -> Result<(TenantRef, Stack), StoreError> {
     use super::schema::tenants;
-    use super::tenants::Tenant;
-    let rows = tenants::table
-        .left_join(
-            stacks::table.on(stacks::tenant_id
-                .eq(tenants::id)
-                .and(stacks::environment.eq(environment))),
-        )
-        .filter(tenants::slug.eq(slug))
-        .select((Tenant::as_select(), Option::<Stack>::as_select()))
-        // Not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`).
-        .load_iter::<(Tenant, Option<Stack>), diesel::connection::DefaultLoadingMode>(conn);
-    let (tenant, stack) = super::first_row(rows).found("tenant", || slug.to_owned())?;
+    // Not `.first()`: see `super::first_row` (SQLite re-prepares `LIMIT ?`); on the
+    // engine's own connection: see `super::first_row`.
+    let row = super::on_backend!(conn, |c| super::first_row(
+        tenants::table
+            .left_join(
+                stacks::table.on(stacks::tenant_id
+                    .eq(tenants::id)
+                    .and(stacks::environment.eq(environment))),
+            )
+            .filter(tenants::slug.eq(slug))
+            .select((
+                (tenants::slug, tenants::aws_region),
+                Option::<Stack>::as_select()
+            ))
+            .load_iter::<(TenantRef, Option<Stack>), diesel::connection::DefaultLoadingMode>(c)
+    ));
+    let (tenant, stack) = row.found("tenant", || slug.to_owned())?;
     let stack = stack.ok_or_else(|| StoreError::not_found("stack", stack_name))?;
     Ok((tenant, stack))
 }

@@ -79,12 +79,13 @@ pub fn insert(conn: &mut Conn, new: &NewTenant<'_>) -> Result<Tenant, StoreError
 /// `.first()` query is parsed and planned on every call despite diesel's statement cache
 /// (see [`super::first_row`]).
 pub fn find_by_slug(conn: &mut Conn, slug: &str) -> Result<Tenant, StoreError> {
-    super::first_row(
+    // On the engine's own connection: see `super::first_row`.
+    super::on_backend!(conn, |c| super::first_row(
         tenants::table
             .filter(tenants::slug.eq(slug))
             .select(Tenant::as_select())
-            .load_iter::<Tenant, diesel::connection::DefaultLoadingMode>(conn),
-    )
+            .load_iter::<Tenant, diesel::connection::DefaultLoadingMode>(c),
+    ))
     .found("tenant", || slug.to_owned())
 }
 

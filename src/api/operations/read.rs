@@ -42,7 +42,7 @@ pub struct EnvironmentStatus {
 fn load_stack(
     conn: &mut store::Conn,
     path: &EnvPath,
-) -> Result<(store::tenants::Tenant, store::stacks::Stack), store::StoreError> {
+) -> Result<(store::stacks::TenantRef, store::stacks::Stack), store::StoreError> {
     let stack_name = path.stack_name();
     store::stacks::find_with_tenant(
         conn,
