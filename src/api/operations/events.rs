@@ -159,6 +159,8 @@ struct SseState {
     /// The operation ended and every event was sent: `end` follows.
     ending: Option<OperationStatus>,
     done: bool,
+    /// Frames taken (from memory or the database) and not yet handed to the HTTP encoder.
+    pending: web::Bytes,
 }
 
 /// What one read of the database found.
@@ -169,8 +171,13 @@ enum Poll {
 
 /// At most this many events per read of the database.
 const SSE_PAGE: i64 = 500;
-/// In-memory batches waiting for a stream are sent together up to about this many bytes.
-const SSE_CHUNK: usize = 256 * 1024;
+/// Frames go to the HTTP encoder in slices of at most this many bytes. The encoder copies
+/// what it is given into the connection's write buffer and stops taking more at 32 KiB
+/// (actix's default): a batch handed over whole (a thousand events are ~2 MB) grew that buffer
+/// to the batch's size on each of the 100 connections, every batch, and the kernel's zeroing of
+/// those fresh pages was a fifth of the CPU (session 6 profile). Small slices keep each
+/// connection's buffer small and reused, and the copy in cache.
+const SSE_PIECE: usize = 16 * 1024;
 
 /// Streams events in order, each once: what is stored after `after` from the database, then
 /// the batches the hub hands over as the worker stores them. Back to the database when the
@@ -196,10 +203,14 @@ fn sse_stream(
         last_sent: Instant::now(),
         ending: None,
         done: false,
+        pending: web::Bytes::new(),
     };
     futures_util::stream::unfold(init, |mut s| async move {
         if s.done {
             return None;
+        }
+        if !s.pending.is_empty() {
+            return Some((Ok(piece(&mut s)), s));
         }
         if !s.started {
             s.started = true;
@@ -212,9 +223,22 @@ fn sse_stream(
             return Some((Ok(web::Bytes::from(end)), s));
         }
         loop {
-            if s.read || s.last_read.elapsed() >= SSE_POLL {
+            let due = s.last_read.elapsed() >= SSE_POLL;
+            if due && !s.read && s.updates.has_waiting() {
+                // Stored batches are waiting in memory: they carry the events, so the poll
+                // only checks the token. Reading the events too would send a stream that is
+                // behind in its queue to the database for pages it is about to get from memory
+                // (session 6: with 100 busy streams that re-reading was most of the CPU).
+                if let Err(error) = check_token(&mut s).await {
+                    s.done = true;
+                    return Some((Ok(error), s));
+                }
+            } else if s.read || due {
                 match read(&mut s).await {
-                    Ok(Some(frames)) => return Some((Ok(frames), s)),
+                    Ok(Some(frames)) => {
+                        s.pending = frames;
+                        return Some((Ok(piece(&mut s)), s));
+                    }
                     Ok(None) if s.ending.is_some() => {
                         let status = s.ending.take().unwrap_or(OperationStatus::Succeeded);
                         s.done = true;
@@ -239,11 +263,44 @@ fn sse_stream(
             };
             if let Some(frames) = take(&mut s, update) {
                 s.last_sent = Instant::now();
-                return Some((Ok(frames), s));
+                s.pending = frames;
+                return Some((Ok(piece(&mut s)), s));
             }
         }
     })
 }
+
+/// The next at most [`SSE_PIECE`] bytes of the pending frames (a slice, no copy).
+fn piece(s: &mut SseState) -> web::Bytes {
+    let at = s.pending.len().min(SSE_PIECE);
+    s.pending.split_to(at)
+}
+
+/// The token's revocation check alone (see [`read`]); `Err(frame)` ends the stream.
+async fn check_token(s: &mut SseState) -> Result<(), web::Bytes> {
+    let token_id = s.token_id.clone();
+    let found = s
+        .state
+        .db(
+            move |conn| match store::tokens::find_active(conn, &token_id) {
+                Ok(_) => Ok(true),
+                Err(store::StoreError::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
+            },
+        )
+        .await;
+    s.last_read = Instant::now();
+    match found {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(REVOKED),
+        Err(_) => Err(CANNOT_READ),
+    }
+}
+
+const REVOKED: web::Bytes =
+    web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n");
+const CANNOT_READ: web::Bytes =
+    web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n");
 
 /// Reads the status and the next page of events; `Some(frames)` when there were events,
 /// `Err(frame)` with the error event that ends the stream.
@@ -267,16 +324,8 @@ async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
     s.last_read = Instant::now();
     let (status, events) = match read {
         Ok(Poll::Read(status, events)) => (status, events),
-        Ok(Poll::Revoked) => {
-            return Err(web::Bytes::from_static(
-                b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n",
-            ));
-        }
-        Err(_) => {
-            return Err(web::Bytes::from_static(
-                b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n",
-            ));
-        }
+        Ok(Poll::Revoked) => return Err(REVOKED),
+        Err(_) => return Err(CANNOT_READ),
     };
     // A full page may have more behind it: read again next.
     s.read = events.len() as i64 == SSE_PAGE;
@@ -295,43 +344,26 @@ async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
     Ok(Some(frames.freeze()))
 }
 
-/// What the stream sends of `update` and of the updates already waiting behind it (up to
-/// [`SSE_CHUNK`] bytes); `None` when nothing (and maybe a read is due, `s.read`).
+/// What the stream sends of `update`; `None` when nothing (and maybe a read is due,
+/// `s.read`). One batch's frames as they are, a slice of the buffer every stream shares: the
+/// HTTP encoder copies each into the connection's write buffer anyway, so joining the batches
+/// waiting behind it into one buffer (as before) only added a copy per stream.
 fn take(s: &mut SseState, update: Update) -> Option<web::Bytes> {
-    let mut out: Option<web::Bytes> = None;
-    let mut joined: Option<web::BytesMut> = None;
-    let mut next = Some(update);
-    while let Some(update) = next.take() {
-        match update {
-            Update::Changed => {
-                s.read = true;
-                break;
+    match update {
+        Update::Changed => {
+            s.read = true;
+            None
+        }
+        Update::Stored(batch) => match batch.after(s.after) {
+            Take::Frames(frames, last) => {
+                s.after = last;
+                Some(frames)
             }
-            Update::Stored(batch) => match batch.after(s.after) {
-                Take::Frames(frames, last) => {
-                    s.after = last;
-                    match (&mut joined, out.take()) {
-                        (Some(j), _) => j.extend_from_slice(&frames),
-                        (None, Some(first)) => {
-                            let mut j = web::BytesMut::with_capacity(first.len() + frames.len());
-                            j.extend_from_slice(&first);
-                            j.extend_from_slice(&frames);
-                            joined = Some(j);
-                        }
-                        (None, None) => out = Some(frames),
-                    }
-                }
-                Take::Nothing => {}
-                Take::Gap => {
-                    s.read = true;
-                    break;
-                }
-            },
-        }
-        let size = joined.as_ref().map_or(0, |j| j.len()) + out.as_ref().map_or(0, |o| o.len());
-        if size < SSE_CHUNK {
-            next = s.updates.try_next();
-        }
+            Take::Nothing => None,
+            Take::Gap => {
+                s.read = true;
+                None
+            }
+        },
     }
-    joined.map(web::BytesMut::freeze).or(out)
 }
