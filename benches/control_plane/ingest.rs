@@ -277,6 +277,22 @@ fn verdict(complete: bool, worst: usize) -> String {
     }
 }
 
+/// CPU time (user + system) of this whole process so far: server, worker and subscribers all
+/// run in it, so CPU per event is a figure the other load on the machine disturbs far less than
+/// the wall-clock rate.
+fn cpu() -> Duration {
+    // SAFETY: `getrusage` only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// The process's CPU time since `c0`, in µs per event.
+fn per_event(c0: Duration, n: usize) -> f64 {
+    (cpu() - c0).as_secs_f64() * 1e6 / n as f64
+}
+
 fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -389,8 +405,8 @@ impl Bench {
 }
 
 /// Decode alone: the streaming decoder over the log in 64 KiB chunks, as the replay does.
-fn decode_alone(log: &[u8], n: usize) -> f64 {
-    let t0 = Instant::now();
+fn decode_alone(log: &[u8], n: usize) -> (f64, f64) {
+    let (t0, c0) = (Instant::now(), cpu());
     let mut decoder = EventDecoder::new();
     let mut count = 0;
     for chunk in log.chunks(64 * 1024) {
@@ -401,13 +417,14 @@ fn decode_alone(log: &[u8], n: usize) -> f64 {
         }
     }
     assert_eq!(count, n);
-    n as f64 / t0.elapsed().as_secs_f64()
+    let took = t0.elapsed();
+    (n as f64 / took.as_secs_f64(), per_event(c0, n))
 }
 
 /// Persist alone: pre-decoded events through the sink into the worker's writer, no
 /// subscriber. Returns the rate and the events as stored, in batches of the writer's size
 /// (what the fan-out stages send).
-async fn persist_alone(log: &[u8], n: usize) -> (f64, Vec<Vec<byoc::store::events::Event>>) {
+async fn persist_alone(log: &[u8], n: usize) -> (f64, f64, Vec<Vec<byoc::store::events::Event>>) {
     let decoded: Vec<EngineEventRecord> = byoc::pulumi::decode_all(log)
         .into_iter()
         .map(|e| {
@@ -422,9 +439,10 @@ async fn persist_alone(log: &[u8], n: usize) -> (f64, Vec<Vec<byoc::store::event
     let go = Arc::new(Notify::new());
     let bench = start(Feed::Decoded(Mutex::new(decoded)), go.clone()).await;
     bench.running().await;
-    let t0 = chrono::Utc::now();
+    let (t0, c0) = (chrono::Utc::now(), cpu());
     go.notify_one();
     let finished = bench.finished().await;
+    let cpu_us = per_event(c0, n);
     let took = (finished - t0).to_std().unwrap_or_default();
     let mut conn = bench.server.pool.get().expect("a connection");
     let mut batches = Vec::new();
@@ -438,7 +456,7 @@ async fn persist_alone(log: &[u8], n: usize) -> (f64, Vec<Vec<byoc::store::event
     drop(conn);
     assert_eq!(after as usize, n, "every event stored");
     bench.stop().await;
-    (n as f64 / took.as_secs_f64(), batches)
+    (n as f64 / took.as_secs_f64(), cpu_us, batches)
 }
 
 /// Fan-out alone: the stored batches, rendered by byoc, handed to the hub of a server whose
@@ -446,7 +464,7 @@ async fn persist_alone(log: &[u8], n: usize) -> (f64, Vec<Vec<byoc::store::event
 async fn fan_out_alone(
     stored: &[Vec<byoc::store::events::Event>],
     kinds: Arc<Vec<String>>,
-) -> (f64, bool, usize) {
+) -> (f64, f64, bool, usize) {
     let n = kinds.len();
     let go = Arc::new(Notify::new());
     let bench = start(Feed::Hold, go.clone()).await;
@@ -461,16 +479,17 @@ async fn fan_out_alone(
     all_connected(&connected).await;
     // Let every stream finish its first (empty) read of the database.
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu());
     for b in batches {
         bench.server.hub.stored(&bench.id, b);
     }
     let seen = actix_web::rt::task::spawn_blocking(move || subs.join().unwrap())
         .await
         .unwrap();
+    let cpu_us = per_event(c0, n);
     bench.stop().await;
     let (rate, _, complete, worst) = delivered(n, t0, &seen);
-    (rate, complete, worst)
+    (rate, cpu_us, complete, worst)
 }
 
 /// Each batch's SSE frames, as byoc writes them.
@@ -511,7 +530,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// The floor under every ceiling: the same bytes over `SUBSCRIBERS` plain TCP connections on
 /// loopback, no HTTP at all, the readers only counting bytes (a 64 KiB read buffer each).
 /// Writers and readers each on a 2-thread runtime, as in the other stages. Returns events/s.
-fn raw_tcp(batches: &[Bytes], n: usize) -> f64 {
+fn raw_tcp(batches: &[Bytes], n: usize) -> (f64, f64) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let total: usize = batches.iter().map(Bytes::len).sum();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -555,7 +574,7 @@ fn raw_tcp(batches: &[Bytes], n: usize) -> f64 {
         for _ in 0..SUBSCRIBERS {
             conns.push(listener.accept().await.unwrap().0);
         }
-        let t0 = Instant::now();
+        let t0 = (Instant::now(), cpu());
         let tasks: Vec<_> = conns
             .into_iter()
             .map(|mut c| {
@@ -573,13 +592,14 @@ fn raw_tcp(batches: &[Bytes], n: usize) -> f64 {
         (t0, tasks)
     });
     let last = readers.join().unwrap();
+    let cpu_us = per_event(t0.1, n);
     drop(tasks);
     writers.shutdown_background();
-    n as f64 / (last - t0).as_secs_f64()
+    (n as f64 / (last - t0.0).as_secs_f64(), cpu_us)
 }
 
 /// The ceiling: the same frames in the same batches from a plain actix-web handler, no byoc.
-async fn ceiling(batches: Vec<Bytes>, kinds: Arc<Vec<String>>) -> (f64, bool, usize) {
+async fn ceiling(batches: Vec<Bytes>, kinds: Arc<Vec<String>>) -> (f64, f64, bool, usize) {
     use actix_web::{App, HttpResponse, HttpServer, web};
     let n = kinds.len();
     let go = Arc::new(tokio::sync::watch::channel(false));
@@ -630,25 +650,26 @@ async fn ceiling(batches: Vec<Bytes>, kinds: Arc<Vec<String>>) -> (f64, bool, us
         None,
     );
     all_connected(&connected).await;
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu());
     let _ = go.0.send(true);
     let seen = actix_web::rt::task::spawn_blocking(move || subs.join().unwrap())
         .await
         .unwrap();
+    let cpu_us = per_event(c0, n);
     handle.stop(true).await;
     let (rate, _, complete, worst) = delivered(n, t0, &seen);
-    (rate, complete, worst)
+    (rate, cpu_us, complete, worst)
 }
 
 /// The whole pipeline: decode (in the replay executor), persist, fan out to 100 subscribers.
-async fn whole(log: Vec<u8>, kinds: Arc<Vec<String>>) -> (f64, Duration, f64, bool, usize) {
+async fn whole(log: Vec<u8>, kinds: Arc<Vec<String>>) -> (f64, f64, Duration, f64, bool, usize) {
     let n = kinds.len();
     let go = Arc::new(Notify::new());
     let bench = start(Feed::Decode(Arc::new(log)), go.clone()).await;
     let connected = Arc::new(AtomicUsize::new(0));
     let subs = subscribers(bench.events_url(), kinds, connected.clone(), None);
     all_connected(&connected).await;
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu());
     let t0_wall = chrono::Utc::now();
     go.notify_one();
     let finished = bench.finished().await;
@@ -656,10 +677,12 @@ async fn whole(log: Vec<u8>, kinds: Arc<Vec<String>>) -> (f64, Duration, f64, bo
     let seen = actix_web::rt::task::spawn_blocking(move || subs.join().unwrap())
         .await
         .unwrap();
+    let cpu_us = per_event(c0, n);
     bench.stop().await;
     let (rate, took, complete, worst) = delivered(n, t0, &seen);
     (
         rate,
+        cpu_us,
         took,
         n as f64 / persisted.as_secs_f64(),
         complete,
@@ -667,9 +690,9 @@ async fn whole(log: Vec<u8>, kinds: Arc<Vec<String>>) -> (f64, Duration, f64, bo
     )
 }
 
-fn stage(report: &mut Report, what: &str, rate: f64, extra: &str) {
+fn stage(report: &mut Report, what: &str, rate: f64, cpu_us: f64, extra: &str) {
     report.detail(format!(
-        "  ingestion stage — {what}: {rate:.0} events/s{extra} (target {TARGET:.0}: {}; load {})",
+        "  ingestion stage — {what}: {rate:.0} events/s, {cpu_us:.0} µs CPU/event{extra} (target {TARGET:.0}: {}; load {})",
         if rate >= TARGET { "met" } else { "MISSED" },
         load()
     ));
@@ -691,30 +714,33 @@ pub fn measure(n: usize, report: &mut Report) {
         "  ingestion: {n} events, {per_event:.0} bytes each on average in the log"
     ));
     if stage_wanted("decode") {
-        stage(report, "decode alone", decode_alone(&log, n), "");
+        let (rate, cpu_us) = decode_alone(&log, n);
+        stage(report, "decode alone", rate, cpu_us, "");
     }
     actix_web::rt::System::new().block_on(async move {
         if ["persist", "ceiling", "fanout"].iter().any(|s| stage_wanted(s)) {
-            let (rate, stored) = persist_alone(&log, n).await;
-            stage(report, "persist alone (pre-decoded, no subscriber)", rate, "");
+            let (rate, cpu_us, stored) = persist_alone(&log, n).await;
+            stage(report, "persist alone (pre-decoded, no subscriber)", rate, cpu_us, "");
             if stage_wanted("ceiling") {
                 let batches = frames(&stored);
                 let bytes: usize = batches.iter().map(Bytes::len).sum();
                 // Each batch handed to the HTTP encoder whole, then in 16 KiB slices (what
                 // byoc does since session 6; see `SSE_PIECE`).
                 // Its own runtimes, off this (actix) one.
-                let rate = std::thread::scope(|s| s.spawn(|| raw_tcp(&batches, n)).join().unwrap());
+                let (rate, cpu_us) =
+                    std::thread::scope(|s| s.spawn(|| raw_tcp(&batches, n)).join().unwrap());
                 stage(
                     report,
                     &format!("floor of the ceiling: raw TCP, same bytes, {SUBSCRIBERS} readers counting bytes"),
                     rate,
+                    cpu_us,
                     &format!(
                         ", {:.2} GB/s",
                         rate * bytes as f64 * SUBSCRIBERS as f64 / n as f64 / 1e9
                     ),
                 );
                 for (how, piece) in [("whole batches", usize::MAX), ("16 KiB slices", 16 * 1024)] {
-                    let (rate, complete, worst) =
+                    let (rate, cpu_us, complete, worst) =
                         ceiling(sliced(&batches, piece), kinds.clone()).await;
                     stage(
                         report,
@@ -722,6 +748,7 @@ pub fn measure(n: usize, report: &mut Report) {
                             "ceiling: plain actix-web, same frames in {how}, {SUBSCRIBERS} subscribers"
                         ),
                         rate,
+                        cpu_us,
                         &format!(
                             ", {:.2} GB/s of SSE ({:.0} bytes a frame); {}",
                             rate * bytes as f64 * SUBSCRIBERS as f64 / n as f64 / 1e9,
@@ -732,11 +759,12 @@ pub fn measure(n: usize, report: &mut Report) {
                 }
             }
             if stage_wanted("fanout") {
-                let (rate, complete, worst) = fan_out_alone(&stored, kinds.clone()).await;
+                let (rate, cpu_us, complete, worst) = fan_out_alone(&stored, kinds.clone()).await;
                 stage(
                     report,
                     &format!("fan-out alone (hub → {SUBSCRIBERS} byoc SSE streams)"),
                     rate,
+                    cpu_us,
                     &format!("; {}", verdict(complete, worst)),
                 );
             }
@@ -744,11 +772,11 @@ pub fn measure(n: usize, report: &mut Report) {
         if !stage_wanted("whole") {
             return;
         }
-        let (rate, took, persisted, complete, worst) = whole(log, kinds).await;
+        let (rate, cpu_us, took, persisted, complete, worst) = whole(log, kinds).await;
         report.row(
             &format!("event ingestion, {SUBSCRIBERS} SSE subscribers"),
             format!(
-                "{rate:.0} events/s to all subscribers ({n} events in {:.2} s; persisted {persisted:.0} events/s meanwhile; load {}); {}",
+                "{rate:.0} events/s to all subscribers, {cpu_us:.0} µs CPU/event ({n} events in {:.2} s; persisted {persisted:.0} events/s meanwhile; load {}); {}",
                 took.as_secs_f64(),
                 load(),
                 verdict(complete, worst)

@@ -159,8 +159,6 @@ struct SseState {
     /// The operation ended and every event was sent: `end` follows.
     ending: Option<OperationStatus>,
     done: bool,
-    /// Frames taken (from memory or the database) and not yet handed to the HTTP encoder.
-    pending: web::Bytes,
 }
 
 /// What one read of the database found.
@@ -171,13 +169,6 @@ enum Poll {
 
 /// At most this many events per read of the database.
 const SSE_PAGE: i64 = 500;
-/// Frames go to the HTTP encoder in slices of at most this many bytes. The encoder copies
-/// what it is given into the connection's write buffer and stops taking more at 32 KiB
-/// (actix's default): a batch handed over whole (a thousand events are ~2 MB) grew that buffer
-/// to the batch's size on each of the 100 connections, every batch, and the kernel's zeroing of
-/// those fresh pages was a fifth of the CPU (session 6 profile). Small slices keep each
-/// connection's buffer small and reused, and the copy in cache.
-const SSE_PIECE: usize = 16 * 1024;
 
 /// Streams events in order, each once: what is stored after `after` from the database, then
 /// the batches the hub hands over as the worker stores them. Back to the database when the
@@ -203,14 +194,10 @@ fn sse_stream(
         last_sent: Instant::now(),
         ending: None,
         done: false,
-        pending: web::Bytes::new(),
     };
     futures_util::stream::unfold(init, |mut s| async move {
         if s.done {
             return None;
-        }
-        if !s.pending.is_empty() {
-            return Some((Ok(piece(&mut s)), s));
         }
         if !s.started {
             s.started = true;
@@ -235,10 +222,7 @@ fn sse_stream(
                 }
             } else if s.read || due {
                 match read(&mut s).await {
-                    Ok(Some(frames)) => {
-                        s.pending = frames;
-                        return Some((Ok(piece(&mut s)), s));
-                    }
+                    Ok(Some(frames)) => return Some((Ok(frames), s)),
                     Ok(None) if s.ending.is_some() => {
                         let status = s.ending.take().unwrap_or(OperationStatus::Succeeded);
                         s.done = true;
@@ -263,17 +247,10 @@ fn sse_stream(
             };
             if let Some(frames) = take(&mut s, update) {
                 s.last_sent = Instant::now();
-                s.pending = frames;
-                return Some((Ok(piece(&mut s)), s));
+                return Some((Ok(frames), s));
             }
         }
     })
-}
-
-/// The next at most [`SSE_PIECE`] bytes of the pending frames (a slice, no copy).
-fn piece(s: &mut SseState) -> web::Bytes {
-    let at = s.pending.len().min(SSE_PIECE);
-    s.pending.split_to(at)
 }
 
 /// The token's revocation check alone (see [`read`]); `Err(frame)` ends the stream.
@@ -346,8 +323,11 @@ async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
 
 /// What the stream sends of `update`; `None` when nothing (and maybe a read is due,
 /// `s.read`). One batch's frames as they are, a slice of the buffer every stream shares: the
-/// HTTP encoder copies each into the connection's write buffer anyway, so joining the batches
-/// waiting behind it into one buffer (as before) only added a copy per stream.
+/// HTTP encoder copies each into the connection's write buffer anyway (and takes more items
+/// until that buffer holds 32 KiB), so joining the batches waiting behind it into one buffer
+/// (as before) only added a copy per stream. Not cut smaller either: handing a batch over in
+/// 16 KiB slices cost more CPU per event (more encoder rounds and socket writes; the bench's
+/// ceiling stage measures both).
 fn take(s: &mut SseState, update: Update) -> Option<web::Bytes> {
     match update {
         Update::Changed => {
