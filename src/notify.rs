@@ -21,7 +21,7 @@ pub use batch::{EventBatch, Take};
 
 /// How many updates an operation's streams may fall behind before they miss some (they then
 /// read from the database: nothing is lost, see [`Update::Changed`]). Updates are batches of
-/// up to a worker's write batch (64 events). `BYOC_SSE_BUFFER` sets it for `byoc serve`.
+/// up to a worker's write batch (1,024 events). `BYOC_SSE_BUFFER` sets it for `byoc serve`.
 pub const FEED_CAPACITY: usize = 1024;
 
 /// Cheap to clone; shared by the API and the workers of one process.
@@ -206,6 +206,12 @@ impl Subscription {
         }
     }
 
+    /// Whether an update is waiting (or the subscription fell behind): the next
+    /// [`Subscription::next`] returns at once.
+    pub fn has_waiting(&self) -> bool {
+        !self.rx.is_empty()
+    }
+
     /// The next update if one is waiting (see [`Subscription::next`]).
     pub fn try_next(&mut self) -> Option<Update> {
         match self.rx.try_recv() {
@@ -273,6 +279,24 @@ mod tests {
         assert_eq!(lasts, [1, 2, 3]);
         // `slow` read nothing while three updates went by its capacity of two.
         assert!(matches!(slow.next().await, Update::Changed));
+    }
+
+    /// What lets a busy live stream skip its periodic read of the events (they are waiting in
+    /// memory): a waiting batch, and a fall behind the buffer, both count as waiting.
+    #[tokio::test]
+    async fn a_subscription_tells_whether_an_update_is_waiting() {
+        let hub = Hub::with_capacity(2);
+        let mut sub = hub.subscribe("a");
+        assert!(!sub.has_waiting());
+        hub.stored("a", Arc::new(EventBatch::render(&[event(1)]).unwrap()));
+        assert!(sub.has_waiting());
+        assert!(matches!(sub.next().await, Update::Stored(_)));
+        assert!(!sub.has_waiting());
+        for seq in 2..=4 {
+            hub.stored("a", Arc::new(EventBatch::render(&[event(seq)]).unwrap()));
+        }
+        assert!(sub.has_waiting(), "fell behind: the next update says so");
+        assert!(matches!(sub.next().await, Update::Changed));
     }
 
     #[tokio::test]

@@ -85,14 +85,20 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let aws = rt.block_on(Aws::start());
+    // moto only for the sections that call AWS (event ingestion does not: its Python would
+    // only compete for the two cores).
+    let needs_aws = ["ops", "api", "inflight", "db", "cold"]
+        .iter()
+        .any(|s| wanted(s));
+    let moto = needs_aws.then(|| rt.block_on(Aws::start()));
+    let aws = || moto.as_ref().expect("moto started for this section");
     if wanted("ops") || wanted("api") {
         // `BENCH_WRAPPER=bench`: the bench binary as the timing wrapper (before session 6).
         let pulumi = match std::env::var("BENCH_WRAPPER").as_deref() {
             Ok("bench") => Pulumi::new(),
             _ => Pulumi::small(),
         };
-        let cluster = Cluster::new(&aws, &pulumi);
+        let cluster = Cluster::new(aws(), &pulumi);
         // The `byoc::timing` marks give the operations section its step-by-step breakdown.
         let env = [
             ("BYOC_WORKER_CONCURRENCY", "1"),
@@ -120,7 +126,7 @@ fn main() {
         let n = knob("BENCH_INFLIGHT", 1000);
         println!("operations in flight on one worker (N={n})…");
         let patience = Duration::from_secs(knob("BENCH_INFLIGHT_SECS", 600) as u64);
-        rt.block_on(concurrency::measure(&aws, n, patience, &mut report));
+        rt.block_on(concurrency::measure(aws(), n, patience, &mut report));
     }
     if wanted("ingest") {
         println!("event ingestion…");
@@ -129,7 +135,7 @@ fn main() {
     if wanted("db") {
         println!("the queue on PostgreSQL and SQLite, API GETs on both (issue 15)…");
         database::measure(
-            &aws,
+            aws(),
             knob("BENCH_DB_OPS", 1000),
             knob("BENCH_DB_API_SECS", 5) as u64,
             &mut report,
@@ -138,11 +144,11 @@ fn main() {
     if wanted("cold") {
         println!("cold start…");
         rt.block_on(coldstart::measure(
-            &aws,
+            aws(),
             knob("BENCH_COLD_RUNS", 5),
             &mut report,
         ));
     }
-    drop(aws);
+    drop(moto);
     report.print();
 }

@@ -35,6 +35,8 @@ pub struct Server {
     pub workers_done: Option<actix_web::rt::task::JoinHandle<()>>,
     /// The server's database pool (tests reach its connections through it).
     pub pool: crate::store::DbPool,
+    /// The notify hub of this process (the ingestion bench feeds its streams directly).
+    pub hub: Hub,
 }
 
 /// Opens the database, ensures a first admin token, starts the embedded workers (when
@@ -101,6 +103,7 @@ pub fn start_with_aws(
         actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, by, shutdown));
     }
     let pool = db.clone();
+    let server_hub = hub.clone();
     let state = AppState {
         pool: db,
         key,
@@ -139,6 +142,7 @@ pub fn start_with_aws(
         shutdown,
         workers_done,
         pool,
+        hub: server_hub,
     })
 }
 

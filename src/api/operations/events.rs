@@ -169,8 +169,6 @@ enum Poll {
 
 /// At most this many events per read of the database.
 const SSE_PAGE: i64 = 500;
-/// In-memory batches waiting for a stream are sent together up to about this many bytes.
-const SSE_CHUNK: usize = 256 * 1024;
 
 /// Streams events in order, each once: what is stored after `after` from the database, then
 /// the batches the hub hands over as the worker stores them. Back to the database when the
@@ -212,7 +210,17 @@ fn sse_stream(
             return Some((Ok(web::Bytes::from(end)), s));
         }
         loop {
-            if s.read || s.last_read.elapsed() >= SSE_POLL {
+            let due = s.last_read.elapsed() >= SSE_POLL;
+            if due && !s.read && s.updates.has_waiting() {
+                // Stored batches are waiting in memory: they carry the events, so the poll
+                // only checks the token. Reading the events too would send a stream that is
+                // behind in its queue to the database for pages it is about to get from memory
+                // (session 6: with 100 busy streams that re-reading was most of the CPU).
+                if let Err(error) = check_token(&mut s).await {
+                    s.done = true;
+                    return Some((Ok(error), s));
+                }
+            } else if s.read || due {
                 match read(&mut s).await {
                     Ok(Some(frames)) => return Some((Ok(frames), s)),
                     Ok(None) if s.ending.is_some() => {
@@ -245,6 +253,32 @@ fn sse_stream(
     })
 }
 
+/// The token's revocation check alone (see [`read`]); `Err(frame)` ends the stream.
+async fn check_token(s: &mut SseState) -> Result<(), web::Bytes> {
+    let token_id = s.token_id.clone();
+    let found = s
+        .state
+        .db(
+            move |conn| match store::tokens::find_active(conn, &token_id) {
+                Ok(_) => Ok(true),
+                Err(store::StoreError::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
+            },
+        )
+        .await;
+    s.last_read = Instant::now();
+    match found {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(REVOKED),
+        Err(_) => Err(CANNOT_READ),
+    }
+}
+
+const REVOKED: web::Bytes =
+    web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n");
+const CANNOT_READ: web::Bytes =
+    web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n");
+
 /// Reads the status and the next page of events; `Some(frames)` when there were events,
 /// `Err(frame)` with the error event that ends the stream.
 async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
@@ -267,16 +301,8 @@ async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
     s.last_read = Instant::now();
     let (status, events) = match read {
         Ok(Poll::Read(status, events)) => (status, events),
-        Ok(Poll::Revoked) => {
-            return Err(web::Bytes::from_static(
-                b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n",
-            ));
-        }
-        Err(_) => {
-            return Err(web::Bytes::from_static(
-                b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n",
-            ));
-        }
+        Ok(Poll::Revoked) => return Err(REVOKED),
+        Err(_) => return Err(CANNOT_READ),
     };
     // A full page may have more behind it: read again next.
     s.read = events.len() as i64 == SSE_PAGE;
@@ -295,43 +321,29 @@ async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
     Ok(Some(frames.freeze()))
 }
 
-/// What the stream sends of `update` and of the updates already waiting behind it (up to
-/// [`SSE_CHUNK`] bytes); `None` when nothing (and maybe a read is due, `s.read`).
+/// What the stream sends of `update`; `None` when nothing (and maybe a read is due,
+/// `s.read`). One batch's frames as they are, a slice of the buffer every stream shares: the
+/// HTTP encoder copies each into the connection's write buffer anyway (and takes more items
+/// until that buffer holds 32 KiB), so joining the batches waiting behind it into one buffer
+/// (as before) only added a copy per stream. Not cut smaller either: handing a batch over in
+/// 16 KiB slices cost more CPU per event (more encoder rounds and socket writes; the bench's
+/// ceiling stage measures both).
 fn take(s: &mut SseState, update: Update) -> Option<web::Bytes> {
-    let mut out: Option<web::Bytes> = None;
-    let mut joined: Option<web::BytesMut> = None;
-    let mut next = Some(update);
-    while let Some(update) = next.take() {
-        match update {
-            Update::Changed => {
-                s.read = true;
-                break;
+    match update {
+        Update::Changed => {
+            s.read = true;
+            None
+        }
+        Update::Stored(batch) => match batch.after(s.after) {
+            Take::Frames(frames, last) => {
+                s.after = last;
+                Some(frames)
             }
-            Update::Stored(batch) => match batch.after(s.after) {
-                Take::Frames(frames, last) => {
-                    s.after = last;
-                    match (&mut joined, out.take()) {
-                        (Some(j), _) => j.extend_from_slice(&frames),
-                        (None, Some(first)) => {
-                            let mut j = web::BytesMut::with_capacity(first.len() + frames.len());
-                            j.extend_from_slice(&first);
-                            j.extend_from_slice(&frames);
-                            joined = Some(j);
-                        }
-                        (None, None) => out = Some(frames),
-                    }
-                }
-                Take::Nothing => {}
-                Take::Gap => {
-                    s.read = true;
-                    break;
-                }
-            },
-        }
-        let size = joined.as_ref().map_or(0, |j| j.len()) + out.as_ref().map_or(0, |o| o.len());
-        if size < SSE_CHUNK {
-            next = s.updates.try_next();
-        }
+            Take::Nothing => None,
+            Take::Gap => {
+                s.read = true;
+                None
+            }
+        },
     }
-    joined.map(web::BytesMut::freeze).or(out)
 }
