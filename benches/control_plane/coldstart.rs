@@ -11,6 +11,8 @@ use crate::report::{Report, ms, percentile};
 pub async fn measure(aws: &Aws, runs: usize, report: &mut Report) {
     let pulumi = Pulumi::new();
     let cluster = Cluster::new(aws, &pulumi);
+    let tunables = crate::concurrency::tunables();
+    let env: Vec<(&str, &str)> = tunables.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // The existing directory: initialised once before the measured restarts.
     let first = cluster.spawn(&["serve"], &[], "serve-init.log");
     cluster.wait_ready(Duration::from_secs(60)).await;
@@ -21,13 +23,13 @@ pub async fn measure(aws: &Aws, runs: usize, report: &mut Report) {
         // A new data directory each time for the first measure.
         let c = Cluster::new(aws, &pulumi);
         let t = Instant::now();
-        let p = c.spawn(&["serve"], &[], "serve.log");
+        let p = c.spawn(&["serve"], &env, "serve.log");
         let ready = c.wait_ready(Duration::from_secs(60)).await;
         fresh.push((ready - t).as_micros() as i64);
         drop(p);
         fresh_dirs.push(c);
         let t = Instant::now();
-        let p = cluster.spawn(&["serve"], &[], &format!("serve-{i}.log"));
+        let p = cluster.spawn(&["serve"], &env, &format!("serve-{i}.log"));
         let ready = cluster.wait_ready(Duration::from_secs(60)).await;
         warm.push((ready - t).as_micros() as i64);
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -8,15 +8,26 @@ use std::time::{Duration, Instant};
 use crate::cluster::{Aws, Cluster, Pulumi, rss_kib};
 use crate::report::Report;
 
-fn threads(pid: u32) -> u64 {
+/// A numeric field of `/proc/<pid>/status` (`Threads:`, `RssAnon:` in kB, …).
+fn status_field(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("Threads:"))
-                .and_then(|v| v.trim().parse().ok())
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The bench's own `GLIBC_TUNABLES` (malloc experiments: `glibc.malloc.arena_max=…`), passed
+/// to the worker, whose environment is otherwise the cluster's.
+pub fn tunables() -> Vec<(&'static str, String)> {
+    std::env::var("GLIBC_TUNABLES")
+        .ok()
+        .map(|t| ("GLIBC_TUNABLES", t))
+        .into_iter()
+        .collect()
 }
 
 /// Whether a recorded CLI run is `pulumi up` (byoc puts global flags such as
@@ -52,19 +63,20 @@ pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Repor
     }
     let started = Instant::now();
     let concurrency = n.to_string();
-    let worker = cluster.spawn(
-        &["worker"],
-        &[
-            ("BYOC_WORKER_CONCURRENCY", concurrency.as_str()),
-            ("BYOC_POLL_MILLIS", "200"),
-            // Leases are renewed by the worker; a long operation timeout keeps every run alive.
-            ("BYOC_LEASE_SECONDS", "120"),
-        ],
-        "worker.log",
-    );
+    let tunables = tunables();
+    let mut env = vec![
+        ("BYOC_WORKER_CONCURRENCY", concurrency.as_str()),
+        ("BYOC_POLL_MILLIS", "200"),
+        // Leases are renewed by the worker; a long operation timeout keeps every run alive.
+        ("BYOC_LEASE_SECONDS", "120"),
+    ];
+    env.extend(tunables.iter().map(|(k, v)| (*k, v.as_str())));
+    let worker = cluster.spawn(&["worker"], &env, "worker.log");
     let pid = worker.pid();
     let (mut peak, mut peak_at, mut rss_at_peak, mut rss_max, mut threads_max) =
         (0usize, Duration::ZERO, 0u64, 0u64, 0u64);
+    // The RSS at the peak split: anonymous (heap, stacks) and file-backed (the binary).
+    let (mut anon_at_peak, mut file_at_peak) = (0u64, 0u64);
     let mut last_rise = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -76,9 +88,11 @@ pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Repor
             .count();
         let rss = rss_kib(pid).unwrap_or(0);
         rss_max = rss_max.max(rss);
-        threads_max = threads_max.max(threads(pid));
+        threads_max = threads_max.max(status_field(pid, "Threads:"));
         if ups > peak {
             (peak, peak_at, rss_at_peak) = (ups, started.elapsed(), rss);
+            anon_at_peak = status_field(pid, "RssAnon:");
+            file_at_peak = status_field(pid, "RssFile:");
             last_rise = Instant::now();
         }
         let failed = record.runs.iter().filter(|r| is_up(&r.argv)).count();
@@ -103,9 +117,11 @@ pub async fn measure(aws: &Aws, n: usize, patience: Duration, report: &mut Repor
     report.row(
         &format!("operations in flight on one worker (N={n})"),
         format!(
-            "{peak} `up` processes at once after {:.0} s; worker RSS {:.1} MB then, {:.1} MB max, {threads_max} threads, {errors} error log lines",
+            "{peak} `up` processes at once after {:.0} s; worker RSS {:.1} MB then ({:.1} anonymous, {:.1} file-backed), {:.1} MB max, {threads_max} threads, {errors} error log lines",
             peak_at.as_secs_f64(),
             rss_at_peak as f64 / 1024.0,
+            anon_at_peak as f64 / 1024.0,
+            file_at_peak as f64 / 1024.0,
             rss_max as f64 / 1024.0
         ),
         "≥ 1,000, RSS ≤ 150 MB",

@@ -87,6 +87,7 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
             shutdown.clone(),
         ))
     });
+    super::serve::release_freed_memory();
     let signal = shutdown.clone();
     actix_web::rt::spawn(async move {
         wait_for_signal().await;

@@ -261,6 +261,10 @@ impl Runner {
             .spawn()
             .map_err(|e| PulumiError::io(format!("spawning {}", self.bin.display()), e))?;
         tracing::debug!(target: TIMING, step = "spawned");
+        // The command keeps its own copies of the argv and the environment: not needed once the
+        // child runs, and held for as long as it does otherwise (issue 16: memory per
+        // operation in flight).
+        drop(cmd);
         let mut group = GroupGuard(child.id().and_then(|p| i32::try_from(p).ok()));
 
         let cap = self.config.capture_bytes;

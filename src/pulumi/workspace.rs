@@ -39,6 +39,14 @@ impl Workspace {
         Ok(ws)
     }
 
+    /// `Pulumi.yaml` as written by [`Workspace::create`]: a run reads its program back from
+    /// here when it needs it again instead of holding it while the CLI runs (issue 16: memory
+    /// per operation in flight).
+    pub fn read_program(&self) -> Result<String, PulumiError> {
+        fs::read_to_string(self.path().join("Pulumi.yaml"))
+            .map_err(|e| PulumiError::io("reading workspace file Pulumi.yaml", e))
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -119,5 +127,16 @@ mod tests {
         assert!(ws.write_private_file("../escape", b"x").is_err());
         drop(ws);
         assert!(!path.exists());
+    }
+
+    /// A run drops its rendered program once the workspace holds it and reads it back for
+    /// pending-operation repair (`executor::local::operation`): what it reads is what was
+    /// written, byte for byte.
+    #[test]
+    fn the_program_reads_back_as_written() {
+        let root = tempfile::tempdir().unwrap();
+        let yaml = "name: p\nruntime: yaml\nresources:\n  b:\n    type: aws:s3:Bucket\n";
+        let ws = Workspace::create(root.path(), yaml).unwrap();
+        assert_eq!(ws.read_program().unwrap(), yaml);
     }
 }
