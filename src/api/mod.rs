@@ -146,7 +146,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         if state.settings.console.enabled {
             extra.extend_from_slice(CONSOLE_ROUTES);
         }
-        let routes = edge::Routes::from_openapi(&ApiDoc::openapi(), &extra);
+        let routes = shared_routes(state.settings.console.enabled, &extra);
         let edge = edge::Edge {
             body_timeout: state.settings.http.body_timeout,
         };
@@ -213,9 +213,39 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(onboarding::get_tenant_onboarding)
             .service(onboarding::verify_tenant_role)
             .service(onboarding::rotate_external_id)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
+            .service(web::resource("/api/openapi.json").get(get_openapi))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::new(["/api/openapi.json"])),
+            )
             .service(web::redirect("/docs", "/docs/"));
     }
+}
+
+/// The OpenAPI document as served at `/api/openapi.json`, built and serialised once per
+/// process. Handing the document to `SwaggerUi` instead made every HTTP worker build and keep
+/// its own copy (a few MB each) and serialise it on every request (issue 16: idle RSS and
+/// start-up, which builds each worker's `App`).
+static OPENAPI_JSON: std::sync::LazyLock<actix_web::web::Bytes> = std::sync::LazyLock::new(|| {
+    serde_json::to_vec(&ApiDoc::openapi())
+        .expect("the OpenAPI document serialises")
+        .into()
+});
+
+async fn get_openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(OPENAPI_JSON.clone())
+}
+
+/// The route table of `edge` (405/404 answers), built once per process for each console
+/// setting and shared by every HTTP worker: its regexes were compiled again by each worker.
+fn shared_routes(console: bool, extra: &[(&'static str, &'static [Method])]) -> edge::Routes {
+    static ROUTES: [std::sync::OnceLock<edge::Routes>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    ROUTES[usize::from(console)]
+        .get_or_init(|| edge::Routes::from_openapi(&ApiDoc::openapi(), extra))
+        .clone()
 }
 
 /// The routes `byoc worker` serves on `BYOC_WORKER_HEALTH_BIND`: liveness, readiness (the
