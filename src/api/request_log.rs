@@ -157,10 +157,9 @@ mod tests {
         }
     }
 
-    /// A real request through the logger, with a JSON subscriber as `byoc serve` installs
-    /// (`telemetry::init`): the token in the query is nowhere in the output.
-    #[actix_web::test]
-    async fn a_token_in_the_query_never_reaches_the_request_log() {
+    /// A JSON subscriber as `byoc serve` installs (`telemetry::init`), set for this thread
+    /// while the guard lives, writing into the returned capture.
+    fn json_capture() -> (Capture, tracing::subscriber::DefaultGuard) {
         let capture = Capture::default();
         let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -168,7 +167,14 @@ mod tests {
             .flatten_event(true)
             .with_writer(move || writer.clone())
             .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// A real request through the logger, with a JSON subscriber as `byoc serve` installs
+    /// (`telemetry::init`): the token in the query is nowhere in the output.
+    #[actix_web::test]
+    async fn a_token_in_the_query_never_reaches_the_request_log() {
+        let (capture, _guard) = json_capture();
         let app =
             actix_test::init_service(App::new().wrap(TracingLogger::<RedactedSpan>::new()).route(
                 "/api/v1/things",
@@ -197,14 +203,7 @@ mod tests {
     /// redacted target, and the request id the `x-request-id` header carries.
     #[actix_web::test]
     async fn an_enabled_request_span_carries_the_route_pattern_and_the_request_id() {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (capture, _guard) = json_capture();
         let app = actix_test::init_service(
             App::new()
                 .wrap_fn(crate::api::request_id_header)
