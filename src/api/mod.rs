@@ -19,6 +19,7 @@ mod problems;
 pub(crate) mod program;
 pub mod request_log;
 mod rollouts;
+mod sse;
 mod system;
 pub(crate) mod tenants;
 mod token_cache;

@@ -4,15 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::api::problems::{Invalid, NotFound, Unauthorized};
+use crate::api::sse::{self, Cursor, EventsQuery};
 use crate::api::{ApiResult, AppState, OperationPath, Viewer};
-use crate::domain::{OperationStatus, ValidationErrors};
+use crate::domain::OperationStatus;
 use crate::notify::{Subscription, Take, Update};
 use crate::store;
 
@@ -51,23 +51,8 @@ pub struct EventPage {
     pub operation_status: OperationStatus,
 }
 
-/// Query of `list_operation_events`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// Only events with a larger sequence number (default 0).
-    #[param(minimum = 0)]
-    pub after: Option<i32>,
-    /// Page size, 1–1000 (default 500; JSON only).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-}
-
+/// The database is read at least this often (see [`sse_stream`]).
 const SSE_POLL: Duration = Duration::from_millis(1000);
-/// A comment line this often keeps proxies from cutting an idle stream.
-const SSE_KEEPALIVE: Duration = Duration::from_secs(15);
-/// What the client's `EventSource` waits before reconnecting (with `Last-Event-ID`).
-const SSE_RETRY_MS: u64 = 3000;
 
 /// The operation's events (JSON), or a live stream (SSE).
 #[utoipa::path(
@@ -88,28 +73,11 @@ pub async fn list_operation_events(
     req: HttpRequest,
 ) -> ApiResult {
     let id = path.id;
-    let last_event_id = req
-        .headers()
-        .get("Last-Event-ID")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i32>().ok());
-    let after = last_event_id.or(query.after).unwrap_or(0);
-    if after < 0 {
-        return Err(ValidationErrors::single("after", "must be 0 or more").into());
-    }
-    let limit = query.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(ValidationErrors::single("limit", "must be between 1 and 1000").into());
-    }
-    let wants_sse = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"));
+    let Cursor { after, limit, live } = Cursor::of(&req, &query)?;
     // Subscribed before the first read: a change between the read and the wait is kept.
-    let changes = wants_sse.then(|| state.hub.subscribe(&id));
+    let changes = live.then(|| state.hub.subscribe(&id));
     // A stream reads its first page itself: here only whether the operation exists.
-    let page_size = if wants_sse { 0 } else { i64::from(limit) };
+    let page_size = if live { 0 } else { limit };
     let (op_id, page) = state
         .db(move |conn| {
             let op = store::operations::find(conn, &id)?;
@@ -129,17 +97,13 @@ pub async fn list_operation_events(
             operation_status: status,
         }));
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(sse_stream(
-            state.into_inner(),
-            op_id,
-            caller.token_id,
-            after,
-            changes,
-        )))
+    Ok(sse::response(sse_stream(
+        state.into_inner(),
+        op_id,
+        caller.token_id,
+        after,
+        changes,
+    )))
 }
 
 struct SseState {
@@ -166,9 +130,6 @@ enum Poll {
     Read(OperationStatus, Vec<store::events::Event>),
     Revoked,
 }
-
-/// At most this many events per read of the database.
-const SSE_PAGE: i64 = 500;
 
 /// Streams events in order, each once: what is stored after `after` from the database, then
 /// the batches the hub hands over as the worker stores them. Back to the database when the
@@ -201,8 +162,7 @@ fn sse_stream(
         }
         if !s.started {
             s.started = true;
-            let retry = format!("retry: {SSE_RETRY_MS}\n\n");
-            return Some((Ok(web::Bytes::from(retry)), s));
+            return Some((Ok(sse::retry_frame()), s));
         }
         if let Some(status) = s.ending {
             s.done = true;
@@ -236,9 +196,9 @@ fn sse_stream(
                     }
                 }
             }
-            if s.last_sent.elapsed() >= SSE_KEEPALIVE {
+            if s.last_sent.elapsed() >= sse::KEEPALIVE {
                 s.last_sent = Instant::now();
-                return Some((Ok(web::Bytes::from_static(b": keepalive\n\n")), s));
+                return Some((Ok(sse::KEEPALIVE_FRAME), s));
             }
             let wait = SSE_POLL.saturating_sub(s.last_read.elapsed());
             let Ok(update) = tokio::time::timeout(wait, s.updates.next()).await else {
@@ -269,15 +229,10 @@ async fn check_token(s: &mut SseState) -> Result<(), web::Bytes> {
     s.last_read = Instant::now();
     match found {
         Ok(true) => Ok(()),
-        Ok(false) => Err(REVOKED),
-        Err(_) => Err(CANNOT_READ),
+        Ok(false) => Err(sse::REVOKED),
+        Err(_) => Err(sse::CANNOT_READ),
     }
 }
-
-const REVOKED: web::Bytes =
-    web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n");
-const CANNOT_READ: web::Bytes =
-    web::Bytes::from_static(b"event: error\ndata: {\"detail\":\"cannot read events\"}\n\n");
 
 /// Reads the status and the next page of events; `Some(frames)` when there were events,
 /// `Err(frame)` with the error event that ends the stream.
@@ -294,18 +249,18 @@ async fn read(s: &mut SseState) -> Result<Option<web::Bytes>, web::Bytes> {
                 Err(e) => return Err(e),
             }
             let op = store::operations::find(conn, &op_id)?;
-            let events = store::events::list_after(conn, &op_id, after, SSE_PAGE)?;
+            let events = store::events::list_after(conn, &op_id, after, sse::PAGE)?;
             Ok::<_, store::StoreError>(Poll::Read(op.status, events))
         })
         .await;
     s.last_read = Instant::now();
     let (status, events) = match read {
         Ok(Poll::Read(status, events)) => (status, events),
-        Ok(Poll::Revoked) => return Err(REVOKED),
-        Err(_) => return Err(CANNOT_READ),
+        Ok(Poll::Revoked) => return Err(sse::REVOKED),
+        Err(_) => return Err(sse::CANNOT_READ),
     };
     // A full page may have more behind it: read again next.
-    s.read = events.len() as i64 == SSE_PAGE;
+    s.read = events.len() as i64 == sse::PAGE;
     if status.is_final() && !s.read {
         s.ending = Some(status);
     }

@@ -5,18 +5,17 @@
 //! stream polls the database (rollout events are few and a driver in another process writes
 //! them).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{RolloutPath, unscoped};
 use crate::api::problems::{Forbidden, Invalid, NotFound, Unauthorized};
+use crate::api::sse::{self, Cursor, EventsQuery};
 use crate::api::{ApiResult, AppState, Viewer};
-use crate::domain::ValidationErrors;
 use crate::domain::rollout::RolloutStatus;
 use crate::store::{self, StoreError};
 
@@ -58,26 +57,13 @@ pub struct RolloutEventPage {
     pub rollout_status: RolloutStatus,
 }
 
-/// Query of `list_rollout_events`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RolloutEventsQuery {
-    /// Only events with a larger sequence number (default 0).
-    #[param(minimum = 0)]
-    pub after: Option<i32>,
-    /// Page size, 1–1000 (default 500; JSON only).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-}
-
+/// The database is read this often while the stream is idle.
 const SSE_POLL: Duration = Duration::from_millis(500);
-const SSE_RETRY_MS: u64 = 3000;
-const SSE_PAGE: i64 = 500;
 
 /// The rollout's events (JSON), or a live stream (SSE).
 #[utoipa::path(
     tag = "rollouts",
-    params(RolloutPath, RolloutEventsQuery),
+    params(RolloutPath, EventsQuery),
     responses(
         (status = 200, body = RolloutEventPage, description = "JSON page; with `Accept: text/event-stream` an SSE stream whose event ids are sequence numbers"),
         Unauthorized, Forbidden, NotFound, Invalid
@@ -89,38 +75,21 @@ pub async fn list_rollout_events(
     state: web::Data<AppState>,
     Viewer(caller): Viewer,
     path: web::Path<RolloutPath>,
-    query: crate::api::body::Query<RolloutEventsQuery>,
+    query: crate::api::body::Query<EventsQuery>,
     req: HttpRequest,
 ) -> ApiResult {
     unscoped(&caller)?;
     let id = path.into_inner().id;
-    let last_event_id = req
-        .headers()
-        .get("Last-Event-ID")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i32>().ok());
-    let after = last_event_id.or(query.after).unwrap_or(0);
-    if after < 0 {
-        return Err(ValidationErrors::single("after", "must be 0 or more").into());
-    }
-    let limit = query.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(ValidationErrors::single("limit", "must be between 1 and 1000").into());
-    }
-    let wants_sse = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"));
+    let Cursor { after, limit, live } = Cursor::of(&req, &query)?;
     let read_id = id.clone();
     let (status, events) = state
         .db(move |conn| {
             let r = store::rollouts::find(conn, &read_id)?;
-            let events = store::rollouts::events_after(conn, &read_id, after, i64::from(limit))?;
+            let events = store::rollouts::events_after(conn, &read_id, after, limit)?;
             Ok::<_, StoreError>((r.status, events))
         })
         .await?;
-    if !wants_sse {
+    if !live {
         let next_after = events.last().map_or(after, |e| e.seq);
         return Ok(HttpResponse::Ok().json(RolloutEventPage {
             events: events.into_iter().map(Into::into).collect(),
@@ -134,13 +103,12 @@ pub async fn list_rollout_events(
         token_id: caller.token_id,
         after,
         started: false,
+        last_sent: Instant::now(),
         done: false,
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(futures_util::stream::unfold(stream, next_frame)))
+    Ok(sse::response(futures_util::stream::unfold(
+        stream, next_frame,
+    )))
 }
 
 struct Sse {
@@ -149,6 +117,7 @@ struct Sse {
     token_id: String,
     after: i32,
     started: bool,
+    last_sent: Instant,
     done: bool,
 }
 
@@ -163,10 +132,7 @@ async fn next_frame(mut s: Sse) -> Option<(Result<web::Bytes, actix_web::Error>,
     }
     if !s.started {
         s.started = true;
-        return Some((
-            Ok(web::Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n"))),
-            s,
-        ));
+        return Some((Ok(sse::retry_frame()), s));
     }
     loop {
         let (id, token, after) = (s.id.clone(), s.token_id.clone(), s.after);
@@ -180,7 +146,7 @@ async fn next_frame(mut s: Sse) -> Option<(Result<web::Bytes, actix_web::Error>,
                 }
                 // Whether it has ended is read before the events: none can follow those then.
                 let ended = store::rollouts::is_settled(conn, &id)?;
-                let events = store::rollouts::events_after(conn, &id, after, SSE_PAGE)?;
+                let events = store::rollouts::events_after(conn, &id, after, sse::PAGE)?;
                 Ok::<_, StoreError>(Read::Events(ended, events))
             })
             .await;
@@ -188,13 +154,11 @@ async fn next_frame(mut s: Sse) -> Option<(Result<web::Bytes, actix_web::Error>,
             Ok(Read::Events(ended, events)) => (ended, events),
             Ok(Read::Revoked) => {
                 s.done = true;
-                let frame = "event: error\ndata: {\"detail\":\"the token has been revoked\"}\n\n";
-                return Some((Ok(web::Bytes::from_static(frame.as_bytes())), s));
+                return Some((Ok(sse::REVOKED), s));
             }
             Err(_) => {
                 s.done = true;
-                let frame = "event: error\ndata: {\"detail\":\"cannot read events\"}\n\n";
-                return Some((Ok(web::Bytes::from_static(frame.as_bytes())), s));
+                return Some((Ok(sse::CANNOT_READ), s));
             }
         };
         if let Some(last) = events.last() {
@@ -206,11 +170,18 @@ async fn next_frame(mut s: Sse) -> Option<(Result<web::Bytes, actix_web::Error>,
                     e.seq, e.kind, e.payload
                 ));
             }
+            s.last_sent = Instant::now();
             return Some((Ok(web::Bytes::from(out)), s));
         }
         if ended {
             s.done = true;
             return Some((Ok(web::Bytes::from_static(b"event: end\ndata: {}\n\n")), s));
+        }
+        // A rollout can bake for hours without an event: without a frame now and then, a
+        // proxy's idle timeout would cut the stream.
+        if s.last_sent.elapsed() >= sse::KEEPALIVE {
+            s.last_sent = Instant::now();
+            return Some((Ok(sse::KEEPALIVE_FRAME), s));
         }
         tokio::time::sleep(SSE_POLL).await;
     }
