@@ -88,20 +88,16 @@ pub fn start_with_aws(
         metrics.clone(),
     );
     let shutdown = CancellationToken::new();
-    let workers_done = (settings.worker.concurrency > 0).then(|| {
-        let (worker, shutdown) = (worker.clone(), shutdown.clone());
-        actix_web::rt::spawn(async move { worker.run(shutdown).await })
-    });
-    if settings.webhooks.deliver {
-        let (pool, key, webhooks, by, shutdown) = (
+    let embedded_workers = settings.worker.concurrency > 0;
+    let webhooks = settings.webhooks.deliver.then(|| {
+        (
             db.clone(),
             key.clone(),
             settings.webhooks.clone(),
             worker.id().to_owned(),
             shutdown.clone(),
-        );
-        actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, by, shutdown));
-    }
+        )
+    });
     let pool = db.clone();
     let server_hub = hub.clone();
     let state = AppState {
@@ -133,6 +129,18 @@ pub fn start_with_aws(
     let server = server.run();
     let handle = server.handle();
     let done = actix_web::rt::spawn(server);
+    // The background tasks are spawned after the server, on the same local task queue: the
+    // server's first poll starts the HTTP workers and waits until each has built its `App`,
+    // so the embedded worker's first step — `Executor::ready`, which runs `pulumi version`
+    // (a process start-up of its own) — begins only once the server is ready instead of
+    // competing with it for the CPU (issue 16, cold start). It claims nothing before.
+    let workers_done = embedded_workers.then(|| {
+        let (worker, shutdown) = (worker.clone(), shutdown.clone());
+        actix_web::rt::spawn(async move { worker.run(shutdown).await })
+    });
+    if let Some((pool, key, webhooks, by, shutdown)) = webhooks {
+        actix_web::rt::spawn(crate::webhooks::run(pool, key, webhooks, by, shutdown));
+    }
     tracing::info!(http.addr = %addr, "byoc API listening");
     Ok(Server {
         addr,

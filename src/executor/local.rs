@@ -102,9 +102,12 @@ impl LocalExecutor {
     }
 
     /// Like [`LocalExecutor::new`], without waiting for `pulumi version`: the CLI is located
-    /// now (a missing one is an error at once) and its version checked in the background, so
-    /// a server is ready before the CLI's start-up cost is paid. [`Executor::ready`] resolves
-    /// once the check is done; a failed check fails every operation with its reason.
+    /// now (a missing one is an error at once) and its version checked by the first
+    /// [`Executor::ready`] call, which resolves once the check is done; a failed check fails
+    /// every operation with its reason. `byoc serve` starts its workers, whose first step is
+    /// that call, only after the HTTP server is up: the CLI's start-up (a process of its own,
+    /// ~190 ms of CPU with the test stand-in) does not compete with the server's on a small
+    /// machine (issue 16, cold start).
     pub fn start(
         settings: &Settings,
         aws: PlatformAws,
@@ -113,12 +116,14 @@ impl LocalExecutor {
         let prepared = setup::prepare(settings, env.clone(), Vec::new())?;
         let runner = Runner::locate(prepared.runner)?;
         let probe = Arc::new(tokio::sync::OnceCell::new());
-        let exec = Self::assemble(settings, aws, env, prepared.workspaces, runner, probe);
-        let background = exec.clone();
-        tokio::spawn(async move {
-            let _ = background.ready().await;
-        });
-        Ok(exec)
+        Ok(Self::assemble(
+            settings,
+            aws,
+            env,
+            prepared.workspaces,
+            runner,
+            probe,
+        ))
     }
 
     fn assemble(

@@ -225,3 +225,82 @@ async fn an_idle_worker_starts_work_at_once_without_waiting_for_its_poll_interva
     app.wait_for(&queued.id, "succeeded").await;
     app.stop().await;
 }
+
+/// The scripted executor behind a `ready` that resolves only when the test releases it, as
+/// the local executor's does once `pulumi version` answered (it runs on the worker's first
+/// `ready` call, after the server is up). Counts the runs that started before the release.
+#[derive(Debug)]
+struct NotReadyYet {
+    inner: std::sync::Arc<crate::scripted::ScriptedExecutor>,
+    asked: tokio::sync::Notify,
+    released: tokio::sync::watch::Sender<bool>,
+    early_runs: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl byoc::executor::Executor for NotReadyYet {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn ready(&self) -> Result<(), String> {
+        self.asked.notify_one();
+        let mut released = self.released.subscribe();
+        let _ = released.wait_for(|r| *r).await;
+        Ok(())
+    }
+
+    async fn run(
+        &self,
+        job: byoc::executor::OperationJob,
+        sink: byoc::executor::EventSink,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> byoc::executor::Outcome {
+        if !*self.released.borrow() {
+            self.early_runs
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.run(job, sink, cancel).await
+    }
+
+    async fn recover(
+        &self,
+        job: &byoc::executor::OperationJob,
+    ) -> Result<Vec<byoc::executor::EngineEventRecord>, byoc::executor::RecoverError> {
+        self.inner.recover(job).await
+    }
+}
+
+/// Issue 16 (cold start): `byoc serve` answers before the CLI's version is known, and its
+/// worker claims nothing until then — a queued operation stays queued, then runs.
+#[actix_web::test]
+async fn the_worker_claims_nothing_until_the_executor_is_ready() {
+    let gated = std::sync::Arc::new(NotReadyYet {
+        inner: crate::scripted::ScriptedExecutor::new(),
+        asked: tokio::sync::Notify::new(),
+        released: tokio::sync::watch::channel(false).0,
+        early_runs: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let executor = gated.clone();
+    let app = TestApp::builder()
+        .workers(1)
+        .executor(move |_| async move { executor as std::sync::Arc<dyn byoc::executor::Executor> })
+        .spawn()
+        .await;
+    // The server answers while the worker waits for the executor.
+    assert_eq!(app.get("/ready").await.status(), 200);
+    tokio::time::timeout(Duration::from_secs(20), gated.asked.notified())
+        .await
+        .expect("the worker asks the executor whether it is ready");
+    app.with_config(PROD).await;
+    let op = app.start(PROD, Action::Deploy).await;
+    assert_eq!(app.operation(&op.id).await.status, "queued");
+    gated.released.send_replace(true);
+    app.wait_for(&op.id, "succeeded").await;
+    assert_eq!(
+        gated.early_runs.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no operation ran before the executor was ready"
+    );
+    app.stop().await;
+}

@@ -359,7 +359,15 @@ fn the_runtime_image_runs_byoc_as_a_fixed_non_root_user() {
         .iter()
         .find(|i| i.keyword == "RUN" && i.args.contains("cargo build"))
         .unwrap();
-    assert!(build.args.contains("--release") && build.args.contains("--locked"));
+    // The `dist` profile (release + whole-program LTO, Cargo.toml) and its output directory.
+    assert!(build.args.contains("--profile dist") && build.args.contains("--locked"));
+    assert!(build.args.contains("target/dist/byoc"), "{}", build.args);
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("[profile.dist]\ninherits = \"release\""),
+        "Cargo.toml defines the dist profile on top of release"
+    );
 
     let last = |kw: &str| {
         runtime
