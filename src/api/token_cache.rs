@@ -17,6 +17,12 @@ use super::Caller;
 /// How long a verified token is trusted without asking the database again: the bound on how
 /// late a revocation made elsewhere takes effect on this replica.
 pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+/// An entry older than this is re-verified by the one request that finds it so (the others
+/// keep using it meanwhile): under steady traffic an entry is renewed before it expires, so the
+/// concurrent requests of a busy client never all miss at once. When they did, every one of
+/// them went to the database through the blocking pool together (32 connections: ~24 new
+/// blocking threads in one instant, every 5 s; BENCHMARKS.md "API GETs (session 7)").
+const REFRESH_AFTER: Duration = Duration::from_millis(TOKEN_CACHE_TTL.as_millis() as u64 / 2);
 /// Beyond this many tokens the cache starts over (a bound on memory, not a tuning knob).
 const MAX_ENTRIES: usize = 4096;
 
@@ -28,17 +34,34 @@ pub struct TokenCache {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<String, (Caller, Instant)>,
+    /// The caller, when it was verified, and whether a request is re-verifying it now.
+    entries: HashMap<String, (Caller, Instant, bool)>,
     /// Bumped at every revocation: a lookup that started before one may not be cached.
     generation: u64,
 }
 
 impl TokenCache {
-    /// The caller verified under `key` less than [`TOKEN_CACHE_TTL`] ago.
+    /// The caller verified under `key` less than [`TOKEN_CACHE_TTL`] ago, unless this request
+    /// is the one chosen to re-verify it (`None` then, as for a miss: the caller looks the
+    /// token up and [`TokenCache::put`]s the answer).
     pub fn get(&self, key: &str) -> Option<Caller> {
-        let inner = self.lock();
-        let (caller, at) = inner.entries.get(key)?;
-        (at.elapsed() < TOKEN_CACHE_TTL).then(|| caller.clone())
+        self.get_at(key, Instant::now())
+    }
+
+    fn get_at(&self, key: &str, now: Instant) -> Option<Caller> {
+        let mut inner = self.lock();
+        let (caller, at, refreshing) = inner.entries.get_mut(key)?;
+        let age = now.saturating_duration_since(*at);
+        if age >= TOKEN_CACHE_TTL {
+            return None;
+        }
+        if age >= REFRESH_AFTER && !*refreshing {
+            // Only this request re-verifies; the entry still answers the others until it
+            // expires, so the revocation bound stays TOKEN_CACHE_TTL.
+            *refreshing = true;
+            return None;
+        }
+        Some(caller.clone())
     }
 
     /// Where revocations stand now: pass it to [`TokenCache::put`] after the lookup.
@@ -56,14 +79,14 @@ impl TokenCache {
         if inner.entries.len() >= MAX_ENTRIES {
             inner.entries.clear();
         }
-        inner.entries.insert(key, (caller, Instant::now()));
+        inner.entries.insert(key, (caller, Instant::now(), false));
     }
 
     /// Token `token_id` was revoked: it stops working here at once.
     pub fn forget(&self, token_id: &str) {
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.entries.retain(|_, (c, _)| c.token_id != token_id);
+        inner.entries.retain(|_, (c, _, _)| c.token_id != token_id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -84,6 +107,35 @@ mod tests {
             role: Role::Viewer,
             tenants: None,
         }
+    }
+
+    #[test]
+    fn one_request_reverifies_an_ageing_entry_and_an_expired_one_answers_nobody() {
+        let cache = TokenCache::default();
+        cache.put("h1".into(), caller("t1"), cache.generation());
+        let at = cache.lock().entries["h1"].1;
+        assert!(cache.get_at("h1", at).is_some(), "fresh: served");
+        let ageing = at + REFRESH_AFTER;
+        assert!(
+            cache.get_at("h1", ageing).is_none(),
+            "the first request past REFRESH_AFTER re-verifies"
+        );
+        assert!(
+            cache.get_at("h1", ageing).is_some(),
+            "the others keep the entry meanwhile"
+        );
+        assert!(
+            cache.get_at("h1", at + TOKEN_CACHE_TTL).is_none(),
+            "expired: never served, refreshing or not"
+        );
+        // The re-verification's answer starts a new period.
+        cache.put("h1".into(), caller("t1"), cache.generation());
+        let renewed = cache.lock().entries["h1"].1;
+        assert!(cache.get_at("h1", renewed).is_some());
+        // A revocation drops the entry even while it is being re-verified.
+        assert!(cache.get_at("h1", renewed + REFRESH_AFTER).is_none());
+        cache.forget("t1");
+        assert!(cache.get_at("h1", renewed).is_none());
     }
 
     #[test]
