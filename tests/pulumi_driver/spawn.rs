@@ -115,6 +115,8 @@ async fn cli_dies_with_the_worker(mode: &str) {
         mode,
         "the child ran the path under test"
     );
+    // Whatever the assertions below find, no CLI of this test outlives it.
+    let _reap = KillOnDrop(cli);
     assert!(alive(cli), "the fake CLI runs while its worker lives");
     // No destructor, no kill_on_drop, no process-group guard runs: only the kernel's
     // parent-death signal can stop the CLI now.
@@ -126,8 +128,20 @@ async fn cli_dies_with_the_worker(mode: &str) {
         async || (!alive(cli)).then_some(()),
     )
     .await;
-    // In case the assertion above failed on a later run of this test: leave nothing behind.
-    let _ = kill(Pid::from_raw(cli), Signal::SIGKILL);
+}
+
+/// SIGKILLs a pid when dropped (also while a failed assertion unwinds).
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Gone already is the expected case; a reused pid is left alone (only our fake CLI,
+        // which exec'd `sleep 600`, is killed).
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.0)).unwrap_or_default();
+        if alive(self.0) && cmdline == b"sleep\0600\0" {
+            let _ = kill(Pid::from_raw(self.0), Signal::SIGKILL);
+        }
+    }
 }
 
 #[tokio::test]
