@@ -138,7 +138,7 @@ impl Drop for KillOnDrop {
         // Gone already is the expected case; a reused pid is left alone (only our fake CLI,
         // which exec'd `sleep 600`, is killed).
         let cmdline = std::fs::read(format!("/proc/{}/cmdline", self.0)).unwrap_or_default();
-        if alive(self.0) && cmdline == b"sleep\0600\0" {
+        if alive(self.0) && cmdline == b"sleep\x00600\x00" {
             let _ = kill(Pid::from_raw(self.0), Signal::SIGKILL);
         }
     }
