@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -86,6 +86,10 @@ pub struct RunControl {
     pub output: Option<mpsc::Sender<OutputLine>>,
     /// Extra variables for the child (e.g. `AWS_CONFIG_FILE` in the workspace; test knobs).
     pub extra_env: Vec<(String, String)>,
+    /// Engine commands only (preview, up, refresh, destroy): notified (`notify_one`) when
+    /// the CLI has exited with status 0, before the rest of its event log has been read, so
+    /// the caller can start its next CLI call while the tail drains.
+    pub exited_ok: Option<Arc<Notify>>,
 }
 
 /// One CLI invocation.
