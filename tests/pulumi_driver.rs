@@ -11,5 +11,6 @@ mod pulumi_driver {
     pub mod faults;
     pub mod fixtures;
     pub mod lifecycle;
+    pub mod spawn;
     pub mod support;
 }

@@ -36,7 +36,9 @@ pub use options::{DestroyOptions, PreviewOptions, RefreshOptions, UpOptions};
 pub use owner::{OWNER_PREFIX, WorkspaceRoot, sweep_dead};
 pub use plugins::{PluginStatus, VERIFIED_FILE};
 pub use progress::{ResourceProgress, RunDigest, StepStatus};
-pub use runner::{Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason};
+pub use runner::{
+    DeathSignal, Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason,
+};
 pub use stack::{ConfigValue, OutputValue, UpdateRecord};
 pub use tail::{EventStream, TailHandle, tail_event_log};
 pub use version::{MIN_VERSION, Version, check_version, locate};

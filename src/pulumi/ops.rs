@@ -155,6 +155,11 @@ impl Runner {
                 })
                 .await;
             tail.writer_exited();
+            if let (Ok(o), Some(exited)) = (&out, &ctl.exited_ok)
+                && o.exit_code == 0
+            {
+                exited.notify_one();
+            }
             out
         };
         let collect = async {

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
@@ -10,7 +11,7 @@ use nix::unistd::Pid;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -42,6 +43,12 @@ pub struct RunnerConfig {
     pub capture_bytes: usize,
     /// Extra variables for every child, including the version probe (tests pass stand-in knobs).
     pub extra_env: Vec<(String, String)>,
+    /// util-linux `setpriv`, used as a trampoline that sets the CLI's parent-death signal
+    /// (`setpriv --pdeathsig KILL -- pulumi …`) so the spawn itself needs no `pre_exec` hook
+    /// and std can use `posix_spawn` (a vfork-style clone) instead of forking the whole worker.
+    /// Probed once on the first run; when `None`, missing or refusing `--pdeathsig`, the
+    /// signal is set from a `pre_exec` hook instead (a full fork per CLI).
+    pub setpriv: Option<PathBuf>,
 }
 
 impl RunnerConfig {
@@ -59,6 +66,9 @@ impl RunnerConfig {
             cancel_grace: Duration::from_secs(120),
             capture_bytes: DEFAULT_CAPTURE_BYTES,
             extra_env: Vec::new(),
+            // util-linux is Essential in Debian (the runtime image is bookworm-slim), which
+            // installs `setpriv` here; `--pdeathsig` exists since util-linux 2.33.
+            setpriv: Some(PathBuf::from("/usr/bin/setpriv")),
         }
     }
 }
@@ -76,6 +86,10 @@ pub struct RunControl {
     pub output: Option<mpsc::Sender<OutputLine>>,
     /// Extra variables for the child (e.g. `AWS_CONFIG_FILE` in the workspace; test knobs).
     pub extra_env: Vec<(String, String)>,
+    /// Engine commands only (preview, up, refresh, destroy): notified (`notify_one`) when
+    /// the CLI has exited with status 0, before the rest of its event log has been read, so
+    /// the caller can start its next CLI call while the tail drains.
+    pub exited_ok: Option<Arc<Notify>>,
 }
 
 /// One CLI invocation.
@@ -121,6 +135,17 @@ pub struct Runner {
     bin: PathBuf,
     version: Version,
     config: RunnerConfig,
+    /// How children get their parent-death signal; decided on the first run, shared by clones.
+    death_signal: Arc<tokio::sync::OnceCell<DeathSignal>>,
+}
+
+/// How a child is made to die with the worker (`PR_SET_PDEATHSIG`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeathSignal {
+    /// `setpriv --pdeathsig KILL -- <cli> …`: spawned with `posix_spawn`, one extra small exec.
+    Trampoline(PathBuf),
+    /// `prctl` from a `pre_exec` hook: std must fork the whole process for it.
+    PreExec,
 }
 
 impl Runner {
@@ -144,6 +169,7 @@ impl Runner {
                 patch: 0,
             },
             config,
+            death_signal: Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 
@@ -190,6 +216,13 @@ impl Runner {
         &self.config
     }
 
+    /// How children get their parent-death signal (probes `setpriv` on the first call).
+    pub async fn death_signal(&self) -> &DeathSignal {
+        self.death_signal
+            .get_or_init(|| probe_setpriv(self.config.setpriv.clone()))
+            .await
+    }
+
     /// Spawns `pulumi --non-interactive <args…> [--stack s]` and waits for it. This is the
     /// only function in byoc that starts the CLI. Non-zero exits are returned, not raised.
     /// Stop a run gracefully through [`RunControl::cancel`]; dropping this future SIGKILLs the
@@ -216,7 +249,16 @@ impl Runner {
             argv.push(stack.to_string());
         }
         argv.extend(positional.iter().cloned());
-        let mut cmd = Command::new(&self.bin);
+        let death_signal = self.death_signal().await;
+        let mut cmd = match death_signal {
+            DeathSignal::Trampoline(setpriv) => {
+                let mut cmd = Command::new(setpriv);
+                // `--` ends setpriv's options; the CLI path and its argv follow verbatim.
+                cmd.args(["--pdeathsig", "KILL", "--"]).arg(&self.bin);
+                cmd
+            }
+            DeathSignal::PreExec => Command::new(&self.bin),
+        };
         cmd.args(&argv)
             .current_dir(inv.cwd)
             .env_clear()
@@ -246,14 +288,24 @@ impl Runner {
         if let Some(p) = &self.config.passphrase {
             cmd.env("PULUMI_CONFIG_PASSPHRASE", p.expose_secret());
         }
-        // SAFETY: the closure only calls prctl(2), which is async-signal-safe, and allocates
-        // nothing. PDEATHSIG kills the CLI if the worker dies without running destructors.
+        // PDEATHSIG kills the CLI if the worker dies without running destructors (SIGKILL,
+        // OOM): the stack lock's recovery after a dead worker relies on no CLI outliving it.
         // It fires when the spawning *thread* exits: tokio worker threads live as long as the
         // runtime, so `run` must not be called from a short-lived `spawn_blocking` thread.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
-            });
+        // The trampoline sets it in the exec'd `setpriv` (whose parent is the same spawning
+        // thread) and the signal survives its exec of the CLI (prctl(2): cleared only on a
+        // set-user/group-ID or capability-changing exec). Either way a worker that dies
+        // after the clone and before the prctl leaves a CLI without the signal: a few µs
+        // with the hook, the start of the small `setpriv` exec (~1 ms) with the trampoline;
+        // `setpriv` does not compare its parent pid afterwards.
+        if *death_signal == DeathSignal::PreExec {
+            // SAFETY: the closure only calls prctl(2), which is async-signal-safe, and
+            // allocates nothing.
+            unsafe {
+                cmd.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+                });
+            }
         }
         tracing::debug!(argv = ?argv, "spawning pulumi");
         tracing::debug!(target: TIMING, step = "spawn", command = argv.get(1).map_or("", String::as_str));
@@ -407,6 +459,45 @@ async fn join_capture(task: Option<tokio::task::JoinHandle<String>>) -> String {
             task.abort();
             tracing::warn!("pulumi output still open 5 s after exit; capture abandoned");
             String::new()
+        }
+    }
+}
+
+/// Decides how children get their parent-death signal: `setpriv` when it runs and accepts
+/// `--pdeathsig` (checked by running `setpriv --pdeathsig KILL -- setpriv --version`, which
+/// exercises exactly the options every run uses), the `pre_exec` hook otherwise. Logged once.
+async fn probe_setpriv(setpriv: Option<PathBuf>) -> DeathSignal {
+    let Some(path) = setpriv else {
+        tracing::debug!("no setpriv configured; the CLI's parent-death signal is set in a fork");
+        return DeathSignal::PreExec;
+    };
+    let status = Command::new(&path)
+        .args(["--pdeathsig", "KILL", "--"])
+        .arg(&path)
+        .arg("--version")
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    match tokio::time::timeout(Duration::from_secs(10), status).await {
+        Ok(Ok(s)) if s.success() => {
+            tracing::debug!(setpriv = %path.display(), "the CLI is started through setpriv");
+            DeathSignal::Trampoline(path)
+        }
+        outcome => {
+            let why = match outcome {
+                Ok(Ok(s)) => format!("exited with {s}"),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "did not answer within 10 s".to_owned(),
+            };
+            tracing::warn!(
+                setpriv = %path.display(),
+                %why,
+                "setpriv --pdeathsig unusable; every CLI spawn forks the worker instead (slower)"
+            );
+            DeathSignal::PreExec
         }
     }
 }

@@ -4,7 +4,7 @@
 use byoc::domain::OperationKind;
 use byoc::executor::Outcome;
 
-use super::support::{World, changes, kinds, run, start, step_ops};
+use super::support::{World, changes, kinds, run, start, start_with_sink_capacity, step_ops};
 
 #[tokio::test]
 async fn update_succeeds_with_outputs_and_forwards_events_in_order() {
@@ -40,6 +40,50 @@ async fn update_succeeds_with_outputs_and_forwards_events_in_order() {
         summary["create"]
     );
     assert_eq!(w.workspace_entries(), 0, "the workspace is removed");
+}
+
+/// The outputs read (`stack output --show-secrets`) starts once `up` has exited, without
+/// waiting for the event log's tail to reach the sink: here the sink takes nothing after the
+/// first event, so the events cannot all be forwarded, yet the read is recorded (before issue
+/// 16's change it never was). The result is as when run one after the other: every event,
+/// in order, and the outputs masked from them.
+#[tokio::test]
+async fn the_outputs_read_starts_before_the_event_log_is_drained() {
+    let Some(w) = World::start().await else {
+        return;
+    };
+    let mut running = start_with_sink_capacity(&w.exec, w.job(OperationKind::Update), 1);
+    let first = running.next_event().await.expect("an event");
+    assert_eq!(first.kind, "preludeEvent");
+    let shows_secrets = |argv: &Vec<String>| argv.iter().any(|a| a == "--show-secrets");
+    // Polls the stand-in's record (not a timing assumption: the bound only turns a hang into
+    // a failure). Before the change this never happened while the sink was not read.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !w.argvs().iter().any(shows_secrets) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the outputs read waited for the event log to drain: {:?}",
+            w.argvs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!running.task.is_finished());
+    let (outcome, rest) = running.finish().await;
+    let Outcome::Succeeded { outputs, .. } = &outcome else {
+        panic!("{outcome:?}");
+    };
+    let outputs = outputs.as_ref().expect("an update reads outputs");
+    assert!(outputs["kubeconfig"].secret, "{outputs:?}");
+    assert!(!outputs["clusterName"].secret);
+    assert_eq!(outputs["clusterName"].value, "standin:cluster.name");
+    let k = kinds(&rest);
+    assert_eq!(k.last(), Some(&"cancelEvent"), "{k:?}");
+    assert_eq!(k.iter().filter(|k| **k == "summaryEvent").count(), 1);
+    let sequences: Vec<i64> = std::iter::once(&first)
+        .chain(&rest)
+        .map(|e| e.payload["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
 }
 
 #[tokio::test]

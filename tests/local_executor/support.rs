@@ -338,7 +338,17 @@ impl Running {
 
 /// Starts `job` on `exec` in its own task (the worker's way).
 pub fn start(exec: &LocalExecutor, job: OperationJob) -> Running {
-    let (sink, rx) = EventSink::channel(64);
+    start_with_sink_capacity(exec, job, 64)
+}
+
+/// Like [`start`], with a sink of `capacity` messages (1: the run waits for each event to be
+/// taken, as with a worker that is behind).
+pub fn start_with_sink_capacity(
+    exec: &LocalExecutor,
+    job: OperationJob,
+    capacity: usize,
+) -> Running {
+    let (sink, rx) = EventSink::channel(capacity);
     let cancel = CancellationToken::new();
     let memory = memory_of(exec);
     let exec = exec.clone();

@@ -5,7 +5,10 @@ use byoc::pulumi::{
     ConfigValue, DestroyOptions, EventPayload, OpType, PreviewOptions, PulumiError, RunControl,
     UpOptions,
 };
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
 
 use super::support::{Harness, program, stack};
 
@@ -283,4 +286,78 @@ async fn secret_config_travels_through_stdin_intact() {
     assert!(out["echoed"].secret);
     assert_eq!(out["region"].value, "-eu-west-1");
     assert!(!out["region"].secret);
+}
+
+/// `exited_ok` is notified once `up` has exited 0, before its event log has been read to the
+/// end: the sink holds one event and is not read until the notification, so the log cannot
+/// have drained by then (issue 16: the executor starts the outputs read on it). A failed run
+/// does not notify.
+#[tokio::test]
+async fn exited_ok_is_notified_before_the_event_log_is_drained_and_only_on_success() {
+    let h = Harness::new().await;
+    let s = stack("acme-dev");
+    let resources = [("a", "aws:s3:Bucket", "a"), ("r", "aws:iam:Role", "r1")];
+    let ws = h.workspace(&program(&resources, ""));
+    let exited = Arc::new(Notify::new());
+    let ctl = RunControl {
+        exited_ok: Some(exited.clone()),
+        ..Default::default()
+    };
+    h.runner
+        .select_or_create_stack(&ws, &s, "passphrase", &ctl)
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::channel(1);
+    let opts = UpOptions::default();
+    let mut events = Vec::new();
+    let result = {
+        let up = h.runner.up(&ws, &s, &opts, &ctl, Some(&tx));
+        tokio::pin!(up);
+        // The bound only turns a missing notification into a failure instead of a hang.
+        tokio::select! {
+            r = &mut up => panic!("up returned with its events unread: {r:?}"),
+            n = tokio::time::timeout(Duration::from_secs(60), exited.notified()) => {
+                n.expect("notified within 60 s");
+            }
+        }
+        loop {
+            tokio::select! {
+                r = &mut up => break r,
+                Some(item) = rx.recv() => events.push(item.unwrap()),
+            }
+        }
+    };
+    drop(tx);
+    while let Some(item) = rx.recv().await {
+        events.push(item.unwrap());
+    }
+    let result = result.unwrap();
+    assert!(
+        events.len() > 2,
+        "more events than the sink holds were still to drain: {}",
+        events.len()
+    );
+    assert_eq!(result.summary.result.as_deref(), Some("succeeded"));
+    assert!(matches!(
+        events.last().unwrap().payload,
+        EventPayload::Cancel
+    ));
+
+    let ctl = RunControl {
+        exited_ok: Some(exited.clone()),
+        ..h.knobs(&[("PULUMI_STANDIN_FAIL_AT", "1")])
+    };
+    let ws = h.workspace(&program(&[("b", "aws:s3:Bucket", "b")], ""));
+    h.runner
+        .select_or_create_stack(&ws, &s, "passphrase", &ctl)
+        .await
+        .unwrap();
+    let e = h
+        .runner
+        .up(&ws, &s, &UpOptions::default(), &ctl, None)
+        .await;
+    assert!(e.is_err(), "{e:?}");
+    // A permit left by a notification would complete this on its first poll.
+    let notified = tokio::time::timeout(Duration::ZERO, exited.notified()).await;
+    assert!(notified.is_err(), "a failed run notified exited_ok");
 }

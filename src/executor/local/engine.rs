@@ -2,8 +2,10 @@
 //! the sink as they are read, and a stale lock cleared once. Used by the operation itself and
 //! by the deletion-protection step before a destroy.
 
+use std::sync::Arc;
+
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::LocalExecutor;
 use super::prepare::Control;
@@ -49,6 +51,9 @@ pub(super) struct Engine<'a> {
     /// Where the events go; `None` for internal checks whose events are not the operation's.
     pub sink: Option<&'a EventSink>,
     pub control: &'a Control,
+    /// Notified when an engine command exits with status 0, before its event log is drained
+    /// (see [`crate::pulumi::RunControl::exited_ok`]); `None` when nothing waits for that.
+    pub exited_ok: Option<&'a Arc<Notify>>,
 }
 
 impl Engine<'_> {
@@ -86,7 +91,8 @@ impl Engine<'_> {
     /// Runs one engine command, forwarding each event to the sink while it runs.
     async fn run(&self, op: &EngineOp) -> Result<OperationResult, PulumiError> {
         let (tx, mut rx) = mpsc::channel::<EventItem>(256);
-        let ctl = self.control.run_control();
+        let mut ctl = self.control.run_control();
+        ctl.exited_ok = self.exited_ok.cloned();
         let (runner, ws, stack, sink) = (&self.exec.runner, self.ws, self.stack, self.sink);
         let run = async move {
             let events = sink.is_some().then_some(&tx);

@@ -3,9 +3,11 @@
 //! when the engine had to be stopped, and read the outputs after an update.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::LocalExecutor;
@@ -68,7 +70,35 @@ pub(super) async fn run(
         protection::turn_off(exec, job, sink, cancel, deadline).await?;
     }
     let op = engine_op(job, &open)?;
-    let result = run_engine(exec, job, &open, sink, &op).await;
+    // An update's outputs are read with `stack output --show-secrets`, which reads the state
+    // the engine wrote, not its event log: that CLI starts as soon as `up` exited 0, while the
+    // tail of the log is still decoded and stored (issue 16: the drain took 0–8 ms p50,
+    // 11–17 ms p99). Masking still waits for the drained log (`read_outputs`).
+    let reads_outputs = job.kind == OperationKind::Update && job.plan != PlanStep::Save;
+    let exited_ok = Arc::new(Notify::new());
+    let (result, shown) = {
+        let engine = run_engine(
+            exec,
+            job,
+            &open,
+            sink,
+            &op,
+            reads_outputs.then_some(&exited_ok),
+        );
+        tokio::pin!(engine);
+        tokio::select! {
+            // Engine first: a run that ended (even in the poll that notified) has nothing to
+            // overlap, and its outputs are read after it as before.
+            biased;
+            r = &mut engine => (r, None),
+            () = exited_ok.notified(), if reads_outputs => {
+                let ctl = open.control.run_control();
+                let read = exec.runner.stack_outputs_shown(&open.ws, &job.stack, &ctl);
+                let (r, shown) = tokio::join!(&mut engine, read);
+                (r, Some(shown))
+            }
+        }
+    };
     prepare::report_settings(exec, job, &mut open, sink).await?;
     tracing::debug!(target: TIMING, step = "settings read");
     let result = match result {
@@ -93,7 +123,7 @@ pub(super) async fn run(
         });
     }
     let outputs = match job.kind {
-        OperationKind::Update => read_outputs(exec, job, &open, &result, sink).await,
+        OperationKind::Update => read_outputs(exec, job, &open, &result, shown, sink).await,
         _ => None,
     };
     tracing::debug!(target: TIMING, step = "outputs read");
@@ -129,6 +159,7 @@ async fn run_engine(
     open: &OpenStack,
     sink: &EventSink,
     op: &EngineOp,
+    exited_ok: Option<&Arc<Notify>>,
 ) -> Result<OperationResult, PulumiError> {
     let engine = Engine {
         exec,
@@ -136,6 +167,7 @@ async fn run_engine(
         stack: &job.stack,
         sink: Some(sink),
         control: &open.control,
+        exited_ok,
     };
     match engine.run_clearing_stale_lock(op).await {
         Err(PulumiError::StackNotFound { .. }) if open.restored => {
@@ -215,14 +247,19 @@ async fn read_outputs(
     job: &OperationJob,
     open: &OpenStack,
     result: &OperationResult,
+    shown: Option<Result<BTreeMap<String, Value>, PulumiError>>,
     sink: &EventSink,
 ) -> Option<BTreeMap<String, OutputValue>> {
     let ctl = open.control.run_control();
     let read = async {
-        let shown = exec
-            .runner
-            .stack_outputs_shown(&open.ws, &job.stack, &ctl)
-            .await?;
+        let shown = match shown {
+            Some(shown) => shown?,
+            None => {
+                exec.runner
+                    .stack_outputs_shown(&open.ws, &job.stack, &ctl)
+                    .await?
+            }
+        };
         let masked = match &result.masked_outputs {
             Some(m) => m.clone(),
             None => {

@@ -43,6 +43,7 @@ impl Control {
             timeout: Some(left.max(Duration::from_millis(1))),
             output: None,
             extra_env: self.extra_env.clone(),
+            exited_ok: None,
         }
     }
 }

@@ -40,6 +40,7 @@ pub(super) async fn turn_off(
         stack: &job.stack,
         sink: None,
         control: &open.control,
+        exited_ok: None,
     };
     let preview = check
         .run_clearing_stale_lock(&EngineOp::Preview(Default::default()))
