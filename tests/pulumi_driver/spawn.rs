@@ -6,7 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use byoc::pulumi::{DeathSignal, EnvSnapshot, Invocation, RunControl, Runner, RunnerConfig};
+use byoc::pulumi::{
+    DeathSignal, EnvSnapshot, Invocation, PulumiError, RunControl, RunOutput, Runner, RunnerConfig,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -46,6 +48,20 @@ fn sleeping_cli(dir: &Path) -> PathBuf {
     bin
 }
 
+/// Runs `pulumi <args…>` in `cwd` through `runner` with default control.
+async fn run_in(runner: &Runner, cwd: &Path, args: &[&str]) -> Result<RunOutput, PulumiError> {
+    let control = RunControl::default();
+    runner
+        .run(Invocation {
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            stack: None,
+            cwd,
+            stdin: None,
+            control: &control,
+        })
+        .await
+}
+
 fn alive(pid: i32) -> bool {
     // A zombie (not yet reaped by whoever adopted it) is dead for our purpose.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -73,16 +89,7 @@ async fn pdeath_child() {
     };
     assert_eq!(runner.death_signal().await, &expected);
     std::fs::write(dir.join("mode"), &mode).unwrap();
-    let control = RunControl::default();
-    let _ = runner
-        .run(Invocation {
-            args: vec!["up".into()],
-            stack: None,
-            cwd: &dir,
-            stdin: None,
-            control: &control,
-        })
-        .await;
+    let _ = run_in(&runner, &dir, &["up"]).await;
 }
 
 async fn cli_dies_with_the_worker(mode: &str) {
@@ -175,15 +182,7 @@ async fn setpriv_trampoline_is_used_when_available() {
     let bin = dir.path().join("pulumi");
     executable(&bin, "#!/bin/sh\necho \"$@\" > \"$0.args\"\n");
     let runner = Runner::locate(config(dir.path(), bin.clone(), Some(wrapper.clone()))).unwrap();
-    let control = RunControl::default();
-    let out = runner
-        .run(Invocation {
-            args: vec!["stack".into(), "output".into(), "--json".into()],
-            stack: None,
-            cwd: dir.path(),
-            stdin: None,
-            control: &control,
-        })
+    let out = run_in(&runner, dir.path(), &["stack", "output", "--json"])
         .await
         .unwrap();
     assert_eq!(out.exit_code, 0);
@@ -225,17 +224,7 @@ async fn unusable_setpriv_falls_back_to_the_pre_exec_hook() {
     for setpriv in [Some(refusing), Some(dir.path().join("missing")), None] {
         let _ = std::fs::remove_file(dir.path().join("pulumi.args"));
         let runner = Runner::locate(config(dir.path(), bin.clone(), setpriv)).unwrap();
-        let control = RunControl::default();
-        let out = runner
-            .run(Invocation {
-                args: vec!["version".into()],
-                stack: None,
-                cwd: dir.path(),
-                stdin: None,
-                control: &control,
-            })
-            .await
-            .unwrap();
+        let out = run_in(&runner, dir.path(), &["version"]).await.unwrap();
         assert_eq!(out.exit_code, 0, "{}", out.stderr);
         assert_eq!(runner.death_signal().await, &DeathSignal::PreExec);
         assert_eq!(

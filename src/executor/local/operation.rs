@@ -71,7 +71,10 @@ pub(super) async fn run(
     }
     let op = engine_op(job, &open)?;
     // An update's outputs are read with `stack output --show-secrets`, which reads the state
-    // the engine wrote, not its event log: that CLI starts as soon as `up` exited 0, while the
+    // the engine wrote, not its event log (the CLI loads the stack's latest checkpoint from the
+    // backend: pkg/cmd/pulumi/stack/stack_output.go; the stand-in's `stack output` does the
+    // same, cmd_stack.py), and the engine has written its final checkpoint before `up` exits
+    // 0 (engine events are not needed): that CLI starts as soon as `up` exited 0, while the
     // tail of the log is still decoded and stored (issue 16: the drain took 0–8 ms p50,
     // 11–17 ms p99). Masking still waits for the drained log (`read_outputs`).
     let reads_outputs = job.kind == OperationKind::Update && job.plan != PlanStep::Save;
