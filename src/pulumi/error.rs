@@ -105,7 +105,19 @@ pub enum PulumiError {
         /// What was wrong.
         reason: String,
     },
-    /// Local I/O around the CLI (spawn, workspace, event log).
+    /// The CLI could not be started (e.g. its binary was removed or lost its execute bit
+    /// since it was located, or the workspace directory is gone).
+    #[error("cannot start {}: {step}: {source}", program.display())]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// The step that failed.
+        step: super::spawn::SpawnStep,
+        /// The errno.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Local I/O around the CLI (workspace, event log, waiting for the process).
     #[error("{context}: {source}")]
     Io {
         /// What we were doing.

@@ -18,6 +18,7 @@ mod owner;
 mod plugins;
 mod progress;
 mod runner;
+pub mod spawn;
 mod stack;
 mod tail;
 mod version;
@@ -36,9 +37,8 @@ pub use options::{DestroyOptions, PreviewOptions, RefreshOptions, UpOptions};
 pub use owner::{OWNER_PREFIX, WorkspaceRoot, sweep_dead};
 pub use plugins::{PluginStatus, VERIFIED_FILE};
 pub use progress::{ResourceProgress, RunDigest, StepStatus};
-pub use runner::{
-    DeathSignal, Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason,
-};
+pub use runner::{Invocation, RunControl, RunOutput, Runner, RunnerConfig, StopReason};
+pub use spawn::DeathSignal;
 pub use stack::{ConfigValue, OutputValue, UpdateRecord};
 pub use tail::{EventStream, TailHandle, tail_event_log};
 pub use version::{MIN_VERSION, Version, check_version, locate};

@@ -2,15 +2,13 @@
 //! capture, timeout and signal escalation. Knows nothing of what the commands mean.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, Command};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -18,6 +16,7 @@ use tracing::Instrument;
 use super::capture::{DEFAULT_CAPTURE_BYTES, OutputLine, Stream, capture};
 use super::env::EnvSnapshot;
 use super::error::PulumiError;
+use super::spawn::{Child, Command, DeathSignal, death_signal};
 use super::version::{Version, check_version, locate};
 use crate::domain::names::StackName;
 use crate::telemetry::TIMING;
@@ -43,12 +42,6 @@ pub struct RunnerConfig {
     pub capture_bytes: usize,
     /// Extra variables for every child, including the version probe (tests pass stand-in knobs).
     pub extra_env: Vec<(String, String)>,
-    /// util-linux `setpriv`, used as a trampoline that sets the CLI's parent-death signal
-    /// (`setpriv --pdeathsig KILL -- pulumi …`) so the spawn itself needs no `pre_exec` hook
-    /// and std can use `posix_spawn` (a vfork-style clone) instead of forking the whole worker.
-    /// Probed once on the first run; when `None`, missing or refusing `--pdeathsig`, the
-    /// signal is set from a `pre_exec` hook instead (a full fork per CLI).
-    pub setpriv: Option<PathBuf>,
 }
 
 impl RunnerConfig {
@@ -66,9 +59,6 @@ impl RunnerConfig {
             cancel_grace: Duration::from_secs(120),
             capture_bytes: DEFAULT_CAPTURE_BYTES,
             extra_env: Vec::new(),
-            // util-linux is Essential in Debian (the runtime image is bookworm-slim), which
-            // installs `setpriv` here; `--pdeathsig` exists since util-linux 2.33.
-            setpriv: Some(PathBuf::from("/usr/bin/setpriv")),
         }
     }
 }
@@ -135,17 +125,6 @@ pub struct Runner {
     bin: PathBuf,
     version: Version,
     config: RunnerConfig,
-    /// How children get their parent-death signal; decided on the first run, shared by clones.
-    death_signal: Arc<tokio::sync::OnceCell<DeathSignal>>,
-}
-
-/// How a child is made to die with the worker (`PR_SET_PDEATHSIG`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeathSignal {
-    /// `setpriv --pdeathsig KILL -- <cli> …`: spawned with `posix_spawn`, one extra small exec.
-    Trampoline(PathBuf),
-    /// `prctl` from a `pre_exec` hook: std must fork the whole process for it.
-    PreExec,
 }
 
 impl Runner {
@@ -169,7 +148,6 @@ impl Runner {
                 patch: 0,
             },
             config,
-            death_signal: Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 
@@ -216,11 +194,10 @@ impl Runner {
         &self.config
     }
 
-    /// How children get their parent-death signal (probes `setpriv` on the first call).
-    pub async fn death_signal(&self) -> &DeathSignal {
-        self.death_signal
-            .get_or_init(|| probe_setpriv(self.config.setpriv.clone()))
-            .await
+    /// How children are started and get their parent-death signal (probed once per process,
+    /// `pulumi/spawn`).
+    pub fn death_signal(&self) -> DeathSignal {
+        death_signal()
     }
 
     /// Spawns `pulumi --non-interactive <args…> [--stack s]` and waits for it. This is the
@@ -249,19 +226,9 @@ impl Runner {
             argv.push(stack.to_string());
         }
         argv.extend(positional.iter().cloned());
-        let death_signal = self.death_signal().await;
-        let mut cmd = match death_signal {
-            DeathSignal::Trampoline(setpriv) => {
-                let mut cmd = Command::new(setpriv);
-                // `--` ends setpriv's options; the CLI path and its argv follow verbatim.
-                cmd.args(["--pdeathsig", "KILL", "--"]).arg(&self.bin);
-                cmd
-            }
-            DeathSignal::PreExec => Command::new(&self.bin),
-        };
+        let mut cmd = Command::new(&self.bin, inv.cwd);
         cmd.args(&argv)
-            .current_dir(inv.cwd)
-            .env_clear()
+            // Exactly this environment, nothing inherited; a later entry wins.
             .envs(self.config.env.vars().iter().map(|(k, v)| (k, v)))
             .env("PULUMI_SKIP_UPDATE_CHECK", "true")
             .env("PULUMI_AUTOMATION_API", "true")
@@ -273,51 +240,33 @@ impl Runner {
             .env("PULUMI_HOME", &self.config.pulumi_home)
             .env("PULUMI_BACKEND_URL", &self.config.backend_url)
             .envs(self.config.extra_env.iter().map(|(k, v)| (k, v)))
-            .envs(inv.control.extra_env.iter().map(|(k, v)| (k, v)))
-            .stdin(if inv.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // Own process group: a terminal ^C aimed at byoc must not reach the CLI (we decide
-            // when it is interrupted), and SIGKILL can take its plugins down with it.
-            .process_group(0);
+            .envs(inv.control.extra_env.iter().map(|(k, v)| (k, v)));
+        if inv.stdin.is_some() {
+            cmd.piped_stdin();
+        }
         if let Some(p) = &self.config.passphrase {
             cmd.env("PULUMI_CONFIG_PASSPHRASE", p.expose_secret());
         }
-        // PDEATHSIG kills the CLI if the worker dies without running destructors (SIGKILL,
-        // OOM): the stack lock's recovery after a dead worker relies on no CLI outliving it.
-        // It fires when the spawning *thread* exits: tokio worker threads live as long as the
-        // runtime, so `run` must not be called from a short-lived `spawn_blocking` thread.
-        // The trampoline sets it in the exec'd `setpriv` (whose parent is the same spawning
-        // thread) and the signal survives its exec of the CLI (prctl(2): cleared only on a
-        // set-user/group-ID or capability-changing exec). Either way a worker that dies
-        // after the clone and before the prctl leaves a CLI without the signal: a few µs
-        // with the hook, the start of the small `setpriv` exec (~1 ms) with the trampoline;
-        // `setpriv` does not compare its parent pid afterwards.
-        if *death_signal == DeathSignal::PreExec {
-            // SAFETY: the closure only calls prctl(2), which is async-signal-safe, and
-            // allocates nothing.
-            unsafe {
-                cmd.pre_exec(|| {
-                    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
-                });
-            }
-        }
+        // The child runs in its own process group (a terminal ^C aimed at byoc must not reach
+        // the CLI: we decide when it is interrupted; SIGKILL of the group takes its plugins
+        // down with it) and dies with the worker: PDEATHSIG kills the CLI if the worker dies
+        // without running destructors (SIGKILL, OOM), and the stack lock's recovery after a
+        // dead worker relies on no CLI outliving it. It fires when the spawning *thread*
+        // exits: tokio worker threads live as long as the runtime, so `run` must not be
+        // called from a short-lived `spawn_blocking` thread. How: `pulumi/spawn`.
         tracing::debug!(argv = ?argv, "spawning pulumi");
         tracing::debug!(target: TIMING, step = "spawn", command = argv.get(1).map_or("", String::as_str));
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| PulumiError::io(format!("spawning {}", self.bin.display()), e))?;
-        tracing::debug!(target: TIMING, step = "spawned");
-        // The command keeps its own copies of the argv and the environment: not needed once the
-        // child runs, and held for as long as it does otherwise (issue 16: memory per
-        // operation in flight).
+        let spawned = cmd.spawn();
+        // The command keeps its own copies of the argv and the environment (secrets among
+        // them): not needed once the child runs (issue 16: memory per operation in flight).
         drop(cmd);
-        let mut group = GroupGuard(child.id().and_then(|p| i32::try_from(p).ok()));
+        let mut child = spawned.map_err(|e| PulumiError::Spawn {
+            program: self.bin.clone(),
+            step: e.step,
+            source: e.source,
+        })?;
+        tracing::debug!(target: TIMING, step = "spawned");
+        let mut group = GroupGuard(Some(child.id()));
 
         let cap = self.config.capture_bytes;
         let out_task = child
@@ -386,12 +335,9 @@ impl Runner {
     /// SIGINT (graceful cancel: the engine finishes in-flight steps and writes its summary),
     /// then SIGTERM (the CLI's "terminate now"), then SIGKILL of the whole group.
     async fn escalate(&self, child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
-        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
-            return child.wait().await;
-        };
         let grace = self.config.cancel_grace;
         for signal in [Signal::SIGINT, Signal::SIGTERM] {
-            if let Err(e) = kill(Pid::from_raw(pid), signal) {
+            if let Err(e) = child.signal(signal) {
                 tracing::debug!(error = %e, ?signal, "signalling pulumi failed (already gone?)");
             }
             if let Ok(status) = tokio::time::timeout(grace, child.wait()).await {
@@ -399,7 +345,8 @@ impl Runner {
             }
             tracing::warn!(?signal, "pulumi did not exit within the grace period");
         }
-        if let Err(e) = killpg(Pid::from_raw(pid), Signal::SIGKILL) {
+        // Not reaped yet, so the group id (the CLI's pid) cannot have been reused.
+        if let Err(e) = killpg(Pid::from_raw(child.id()), Signal::SIGKILL) {
             tracing::debug!(error = %e, "killing pulumi's process group failed");
         }
         child.wait().await
@@ -407,7 +354,7 @@ impl Runner {
 }
 
 /// Kills the child's process group when a run is dropped before its child was reaped
-/// (`kill_on_drop` reaches only the CLI itself, not the plugins it started).
+/// (dropping the [`Child`] kills only the CLI itself, not the plugins it started).
 struct GroupGuard(Option<i32>);
 
 impl GroupGuard {
@@ -459,45 +406,6 @@ async fn join_capture(task: Option<tokio::task::JoinHandle<String>>) -> String {
             task.abort();
             tracing::warn!("pulumi output still open 5 s after exit; capture abandoned");
             String::new()
-        }
-    }
-}
-
-/// Decides how children get their parent-death signal: `setpriv` when it runs and accepts
-/// `--pdeathsig` (checked by running `setpriv --pdeathsig KILL -- setpriv --version`, which
-/// exercises exactly the options every run uses), the `pre_exec` hook otherwise. Logged once.
-async fn probe_setpriv(setpriv: Option<PathBuf>) -> DeathSignal {
-    let Some(path) = setpriv else {
-        tracing::debug!("no setpriv configured; the CLI's parent-death signal is set in a fork");
-        return DeathSignal::PreExec;
-    };
-    let status = Command::new(&path)
-        .args(["--pdeathsig", "KILL", "--"])
-        .arg(&path)
-        .arg("--version")
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .status();
-    match tokio::time::timeout(Duration::from_secs(10), status).await {
-        Ok(Ok(s)) if s.success() => {
-            tracing::debug!(setpriv = %path.display(), "the CLI is started through setpriv");
-            DeathSignal::Trampoline(path)
-        }
-        outcome => {
-            let why = match outcome {
-                Ok(Ok(s)) => format!("exited with {s}"),
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "did not answer within 10 s".to_owned(),
-            };
-            tracing::warn!(
-                setpriv = %path.display(),
-                %why,
-                "setpriv --pdeathsig unusable; every CLI spawn forks the worker instead (slower)"
-            );
-            DeathSignal::PreExec
         }
     }
 }

@@ -115,7 +115,9 @@ pub(super) fn pulumi_outcome(e: PulumiError) -> Outcome {
             false,
         ),
         // Spawning, the workspace or the event log: local trouble that may pass.
-        e @ PulumiError::Io { .. } => failed(e.to_string(), ChangeSummary::new(), true),
+        e @ (PulumiError::Io { .. } | PulumiError::Spawn { .. }) => {
+            failed(e.to_string(), ChangeSummary::new(), true)
+        }
         // Killed by a signal we did not send (OOM killer, node shutdown): worth another try.
         e @ PulumiError::Failed { exit_code: -1, .. } => {
             failed(e.to_string(), ChangeSummary::new(), true)
