@@ -378,3 +378,25 @@ fn nonblocking(fd: &OwnedFd) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SpawnStep;
+
+    /// The child reports its failed step as `step as i32` through shared memory.
+    #[test]
+    fn every_step_survives_the_trip_through_its_number() {
+        for step in [
+            SpawnStep::Prepare,
+            SpawnStep::Clone,
+            SpawnStep::DeathSignal,
+            SpawnStep::ProcessGroup,
+            SpawnStep::Stdio,
+            SpawnStep::Chdir,
+            SpawnStep::Exec,
+            SpawnStep::Fork,
+        ] {
+            assert_eq!(SpawnStep::from_raw(step as i32), step);
+        }
+    }
+}
