@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -200,14 +200,98 @@ impl Stream for Deadline {
 }
 
 /// Every route of a server and its methods: answers 405 with `Allow` for a known path with
-/// another method, and a problem+json 404 for an unknown path.
-#[derive(Debug, Clone, Default)]
-pub struct Routes(Arc<Vec<(ResourceDef, Vec<Method>)>>);
+/// another method, and a problem+json 404 for an unknown path. Built on the first such answer,
+/// not at start-up: the table of the API server comes from the OpenAPI document, whose
+/// construction and the code behind it a server that never answers 404 need not hold (issue
+/// 16, idle RSS).
+#[derive(Clone)]
+pub struct Routes(Arc<LazyLock<Vec<Route>, BuildRoutes>>);
+
+/// What builds a route table on first use.
+type BuildRoutes = Box<dyn FnOnce() -> Vec<Route> + Send>;
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Routes").finish_non_exhaustive()
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::lazy(Vec::new)
+    }
+}
+
+/// One route of the table: its path pattern and methods.
+#[derive(Debug)]
+pub struct Route {
+    pattern: Pattern,
+    methods: Vec<Method>,
+}
+
+/// A path pattern as actix reads it. Patterns made only of literal segments and whole-segment
+/// parameters (`/a/{id}`, every documented route) are matched segment by segment, as actix's
+/// `ResourceDef` would (a parameter is `[^/]+`: one non-empty segment; the path must end where
+/// the pattern does): its compiled regexes took ~1.2 MB of heap for this table alone, mostly
+/// the one-pass DFA `regex` builds for a Unicode `[^/]+`. Any other pattern (a custom regex,
+/// a parameter inside a segment) keeps `ResourceDef`.
+#[derive(Debug)]
+enum Pattern {
+    Segments(Vec<Segment>),
+    Resource(Box<ResourceDef>),
+}
+
+#[derive(Debug)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+impl Pattern {
+    fn new(path: &str) -> Self {
+        let segments: Option<Vec<Segment>> = path
+            .split('/')
+            .map(|seg| {
+                if !seg.contains(['{', '}', '*']) {
+                    Some(Segment::Literal(seg.to_owned()))
+                } else {
+                    let name = seg.strip_prefix('{')?.strip_suffix('}')?;
+                    let plain = !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    plain.then_some(Segment::Param)
+                }
+            })
+            .collect();
+        match segments {
+            Some(s) => Self::Segments(s),
+            None => Self::Resource(Box::new(ResourceDef::new(path))),
+        }
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        match self {
+            Self::Resource(def) => def.is_match(path),
+            Self::Segments(segments) => {
+                let mut parts = path.split('/');
+                segments.iter().all(|seg| match (seg, parts.next()) {
+                    (Segment::Literal(l), Some(p)) => l == p,
+                    (Segment::Param, Some(p)) => !p.is_empty(),
+                    (_, None) => false,
+                }) && parts.next().is_none()
+            }
+        }
+    }
+}
 
 impl Routes {
+    /// The table `build` returns, built on first use.
+    pub fn lazy(build: impl FnOnce() -> Vec<Route> + Send + 'static) -> Self {
+        Self(Arc::new(LazyLock::new(Box::new(build))))
+    }
+
     /// The routes the OpenAPI document describes, plus `extra` (routes it does not list).
-    pub fn from_openapi(doc: &utoipa::openapi::OpenApi, extra: &[(&str, &[Method])]) -> Self {
-        let mut routes: Vec<(ResourceDef, Vec<Method>)> = Vec::new();
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi, extra: &[(&str, &[Method])]) -> Vec<Route> {
+        let mut routes = Vec::new();
         for (path, item) in &doc.paths.paths {
             let methods = [
                 (Method::GET, item.get.is_some()),
@@ -219,30 +303,37 @@ impl Routes {
             .into_iter()
             .filter_map(|(m, present)| present.then_some(m))
             .collect();
-            routes.push((ResourceDef::new(path.as_str()), methods));
+            routes.push(Route {
+                pattern: Pattern::new(path),
+                methods,
+            });
         }
-        for (path, methods) in extra {
-            routes.push((ResourceDef::new(*path), methods.to_vec()));
-        }
-        Self(Arc::new(routes))
+        routes.extend(Self::table(extra));
+        routes
     }
 
     /// Exactly these routes.
     pub fn from_paths(routes: &[(&str, &[Method])]) -> Self {
-        Self(Arc::new(
-            routes
-                .iter()
-                .map(|(path, methods)| (ResourceDef::new(*path), methods.to_vec()))
-                .collect(),
-        ))
+        let table = Self::table(routes);
+        Self::lazy(move || table)
+    }
+
+    fn table(routes: &[(&str, &[Method])]) -> Vec<Route> {
+        routes
+            .iter()
+            .map(|(path, methods)| Route {
+                pattern: Pattern::new(path),
+                methods: methods.to_vec(),
+            })
+            .collect()
     }
 
     /// The methods `path` answers, `HEAD` included with `GET`; empty for an unknown path.
     pub fn allowed(&self, path: &str) -> Vec<Method> {
         let mut out: Vec<Method> = Vec::new();
-        for (def, methods) in self.0.iter() {
-            if def.is_match(path) {
-                for m in methods {
+        for route in self.0.iter() {
+            if route.pattern.is_match(path) {
+                for m in &route.methods {
                     if !out.contains(m) {
                         out.push(m.clone());
                     }
@@ -274,22 +365,77 @@ impl Routes {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
     fn allowed_methods_join_every_matching_route_and_head_follows_get() {
-        let routes = Routes(Arc::new(vec![
-            (ResourceDef::new("/a/{id}"), vec![Method::GET]),
-            (ResourceDef::new("/a/{id}"), vec![Method::DELETE]),
-            (ResourceDef::new("/b"), vec![Method::POST]),
-        ]));
+        let routes = Routes::from_paths(&[
+            ("/a/{id}", &[Method::GET]),
+            ("/a/{id}", &[Method::DELETE]),
+            ("/b", &[Method::POST]),
+        ]);
         assert_eq!(
             routes.allowed("/a/x"),
             [Method::GET, Method::DELETE, Method::HEAD]
         );
         assert_eq!(routes.allowed("/b"), [Method::POST]);
         assert!(routes.allowed("/a/x/y").is_empty());
+    }
+
+    /// Paths around `pattern` that probe where a match starts and stops: each parameter as a
+    /// value, as nothing, as two segments; with a trailing slash, an extra segment, a prefix.
+    pub(crate) fn probes(pattern: &str) -> Vec<String> {
+        let fill = |value: &str| {
+            pattern
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { value } else { seg })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let mut out = vec![pattern.to_owned()];
+        for value in ["x", "", "x/y", "%2F", "é", "{id}"] {
+            let path = fill(value);
+            out.extend([
+                format!("{path}/"),
+                format!("{path}/z"),
+                format!("/z{path}"),
+                format!("{path}z"),
+                path,
+            ]);
+        }
+        out
+    }
+
+    /// The segment matcher answers as actix's `ResourceDef` does, on what it takes over and on
+    /// what it leaves to it.
+    pub(crate) fn assert_matches_like_actix(pattern: &str) {
+        let (ours, actix) = (Pattern::new(pattern), ResourceDef::new(pattern));
+        for path in probes(pattern) {
+            assert_eq!(
+                ours.is_match(&path),
+                actix.is_match(&path),
+                "{pattern} on {path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn segment_patterns_match_as_actix_does() {
+        for pattern in [
+            "/",
+            "/health",
+            "/a/{id}",
+            "/api/v1/tenants/{slug}/environments/{env}/config",
+            "/docs/{_:.*}",
+            "/ui{tail:(/.*)?}",
+            "/a/{tail}*",
+            "/a/{id}.json",
+        ] {
+            assert_matches_like_actix(pattern);
+        }
+        assert!(matches!(Pattern::new("/a/{id}/b"), Pattern::Segments(_)));
+        assert!(matches!(Pattern::new("/docs/{_:.*}"), Pattern::Resource(_)));
     }
 
     #[test]

@@ -239,13 +239,17 @@ async fn get_openapi() -> actix_web::HttpResponse {
         .body(OPENAPI_JSON.clone())
 }
 
-/// The route table of `edge` (405/404 answers), built once per process for each console
-/// setting and shared by every HTTP worker: its regexes were compiled again by each worker.
+/// The route table of `edge` (405/404 answers), one per process for each console setting and
+/// shared by every HTTP worker (its patterns were compiled again by each worker); built from
+/// the OpenAPI document on the first 404 or 405, not at start-up.
 fn shared_routes(console: bool, extra: &[(&'static str, &'static [Method])]) -> edge::Routes {
     static ROUTES: [std::sync::OnceLock<edge::Routes>; 2] =
         [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
     ROUTES[usize::from(console)]
-        .get_or_init(|| edge::Routes::from_openapi(&ApiDoc::openapi(), extra))
+        .get_or_init(|| {
+            let extra = extra.to_vec();
+            edge::Routes::lazy(move || edge::Routes::from_openapi(&ApiDoc::openapi(), &extra))
+        })
         .clone()
 }
 
@@ -348,6 +352,14 @@ mod tests {
     /// safe while every path matches at most one pattern. Each pattern is tried with paths
     /// whose parameters take every literal segment another route has at that position, so
     /// a literal route shadowed by a parameter (or the reverse) is found.
+    /// The 404/405 table matches every registered pattern as actix routes it.
+    #[test]
+    fn the_edge_table_matches_every_route_like_actix() {
+        for pattern in patterns() {
+            edge::tests::assert_matches_like_actix(&pattern);
+        }
+    }
+
     #[test]
     fn no_two_routes_match_the_same_path() {
         let patterns = patterns();

@@ -107,6 +107,7 @@ async fn assume_and_identify(
 ) -> Result<RoleCheckReport, RoleCheckError> {
     let assumed = aws
         .sts_client(&target.region)
+        .await
         .assume_role()
         .role_arn(target.role_arn.as_str())
         .role_session_name(session_name.as_str())
@@ -140,6 +141,7 @@ async fn assume_and_identify(
     // Identify with the *assumed* credentials: this proves they work and tells whose they are.
     let identity = aws
         .sts_client_as(&target.region, session_creds)
+        .await
         .get_caller_identity()
         .send()
         .await

@@ -2,12 +2,15 @@
 //! optional endpoint override (tests point it at moto), timeouts and retries, and STS clients
 //! built from it. Knows nothing of tenants.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_sts::config::{Credentials, ProvideCredentials, Region};
+use tokio::sync::OnceCell;
 
 use crate::domain::aws::AwsRegion;
 use crate::settings::AwsSettings;
@@ -52,19 +55,30 @@ impl AwsClientOptions {
     }
 }
 
-/// The control plane's AWS identity and client settings; cheap to clone.
+/// The control plane's AWS identity and client settings; cheap to clone (clones share one
+/// loaded configuration).
+///
+/// The SDK configuration is loaded on the first AWS call, not at start-up: loading it builds
+/// the credential providers and, for the web-identity provider, an STS client whose HTTPS
+/// connector parses the system's CA roots, and runs code a server that makes no AWS call at
+/// all need not hold in memory (issue 16, idle RSS). Nothing a load does can fail: credential
+/// errors surface at each call, as they did when the load came first.
 #[derive(Debug, Clone)]
 pub struct PlatformAws {
-    config: SdkConfig,
+    config: Arc<OnceCell<SdkConfig>>,
+    credentials: Option<SharedCredentialsProvider>,
     options: AwsClientOptions,
 }
 
 impl PlatformAws {
-    /// Loads the standard AWS provider chain (environment, shared files, web identity, ECS/EKS,
-    /// instance metadata) with `options` applied.
+    /// The standard AWS provider chain (environment, shared files, web identity, ECS/EKS,
+    /// instance metadata) with `options` applied, loaded on first use.
     pub async fn from_provider_chain(options: AwsClientOptions) -> Self {
-        let config = Self::loader(&options).load().await;
-        Self { config, options }
+        Self {
+            config: Arc::default(),
+            credentials: None,
+            options,
+        }
     }
 
     /// Uses `provider` instead of the provider chain (tests, or an explicitly configured key).
@@ -72,11 +86,30 @@ impl PlatformAws {
         options: AwsClientOptions,
         provider: impl ProvideCredentials + 'static,
     ) -> Self {
-        let config = Self::loader(&options)
-            .credentials_provider(provider)
-            .load()
-            .await;
-        Self { config, options }
+        Self {
+            config: Arc::default(),
+            credentials: Some(SharedCredentialsProvider::new(provider)),
+            options,
+        }
+    }
+
+    /// The SDK configuration, loaded by the first caller (concurrent first callers wait for
+    /// that one load).
+    async fn config(&self) -> &SdkConfig {
+        self.config
+            .get_or_init(|| async {
+                let mut loader = Self::loader(&self.options);
+                if let Some(provider) = &self.credentials {
+                    loader = loader.credentials_provider(provider.clone());
+                }
+                loader.load().await
+            })
+            .await
+    }
+
+    /// Whether an AWS call has loaded the SDK configuration yet.
+    pub fn is_loaded(&self) -> bool {
+        self.config.initialized()
     }
 
     fn loader(options: &AwsClientOptions) -> aws_config::ConfigLoader {
@@ -101,20 +134,20 @@ impl PlatformAws {
     }
 
     /// An STS client with the platform's own credentials, calling `region`'s endpoint.
-    pub fn sts_client(&self, region: &AwsRegion) -> aws_sdk_sts::Client {
-        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+    pub async fn sts_client(&self, region: &AwsRegion) -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::config::Builder::from(self.config().await)
             .region(Region::new(region.to_string()))
             .build();
         aws_sdk_sts::Client::from_conf(conf)
     }
 
     /// An STS client signing with `credentials` (e.g. an assumed tenant session).
-    pub(crate) fn sts_client_as(
+    pub(crate) async fn sts_client_as(
         &self,
         region: &AwsRegion,
         credentials: Credentials,
     ) -> aws_sdk_sts::Client {
-        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+        let conf = aws_sdk_sts::config::Builder::from(self.config().await)
             .region(Region::new(region.to_string()))
             .credentials_provider(credentials)
             .build();

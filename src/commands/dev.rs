@@ -141,6 +141,7 @@ async fn caller_account(settings: &Settings) -> anyhow::Result<String> {
     let endpoint = settings.aws.endpoint_url.as_deref().unwrap_or_default();
     let identity = aws
         .sts_client(&AwsRegion::default())
+        .await
         .get_caller_identity()
         .send()
         .await

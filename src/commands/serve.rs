@@ -9,8 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::api::{self, AppState};
-use crate::cloud::{AwsClientOptions, PlatformAws};
-use crate::domain::AwsRegion;
+use crate::cloud::PlatformAws;
 use crate::executor::Executor;
 use crate::metrics::Metrics;
 use crate::notify::Hub;
@@ -43,16 +42,7 @@ pub struct Server {
 /// `settings.worker.concurrency > 0`) and the HTTP server on the current runtime. The
 /// platform's AWS identity comes from the standard provider chain.
 pub async fn start(settings: Settings, executor: Arc<dyn Executor>) -> anyhow::Result<Server> {
-    let aws = if settings.is_simulated() {
-        // Never the provider chain: it could find real credentials.
-        crate::executor::simulated_aws(&settings).await
-    } else {
-        PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
-            AwsRegion::default(),
-            &settings.aws,
-        ))
-        .await
-    };
+    let aws = crate::executor::platform_aws(&settings).await;
     start_with_aws(settings, executor, aws)
 }
 
@@ -158,7 +148,9 @@ pub fn start_with_aws(
 /// ones stop gracefully (they are re-queued for the next start or another worker).
 pub async fn serve(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
     super::create_data_dir(&settings)?;
-    let executor = match crate::executor::build(&settings, &env).await {
+    // Loaded once for the executor and the API (onboarding's role checks).
+    let aws = crate::executor::platform_aws(&settings).await;
+    let executor = match crate::executor::build_with_aws(&settings, &env, aws.clone()).await {
         Ok(e) => e,
         Err(e) => {
             // The API (tenants, configs, status) stays useful without an executor; each
@@ -170,7 +162,7 @@ pub async fn serve(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
     if let Some(plugins) = crate::executor::plugin_status(&settings) {
         plugins.log();
     }
-    let server = start(settings, executor).await?;
+    let server = start_with_aws(settings, executor, aws)?;
     release_freed_memory();
     // actix stops the HTTP server on SIGINT/SIGTERM; then the workers follow.
     let result = server.done.await;

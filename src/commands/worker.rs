@@ -6,8 +6,6 @@ use actix_web::{App, HttpServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
-use crate::cloud::{AwsClientOptions, PlatformAws};
-use crate::domain::AwsRegion;
 use crate::metrics::Metrics;
 use crate::notify::Hub;
 use crate::pulumi::EnvSnapshot;
@@ -20,7 +18,9 @@ use crate::worker::Worker;
 pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<()> {
     // `open` creates the data dir private before the executor writes into it.
     let (db, key) = super::open(&settings)?;
-    let executor = crate::executor::build(&settings, &env).await?;
+    // Loaded once for the executor and the health server.
+    let aws = crate::executor::platform_aws(&settings).await;
+    let executor = crate::executor::build_with_aws(&settings, &env, aws.clone()).await?;
     if let Some(plugins) = crate::executor::plugin_status(&settings) {
         plugins.log();
     }
@@ -39,15 +39,6 @@ pub async fn run_worker(settings: Settings, env: EnvSnapshot) -> anyhow::Result<
     let health = match settings.worker.health_bind {
         None => None,
         Some(bind) => {
-            let aws = if settings.is_simulated() {
-                crate::executor::simulated_aws(&settings).await
-            } else {
-                PlatformAws::from_provider_chain(AwsClientOptions::from_settings(
-                    AwsRegion::default(),
-                    &settings.aws,
-                ))
-                .await
-            };
             let state = AppState {
                 pool: db.clone(),
                 key: key.clone(),

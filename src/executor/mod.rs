@@ -303,24 +303,36 @@ pub enum RecoverError {
     },
 }
 
-/// The executor the settings ask for. Async: the local executor probes the CLI and loads the
-/// platform's AWS credentials once, at startup.
+/// The executor the settings ask for, with the platform's AWS identity of [`platform_aws`].
+/// Async: the local executor probes the CLI in the background, at its first `ready`.
 pub async fn build(
     settings: &crate::settings::Settings,
     env: &crate::pulumi::EnvSnapshot,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
+    build_with_aws(settings, env, platform_aws(settings).await).await
+}
+
+/// [`build`] with the platform's AWS identity the caller already loaded, so that a process
+/// loads it once (the provider chain's resolution and the SDK's HTTPS client with its CA
+/// roots: issue 16, start-up and idle RSS). The simulated executor keeps its own (the same
+/// dummy credentials).
+pub async fn build_with_aws(
+    settings: &crate::settings::Settings,
+    env: &crate::pulumi::EnvSnapshot,
+    aws: crate::cloud::PlatformAws,
+) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     match settings.pulumi.executor {
-        crate::settings::ExecutorKind::Local => build_local(settings, env).await,
+        crate::settings::ExecutorKind::Local => build_local(settings, env, aws),
         crate::settings::ExecutorKind::Simulated => simulated::build(settings, env).await,
         crate::settings::ExecutorKind::Deployments => {
-            Ok(std::sync::Arc::new(build_deployments(settings).await?))
+            Ok(std::sync::Arc::new(deployments::build(settings, aws)?))
         }
         crate::settings::ExecutorKind::Auto => {
             let path = env.get("PATH").map(std::ffi::OsStr::new);
             match crate::pulumi::locate(settings.pulumi.bin.as_deref(), path) {
-                Ok(_) => build_local(settings, env).await,
+                Ok(_) => build_local(settings, env, aws),
                 Err(_) if settings.deployments.is_configured() => {
-                    Ok(std::sync::Arc::new(build_deployments(settings).await?))
+                    Ok(std::sync::Arc::new(deployments::build(settings, aws)?))
                 }
                 Err(e) => Ok(std::sync::Arc::new(UnavailableExecutor::new(format!(
                     "BYOC_EXECUTOR=auto found no pulumi CLI ({e}; set BYOC_PULUMI_BIN or install \
@@ -348,8 +360,12 @@ pub fn plugin_status(settings: &crate::settings::Settings) -> Option<crate::pulu
     ))
 }
 
-/// The platform's AWS identity from the provider chain (the role pre-flight's caller).
-async fn platform_aws(settings: &crate::settings::Settings) -> crate::cloud::PlatformAws {
+/// The platform's AWS identity (the role pre-flight's caller): the provider chain, or in
+/// simulated mode moto's dummy credentials (never the provider chain: it could find real ones).
+pub async fn platform_aws(settings: &crate::settings::Settings) -> crate::cloud::PlatformAws {
+    if settings.is_simulated() {
+        return simulated_aws(settings).await;
+    }
     crate::cloud::PlatformAws::from_provider_chain(crate::cloud::AwsClientOptions::from_settings(
         crate::domain::AwsRegion::default(),
         &settings.aws,
@@ -357,20 +373,14 @@ async fn platform_aws(settings: &crate::settings::Settings) -> crate::cloud::Pla
     .await
 }
 
-/// The Deployments executor, checking tenant roles with the platform's AWS identity.
-async fn build_deployments(
-    settings: &crate::settings::Settings,
-) -> Result<DeploymentsExecutor, DeploymentsError> {
-    deployments::build(settings, platform_aws(settings).await)
-}
-
-/// The local executor, with the platform's AWS identity from the provider chain.
-async fn build_local(
+/// The local executor, with the platform's AWS identity.
+fn build_local(
     settings: &crate::settings::Settings,
     env: &crate::pulumi::EnvSnapshot,
+    aws: crate::cloud::PlatformAws,
 ) -> anyhow::Result<std::sync::Arc<dyn Executor>> {
     // The CLI's version is checked in the background (`Executor::ready`): `pulumi version`
     // costs a process start-up that readiness need not wait for.
-    let local = LocalExecutor::start(settings, platform_aws(settings).await, env.clone())?;
+    let local = LocalExecutor::start(settings, aws, env.clone())?;
     Ok(std::sync::Arc::new(local))
 }

@@ -92,7 +92,11 @@ impl ProvideCredentials for NoCredentials {
 async fn missing_platform_credentials_are_reported_as_such() {
     super::logs::capture();
     let aws = PlatformAws::with_credentials(options_for_closed_port(), NoCredentials).await;
+    // The configuration loads on this first call (issue 16): its credential error is still
+    // the typed one.
+    assert!(!aws.is_loaded());
     let err = verify_role(&aws, &slug(), &target()).await.unwrap_err();
+    assert!(aws.is_loaded());
     assert!(
         matches!(err, RoleCheckError::PlatformCredentials { .. }),
         "{err:?}"

@@ -150,3 +150,23 @@ async fn after_rotation_verify_fails_until_the_stack_is_updated_then_succeeds() 
         .collect();
     assert_eq!(sent, [FIRST_EXTERNAL_ID.to_owned(), rotated_id]);
 }
+
+/// The SDK configuration is loaded by the first AWS call, not when the platform identity is
+/// built (issue 16, idle RSS); concurrent first calls through clones share that one load
+/// and both succeed against moto.
+#[tokio::test]
+async fn the_first_calls_load_the_aws_configuration_once_and_succeed() {
+    let Some(t) = OnboardedTenant::start().await else {
+        return;
+    };
+    let aws = t.aws.clone();
+    assert!(!aws.is_loaded(), "loaded before any AWS call");
+    let (other, tenant) = (aws.clone(), slug());
+    let (a, b) = tokio::join!(
+        verify_role(&aws, &tenant, &t.target),
+        verify_role(&other, &tenant, &t.target),
+    );
+    assert_eq!(a.expect("first verified").account_id, MOTO_ACCOUNT);
+    assert_eq!(b.expect("second verified").account_id, MOTO_ACCOUNT);
+    assert!(aws.is_loaded() && other.is_loaded() && t.aws.is_loaded());
+}
