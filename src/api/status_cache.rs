@@ -136,7 +136,8 @@ mod tests {
 
         // Each kind of write the status shows, one at a time: none may be answered from
         // the remembered body.
-        let changes: Vec<(&str, fn(&mut StatusRows))> = vec![
+        type Change = (&'static str, fn(&mut StatusRows));
+        let changes: Vec<Change> = vec![
             ("the operation finished", |r| {
                 let op = r.current.as_mut().unwrap();
                 op.status = OperationStatus::Succeeded;
