@@ -161,6 +161,11 @@ async fn open_load(addr: SocketAddr, path: &str, rate: f64, duration: Duration) 
     out
 }
 
+/// This process's (the load generator's) CPU time since `cpu0` per request, µs.
+fn per_request(cpu0: Duration, requests: usize) -> f64 {
+    (crate::ingest::cpu() - cpu0).as_secs_f64() * 1e6 / requests.max(1) as f64
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -175,6 +180,8 @@ fn ms(us: i64) -> f64 {
 /// What a closed-loop run gives.
 struct Closed {
     rps: f64,
+    /// The load generator's CPU time (this process) per request, µs.
+    cpu_us: f64,
     p50_us: i64,
     p99_us: i64,
     errors: usize,
@@ -184,11 +191,13 @@ impl std::fmt::Display for Closed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors (load {})",
+            "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, generator {:.1} µs CPU/request \
+             (load {})",
             self.rps,
             ms(self.p50_us),
             ms(self.p99_us),
             self.errors,
+            self.cpu_us,
             load_average()
         )
     }
@@ -202,8 +211,10 @@ fn closed(
     duration: Duration,
 ) -> Closed {
     rt.block_on(load(addr, path, Duration::from_secs(1)));
+    let cpu0 = crate::ingest::cpu();
     let mut l = rt.block_on(load(addr, path, duration));
     Closed {
+        cpu_us: per_request(cpu0, l.requests),
         rps: l.requests as f64 / l.elapsed.as_secs_f64(),
         p50_us: percentile(&mut l.latencies_us, 50.0),
         p99_us: percentile(&mut l.latencies_us, 99.0),
@@ -285,7 +296,9 @@ pub fn measure(addr: SocketAddr, secs: u64, report: &mut Report) {
         }
         if picked(&modes, "open") {
             rt.block_on(open_load(addr, path, rate, Duration::from_secs(1)));
+            let cpu0 = crate::ingest::cpu();
             let mut l = rt.block_on(open_load(addr, path, rate, duration));
+            let cpu_us = per_request(cpu0, l.requests);
             let scheduled = (rate * duration.as_secs_f64()).round() as usize;
             let achieved = l.requests as f64 / l.elapsed.as_secs_f64();
             let v = &mut l.latencies_us;
@@ -297,7 +310,8 @@ pub fn measure(addr: SocketAddr, secs: u64, report: &mut Report) {
             let lag99 = percentile(&mut l.lags_us, 99.0);
             let figure = format!(
                 "{achieved:.0} req/s achieved of {rate:.0} offered; from the intended send: \
-                 p50 {:.2}, p99 {:.2}, p99.9 {:.2} ms (send lag p99 {:.2} ms), {} errors (load {})",
+                 p50 {:.2}, p99 {:.2}, p99.9 {:.2} ms (send lag p99 {:.2} ms), {} errors, \
+                 generator {cpu_us:.1} µs CPU/request (load {})",
                 ms(p50),
                 ms(p99),
                 ms(p999),
