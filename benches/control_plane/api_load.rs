@@ -90,7 +90,18 @@ struct OpenLoad {
 /// 1 ms resolution, which would be counted as latency); a connection still waiting for an
 /// answer when its next request is due sends it as soon as the answer arrives, and that
 /// request's latency includes the wait.
-async fn open_load(addr: SocketAddr, path: &str, rate: f64, duration: Duration) -> OpenLoad {
+///
+/// `batch` (`BENCH_API_BATCH_US`, default 0): the pacer sleeps that much past each due time
+/// and then hands out every request due by then at once: fewer wake-ups of the pacer and of
+/// the generator's workers, at the price of up to `batch` of the generator's own delay,
+/// counted as latency.
+async fn open_load(
+    addr: SocketAddr,
+    path: &str,
+    rate: f64,
+    batch: Duration,
+    duration: Duration,
+) -> OpenLoad {
     let request = get_request(addr, path, TOKEN);
     let mut queues = Vec::new();
     let mut tasks = Vec::new();
@@ -132,7 +143,7 @@ async fn open_load(addr: SocketAddr, path: &str, rate: f64, duration: Duration) 
             let intended = start + Duration::from_secs_f64(k as f64 / rate);
             let now = Instant::now();
             if intended > now {
-                std::thread::sleep(intended - now);
+                std::thread::sleep(intended - now + batch);
             }
             if queues[k as usize % CONNECTIONS].send(intended).is_err() {
                 break;
@@ -259,6 +270,11 @@ pub fn measure(addr: SocketAddr, secs: u64, report: &mut Report) {
     let rate: f64 = list("BENCH_API_RATE")
         .and_then(|r| r.parse().ok())
         .unwrap_or(TARGET_RPS);
+    let batch = Duration::from_micros(
+        list("BENCH_API_BATCH_US")
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(0),
+    );
     let duration = Duration::from_secs(secs);
     for (key, name, path) in [
         ("floor", "floor (GET /health)", "/health"),
@@ -295,9 +311,9 @@ pub fn measure(addr: SocketAddr, secs: u64, report: &mut Report) {
             );
         }
         if picked(&modes, "open") {
-            rt.block_on(open_load(addr, path, rate, Duration::from_secs(1)));
+            rt.block_on(open_load(addr, path, rate, batch, Duration::from_secs(1)));
             let cpu0 = crate::ingest::cpu();
-            let mut l = rt.block_on(open_load(addr, path, rate, duration));
+            let mut l = rt.block_on(open_load(addr, path, rate, batch, duration));
             let cpu_us = per_request(cpu0, l.requests);
             let scheduled = (rate * duration.as_secs_f64()).round() as usize;
             let achieved = l.requests as f64 / l.elapsed.as_secs_f64();
@@ -309,9 +325,10 @@ pub fn measure(addr: SocketAddr, secs: u64, report: &mut Report) {
             );
             let lag99 = percentile(&mut l.lags_us, 99.0);
             let figure = format!(
-                "{achieved:.0} req/s achieved of {rate:.0} offered; from the intended send: \
+                "{achieved:.0} req/s achieved of {rate:.0} offered (batch {} µs); from the intended send: \
                  p50 {:.2}, p99 {:.2}, p99.9 {:.2} ms (send lag p99 {:.2} ms), {} errors, \
                  generator {cpu_us:.1} µs CPU/request (load {})",
+                batch.as_micros(),
                 ms(p50),
                 ms(p99),
                 ms(p999),
