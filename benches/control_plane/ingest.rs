@@ -280,7 +280,8 @@ fn verdict(complete: bool, worst: usize) -> String {
 /// CPU time (user + system) of this whole process so far: server, worker and subscribers all
 /// run in it, so CPU per event is a figure the other load on the machine disturbs far less than
 /// the wall-clock rate.
-fn cpu() -> Duration {
+/// This process's CPU time so far (user + system).
+pub fn cpu() -> Duration {
     // SAFETY: `getrusage` only writes the struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };

@@ -6,7 +6,10 @@
 //! Run: `scripts/bench` (or `cargo bench --bench control_plane`). Knobs (environment):
 //! `BENCH_ONLY=ops,api,inflight,ingest,cold,db` (sections; `db`: issue 15, `database.rs`, needs
 //! the PostgreSQL server of `BYOC_TEST_POSTGRES_URL`; `BENCH_DB_OPS` 1000, `BENCH_DB_API_SECS` 5), `BENCH_OPS` (day-2 updates timed, 30),
-//! `BENCH_API_SECS` (per endpoint, 5), `BENCH_INFLIGHT` (operations, 1000),
+//! `BENCH_API_SECS` (per endpoint and mode, 5), `BENCH_API_MODES` (`closed,open,closed1`, see
+//! `api_load.rs`), `BENCH_API_RATE` (the open loop's req/s, 15000), `BENCH_API_BATCH_US` (its
+//! pacer's batching, 0), `BENCH_API_ONLY` (`floor,tenant,config,status`), `BENCH_INFLIGHT`
+//! (operations, 1000),
 //! `BENCH_INFLIGHT_SECS` (ramp-up patience, 600), `BENCH_EVENTS` (20000), `BENCH_COLD_RUNS` (5),
 //! `BENCH_WRAPPER=bench` (the bench binary as the ops section's timing wrapper, not the small
 //! one), `BENCH_BYOC_BIN` (another byoc build to run, e.g. to compare two commits).

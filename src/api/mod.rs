@@ -20,6 +20,7 @@ pub(crate) mod program;
 pub mod request_log;
 mod rollouts;
 mod sse;
+mod status_cache;
 mod system;
 pub(crate) mod tenants;
 mod token_cache;
@@ -155,6 +156,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(edge))
             .default_service(web::to(edge::Routes::fallback))
             .app_data(web::Data::new(state))
+            // Per worker: this closure runs once for each (see `StatusCache`).
+            .app_data(web::Data::new(status_cache::StatusCache::default()))
             .app_data(body::path_config())
             .app_data(body::query_config())
             // actix tries the routes in this order, one regex per route, until one matches

@@ -9,7 +9,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::{OperationKind, OperationStatus, StackStatus};
 
 /// An operation row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ops)]
 pub struct Operation {
     /// Queue position.

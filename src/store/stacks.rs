@@ -9,7 +9,7 @@ use super::{Conn, Found, StoreError};
 use crate::domain::StackStatus;
 
 /// A stack row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = stacks)]
 pub struct Stack {
     /// `<slug>-<env>`.
@@ -94,7 +94,7 @@ pub fn lookup_for_env(
 
 /// What a stack's readers need of its tenant: the whole row is twelve columns, three of
 /// them timestamps parsed from text on SQLite (issue 16: GET status).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct TenantRef {
     /// The tenant's slug.
     pub slug: String,

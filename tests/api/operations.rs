@@ -2,6 +2,7 @@
 //! pulumi (end-to-end tests with the pulumi stand-in live in `tests/e2e.rs`). Queue order and
 //! cancellation are in `queue.rs`, leases and recovery in `recovery.rs`.
 
+use byoc::domain::StackStatus;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -202,5 +203,68 @@ async fn the_environments_list_shows_each_stack_with_its_status_and_operations()
         .request(Method::GET, "/api/v1/environments", None, None)
         .await;
     assert_eq!(unauthenticated.status(), 401);
+    app.stop().await;
+}
+
+/// GET status answers from a body remembered with the rows it was rendered from (issue 16,
+/// `api::status_cache`). Each change the status shows — an operation queued, finished, a
+/// config changed and deployed, a write by another process straight to the database, a
+/// destroy — must be what the very next read answers, though the read before it was
+/// answered twice (the second time from the cache).
+#[actix_web::test]
+async fn a_remembered_status_never_outlives_a_change() {
+    use byoc::store::schema::operations::dsl as ops;
+    use diesel::prelude::*;
+
+    let app = spawn_app().await;
+    let tenant_id = app.with_config(PROD).await.tenant.id;
+    let path = format!("{}/status", PROD.path());
+    // Twice, the same answer: the first renders it, the second may come from the cache.
+    let read = || async {
+        let first: Value = app.get_json(&path).await;
+        let second: Value = app.get_json(&path).await;
+        assert_eq!(first, second);
+        second
+    };
+    let op = app.start(PROD, Action::Deploy).await;
+    assert_eq!(read().await["status"], "pending");
+
+    app.run_pending_operations().await;
+    let st = read().await;
+    assert_eq!(st["status"], "succeeded");
+    assert_eq!(st["current_operation"], Value::Null);
+    assert_eq!(st["last_operation"]["id"], json!(op.id));
+    assert_eq!(st["last_operation"]["status"], "succeeded");
+    assert_eq!(st["last_operation"]["config_version"], 1);
+    assert_eq!(st["outputs"]["vpcId"]["value"], "vpc-0abc");
+
+    // Another process (a worker elsewhere) writes the operation row, then the stack row.
+    diesel::update(ops::operations.filter(ops::id.eq(&op.id)))
+        .set(ops::error.eq("written by another process"))
+        .execute(&mut *app.db())
+        .unwrap();
+    assert_eq!(
+        read().await["last_operation"]["error"],
+        "written by another process"
+    );
+    app.force_stack_status(&tenant_id, PROD.env, StackStatus::Failed);
+    assert_eq!(read().await["status"], "failed");
+
+    // A new config, deployed: the last operation is the new one, at version 2.
+    app.save_config(PROD.slug, PROD.env, json!({"vpc_cidr": "10.2.0.0/16"}))
+        .await;
+    let again = app.run(PROD, Action::Deploy).await;
+    let st = read().await;
+    assert_eq!(st["status"], "succeeded");
+    assert_eq!(st["last_operation"]["id"], json!(again.id));
+    assert_eq!(st["last_operation"]["config_version"], 2);
+
+    let destroy = app.start(PROD, Action::Destroy).await;
+    assert_eq!(read().await["status"], "destroying");
+    app.run_pending_operations().await;
+    let st = read().await;
+    assert_eq!(st["status"], "destroyed");
+    assert_eq!(st["outputs"], json!({}));
+    assert_eq!(st["last_operation"]["id"], json!(destroy.id));
     app.stop().await;
 }

@@ -2,15 +2,19 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, get, web};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::OperationView;
 use crate::api::problems::{Forbidden, Invalid, NotFound, Unauthorized};
+use crate::api::status_cache::{StatusCache, StatusRows};
 use crate::api::{ApiError, ApiResult, AppState, Caller, EnvPath, OperationPath, Viewer};
+use crate::crypto::MasterKey;
 use crate::domain::{OperationStatus, OutputValue, Role, StackStatus, ValidationErrors};
-use crate::store;
+use crate::store::{self, StoreError};
 
 /// The spec's deployment record, plus the current and last operation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,11 +66,13 @@ fn load_stack(
 #[get("/api/v1/tenants/{slug}/environments/{env}/status")]
 pub async fn get_environment_status(
     state: web::Data<AppState>,
+    cache: web::Data<StatusCache>,
     _: Viewer,
     path: EnvPath,
 ) -> ApiResult {
-    let key = state.key.clone();
-    let status = state
+    // The rows on every request; the body rendered from equal rows before, when this worker
+    // has it (`StatusCache`: nothing to invalidate, any write makes the rows differ).
+    let rows = state
         .read(move |conn| {
             let (tenant, stack) = load_stack(conn, &path)?;
             let (current, last) = store::operations::lookup_pair(
@@ -74,23 +80,51 @@ pub async fn get_environment_status(
                 stack.current_operation_id.as_deref(),
                 stack.last_operation_id.as_deref(),
             )?;
-            let view = |o| OperationView::new(o, &tenant.slug, &stack.environment);
-            Ok::<_, ApiError>(EnvironmentStatus {
-                current_operation: current.map(view),
-                last_operation: last.map(view),
-                outputs: store::outputs::of_stack(&key, &stack, false)
-                    .map_err(ApiError::internal)?,
-                tenant_slug: tenant.slug,
-                environment: stack.environment,
-                stack_name: stack.stack_name,
-                aws_region: tenant.aws_region,
-                status: stack.status,
-                deployed_release: stack.deployed_release,
-                error: stack.error,
+            Ok::<_, StoreError>(StatusRows {
+                tenant,
+                stack,
+                current,
+                last,
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(status))
+    let body = match cache.get(&rows) {
+        Some(body) => body,
+        None => {
+            let body = Bytes::from(
+                serde_json::to_vec(&render(&state.key, rows.clone())?)
+                    .map_err(ApiError::internal)?,
+            );
+            cache.put(rows, body.clone());
+            body
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body))
+}
+
+/// The status answered from `rows`.
+fn render(key: &MasterKey, rows: StatusRows) -> Result<EnvironmentStatus, ApiError> {
+    let StatusRows {
+        tenant,
+        stack,
+        current,
+        last,
+    } = rows;
+    let view = |o| OperationView::new(o, &tenant.slug, &stack.environment);
+    Ok(EnvironmentStatus {
+        current_operation: current.map(view),
+        last_operation: last.map(view),
+        outputs: store::outputs::of_stack(key, &stack, false).map_err(ApiError::internal)?,
+        tenant_slug: tenant.slug,
+        environment: stack.environment,
+        stack_name: stack.stack_name,
+        aws_region: tenant.aws_region,
+        status: stack.status,
+        deployed_release: stack.deployed_release,
+        error: stack.error,
+    })
 }
 
 /// Query of `list_environment_operations`.
