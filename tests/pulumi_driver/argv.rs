@@ -74,6 +74,11 @@ async fn each_operation_runs_the_contract_argv() {
         ..Default::default()
     };
     h.runner.up(&ws, &s, &up, &ctl, None).await.unwrap();
+    // Read in full once the engine exited: the driver removes it then, not with the workspace.
+    assert!(
+        !ws.event_log_path().exists(),
+        "the read event log is removed"
+    );
     h.runner
         .refresh(&ws, &s, &RefreshOptions::default(), &ctl, None)
         .await

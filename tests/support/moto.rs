@@ -9,6 +9,7 @@
 #[path = "skipped.rs"]
 pub mod skipped;
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,11 +17,26 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::poll::wait_until;
+use crate::poll::eventually;
 
 /// Whether CI demands the oracle tools (a missing tool then fails instead of skipping).
 pub fn oracles_required() -> bool {
     std::env::var("BYOC_REQUIRE_ORACLES").as_deref() == Ok("1")
+}
+
+/// Whether moto itself listens on `port`: its own API answers 200 (a bare connect would also
+/// succeed against any other listener that took the port).
+fn moto_answers(port: u16) -> bool {
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut head = [0u8; 12];
+    conn.write_all(request.as_bytes()).is_ok()
+        && conn.read_exact(&mut head).is_ok()
+        && head.starts_with(b"HTTP/1.")
+        && &head[9..12] == b"200"
 }
 
 /// `Some(path)` of `bin` on PATH.
@@ -47,22 +63,35 @@ impl MotoServer {
         if !python_has_boto3() {
             return skip("python3 with boto3 and PyYAML not found");
         }
-        let port = free_port();
-        let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn moto_server");
-        let server = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        wait_until("moto_server to listen", Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })
-        .await;
-        Some(server)
+        // The port is free when `free_port` returns, but another test of the same binary may
+        // bind it before moto does (seen in CI: a test's own `bind("127.0.0.1:0")` got it,
+        // moto exited on EADDRINUSE, and a bare TCP connect reached the other listener). So
+        // moto is ready only when *it* answers its own API; if it exited, try another port.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn moto_server");
+            let state = eventually(
+                "moto_server to answer",
+                Duration::from_secs(20),
+                async || match child.try_wait() {
+                    Ok(Some(_)) => Some(false),
+                    _ => moto_answers(port).then_some(true),
+                },
+            )
+            .await;
+            if state {
+                return Some(Self {
+                    child,
+                    url: format!("http://127.0.0.1:{port}"),
+                });
+            }
+        }
+        panic!("moto_server exited on five ports in a row");
     }
 
     /// [`MotoServer::start`] for synchronous tests (the CLI and stand-in suites).
