@@ -290,6 +290,10 @@ pub enum RecoverError {
     /// `pulumi cancel` (or the workspace it runs in) failed; the stack may still be locked.
     #[error("clearing the stack lock with `pulumi cancel` failed: {0}")]
     ClearLock(#[from] crate::pulumi::PulumiError),
+    /// `pulumi cancel` found no stack, and deleting the lock files a killed `stack init` left
+    /// on it failed (`crate::pulumi::diy_locks`).
+    #[error("removing the lock files of a stack that does not exist failed: {0}")]
+    RemoveLocks(#[source] crate::pulumi::diy_locks::LockClearError),
     /// Removing the workspaces of dead processes failed.
     #[error("removing dead processes' workspaces failed: {0}")]
     Workspaces(crate::pulumi::PulumiError),

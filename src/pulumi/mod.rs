@@ -9,6 +9,7 @@
 
 mod capture;
 mod decode;
+pub mod diy_locks;
 mod env;
 mod error;
 mod events;

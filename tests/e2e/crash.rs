@@ -342,6 +342,67 @@ async fn a_worker_killed_mid_update_is_recovered_by_another_and_the_stack_is_not
     assert!(cluster.locks().is_empty());
 }
 
+/// A worker killed inside a first deploy's `stack init`, after the CLI took the stack's lock and
+/// before it wrote the stack (pulumi's CreateStack locks first): `pulumi cancel` refuses a stack
+/// that does not exist, so the recovering worker deletes the lock file itself; without that,
+/// every later `stack init` failed "currently locked" (the fleet test's one-in-five failure with
+/// the fast stand-in).
+#[actix_web::test]
+async fn a_worker_killed_inside_stack_init_leaves_no_lock_that_blocks_the_stack() {
+    let Some(aws) = Aws::start().await else {
+        return;
+    };
+    let pulumi = Pulumi::new();
+    let held = pulumi.dir.path().join("init-held");
+    pulumi.knobs(&[("PULUMI_STANDIN_INIT_HELD", held.to_str().unwrap())]);
+    let cluster = Cluster::new(&aws, &pulumi);
+    let _api = api_with_tenant(&cluster).await;
+    let mut first = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-a.log",
+    );
+    let id = cluster.deploy().await;
+    eventually("`stack init` to hold the lock", PATIENCE, async || {
+        exists(&held)
+    })
+    .await;
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    assert_eq!(cluster.locks().len(), 1, "the killed `stack init`'s lock");
+    let stack_file = cluster
+        .data
+        .path()
+        .join("state/.pulumi/stacks/byoc-platform/acme-prod.json");
+    assert!(!stack_file.exists(), "the stack was never written");
+
+    pulumi.knobs(&[]);
+    let _second = cluster.spawn(
+        &["worker"],
+        &[("BYOC_WORKER_CONCURRENCY", "1")],
+        "worker-b.log",
+    );
+    let op = cluster.finished(&id).await;
+    assert_eq!(
+        op.status,
+        "succeeded",
+        "{op:?}\n{}",
+        cluster.log("worker-b.log")
+    );
+    assert_eq!(op.attempt, 2);
+    let page: EventPage = cluster
+        .get(&format!("/api/v1/operations/{id}/events?limit=1000"))
+        .await;
+    let note = page
+        .events
+        .iter()
+        .find(|e| e.kind == "byoc.recovery-lock")
+        .expect("the recovery's lock event");
+    let removed = &note.payload["byoc.recovery-lock"]["removedWithoutStack"];
+    assert_eq!(removed.as_array().map(Vec::len), Some(1), "{removed}");
+    assert!(cluster.locks().is_empty(), "{:?}", cluster.locks());
+}
+
 #[actix_web::test]
 async fn sigterm_stops_a_worker_gracefully_and_its_operation_resumes_elsewhere() {
     let Some(aws) = Aws::start().await else {

@@ -460,8 +460,16 @@ async fn two_apis_and_three_workers_on_postgres_and_s3_survive_losing_one_of_eac
         }
         resumed += usize::from(f.reconnects > 0);
     }
+    // How the killed worker's operations were found: a lock `pulumi cancel` cleared, or one a
+    // killed `stack init` left on a stack it never wrote (removed by byoc itself).
+    let without_stack = count(
+        &mut db,
+        "SELECT count(*) AS n FROM operation_events WHERE kind = 'byoc.recovery-lock' \
+         AND payload NOT LIKE '%\"removedWithoutStack\":[]%'",
+    );
     eprintln!(
-        "{resumed} followers on API A resumed on B with Last-Event-ID; {} stand-in runs",
+        "{resumed} followers on API A resumed on B with Last-Event-ID; {} stand-in runs; \
+         {retried} operations taken over, {without_stack} of them from inside `stack init`",
         pulumi.invocations().len()
     );
 

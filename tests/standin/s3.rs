@@ -3,6 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use super::harness::{World, program, wait_until};
@@ -116,3 +118,79 @@ fn the_diy_layout_lives_in_the_bucket_and_locks_are_seen_across_hosts() {
     w.up("c.jsonl", &[("PULUMI_STANDIN_HOSTNAME", "host-b")])
         .ok();
 }
+
+/// The stand-in's own S3 client (`tests/support/pulumi_standin/s3.py`, which replaced boto3 to
+/// cut each run's start-up) signs requests as AWS documents (the GET Object example of the SigV4
+/// Authorization-header page) and exactly as botocore's S3 signer does for keys with spaces,
+/// `+`, `=`, `~`, `*`, `!`, a list query with a continuation token, a body and a session token.
+#[test]
+fn the_s3_client_signs_requests_like_aws_documents_and_botocore_does() {
+    let python = std::env::var("BYOC_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+    let run = |script: &str| {
+        Command::new(&python)
+            .args(["-c", script])
+            .env("PYTHONPATH", &support)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap()
+    };
+    let vector = run("from pulumi_standin import s3; print(s3.test_vector())");
+    assert_eq!(
+        String::from_utf8_lossy(&vector.stdout).trim(),
+        "True",
+        "{}",
+        String::from_utf8_lossy(&vector.stderr)
+    );
+    if !run("import botocore").status.success() {
+        assert!(
+            !crate::moto::oracles_required(),
+            "python botocore not found and BYOC_REQUIRE_ORACLES=1: pip install boto3"
+        );
+        crate::moto::skipped::record("python botocore not found", "pip install boto3");
+        return;
+    }
+    let out = run(BOTOCORE_COMPARISON);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "3 signatures equal"
+    );
+}
+
+const BOTOCORE_COMPARISON: &str = r#"
+import hashlib
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from pulumi_standin import s3
+cases = [
+    ("GET", "/state/team a/.pulumi/x+y=.json", [], b"", None),
+    ("GET", "/state/", [("list-type", "2"), ("prefix", "team-a/.pulumi/locks/o/p q/"),
+                        ("continuation-token", "a/b+c=")], b"", "TOKEN"),
+    ("PUT", "/state/k~(1)*!", [], b"hello", None),
+]
+equal = 0
+for method, path, query, body, token in cases:
+    host = "127.0.0.1:5000"
+    payload = hashlib.sha256(body).hexdigest()
+    url = "http://" + host + s3._quote(path, safe="/-_.~")
+    if query:
+        url += "?" + "&".join("%s=%s" % (s3._quote(k), s3._quote(v)) for k, v in query)
+    req = AWSRequest(method=method, url=url, data=body, headers={"x-amz-content-sha256": payload})
+    S3SigV4Auth(Credentials("AK", "SK", token), "s3", "us-east-1").add_auth(req)
+    date = req.headers["X-Amz-Date"]
+    headers = {"x-amz-content-sha256": payload, "x-amz-date": date}
+    if token:
+        headers["x-amz-security-token"] = token
+    mine = s3.signature_v4(method, host, path, query, headers, payload, date, "us-east-1", "AK", "SK")
+    theirs = req.headers["Authorization"].replace(", ", ",")
+    assert mine == theirs, (mine, theirs)
+    equal += 1
+print("%d signatures equal" % equal)
+"#;

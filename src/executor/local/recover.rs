@@ -1,14 +1,15 @@
 //! Recovery of a stack whose worker died (or lost its lease): wipe what dead processes left in
 //! the workspace folder (the tenant AWS profile holds the external ID in plaintext), read the
 //! stack's DIY lock files, wait while a holder is provably still running on this host, then
-//! clear the lock with `pulumi cancel`. Pending operations are resolved by the next run (the
-//! worker marks the stack for it), which holds the lease and records its events.
+//! clear the lock with `pulumi cancel` (or, for a stack a killed `stack init` locked but never
+//! wrote, which `pulumi cancel` refuses, delete its lock files: `pulumi/diy_locks.rs`).
+//! Pending operations are resolved by the next run (the worker marks the stack for it), which
+//! holds the lease and records its events.
 //!
 //! The worker has already waited until the dead attempt's lease expired longer ago than that
 //! attempt needs to kill its CLI (`worker/recovery.rs`); the lock file is the second check:
 //! it names the pid, host and time of the engine holding it (`pkg/backend/diy/lock.go`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use serde_json::json;
 
 use super::{LocalExecutor, RECOVER_TIMEOUT};
 use crate::executor::{EngineEventRecord, OperationJob, RecoverError};
-use crate::pulumi::{PulumiError, RunControl, Workspace};
+use crate::pulumi::{PulumiError, RunControl, Workspace, diy_locks};
 
 /// Event kind: what recovery found and did.
 pub const RECOVERY_LOCK_EVENT: &str = "byoc.recovery-lock";
@@ -51,7 +52,7 @@ pub(super) async fn recover(
             "removed the workspaces of processes that died"
         );
     }
-    let dir = lock_dir(
+    let dir = diy_locks::file_lock_dir(
         &exec.runner.config().backend_url,
         &exec.project,
         job.stack.as_str(),
@@ -90,14 +91,41 @@ pub(super) async fn recover(
         timeout: Some(RECOVER_TIMEOUT),
         ..Default::default()
     };
+    let mut removed = Vec::new();
     match exec.runner.cancel_update(&ws, &job.stack, &ctl).await {
         Ok(()) => tracing::info!(locks = locks.len(), "stack lock cleared (pulumi cancel)"),
-        // A stack that was never created has no lock to clear.
-        Err(PulumiError::StackNotFound { .. } | PulumiError::NothingToCancel { .. }) => {}
+        // No stack, yet maybe a lock: `stack init` locks the name before it writes the stack
+        // (pkg/backend/diy/backend.go CreateStack), and `pulumi cancel` refuses a stack that
+        // does not exist (pkg/cmd/pulumi/cancel/cancel.go, RequireStack LoadOnly). A CLI
+        // killed between the two leaves a lock nothing in the CLI removes, and every later
+        // `stack init` fails "currently locked": the lock files are deleted here instead.
+        Err(PulumiError::StackNotFound { .. }) => {
+            let cfg = exec.runner.config();
+            match diy_locks::remove_stack_locks(
+                &cfg.backend_url,
+                &cfg.env,
+                &exec.project,
+                job.stack.as_str(),
+            )
+            .await
+            {
+                Ok(keys) => removed = keys,
+                Err(diy_locks::LockClearError::Unsupported { .. }) => {}
+                Err(e) => return Err(RecoverError::RemoveLocks(e)),
+            }
+            if !removed.is_empty() {
+                tracing::warn!(
+                    locks = removed.len(),
+                    "removed the lock files a killed `stack init` left on a stack that does not exist"
+                );
+            }
+        }
+        Err(PulumiError::NothingToCancel { .. }) => {}
         Err(e) => return Err(e.into()),
     }
     let note = json!({ RECOVERY_LOCK_EVENT: {
         "locks": locks,
+        "removedWithoutStack": removed,
         "waitedMs": started.elapsed().as_millis() as u64,
         "workspacesRemoved": swept,
     }});
@@ -105,19 +133,6 @@ pub(super) async fn recover(
         kind: RECOVERY_LOCK_EVENT.into(),
         payload: note,
     }])
-}
-
-/// `<dir>/.pulumi/locks/organization/<project>/<stack>` of a `file://<dir>` backend; `None`
-/// for other backends (S3, Pulumi Cloud), whose locks are not read here.
-fn lock_dir(backend_url: &str, project: &str, stack: &str) -> Option<PathBuf> {
-    let path = backend_url.strip_prefix("file://")?;
-    let path = path.split('?').next().unwrap_or(path);
-    Some(
-        PathBuf::from(path)
-            .join(".pulumi/locks/organization")
-            .join(project)
-            .join(stack),
-    )
 }
 
 fn read_locks(dir: &std::path::Path) -> Vec<LockInfo> {
@@ -143,16 +158,6 @@ fn pulumi_alive(pid: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lock_dir_follows_the_diy_layout() {
-        let d = lock_dir("file:///var/lib/byoc/state?no_tmp_dir=true", "p", "s").unwrap();
-        assert_eq!(
-            d,
-            PathBuf::from("/var/lib/byoc/state/.pulumi/locks/organization/p/s")
-        );
-        assert!(lock_dir("s3://bucket", "p", "s").is_none());
-    }
 
     #[test]
     fn this_process_is_not_a_pulumi_holder_but_a_dead_pid_is_neither() {

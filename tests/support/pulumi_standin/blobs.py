@@ -71,60 +71,39 @@ class FileBucket:
 
 
 class S3Bucket:
-    """An S3 bucket (moto's in tests) through boto3, imported only when used."""
+    """An S3 bucket (moto's in tests) through the stand-in's own small S3 client (`s3.py`)."""
 
     def __init__(self, bucket, prefix, query):
-        try:
-            import boto3
-            from botocore.config import Config
-        except ImportError:
-            raise CliError("the stand-in needs boto3 for s3:// backends (pip install boto3)")
-        session = boto3.session.Session(profile_name=query.get("profile") or None)
-        addressing = "path" if (query.get("s3ForcePathStyle") == "true"
-                                or query.get("use_path_style") == "true") else "auto"
-        endpoint = query.get("endpoint") or None
-        if endpoint and "://" not in endpoint:
-            # translateLegacyS3Params: a scheme-less endpoint gets http(s):// from disableSSL.
-            insecure = query.get("disableSSL") == "true" or query.get("disable_https") == "true"
-            endpoint = ("http://" if insecure else "https://") + endpoint
-        # Without `endpoint`, boto3 itself honours AWS_ENDPOINT_URL(_S3) like the AWS SDKs do.
-        self.client = session.client("s3", region_name=query.get("region") or None,
-                                     endpoint_url=endpoint,
-                                     config=Config(s3={"addressing_style": addressing}))
-        self.bucket = bucket
+        from .s3 import Client
+
+        self.client = Client(bucket, query)
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
 
     def _key(self, key):
         return self.prefix + key
 
     def read(self, key):
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            return None
+        return self.client.get(self._key(key))
 
     def write(self, key, data):
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        self.client.put(self._key(key), data)
 
     def create_exclusive(self, key, data):
-        # Not atomic (head, then put): S3 conditional writes are not relied on here.
+        # Not atomic (read, then put): S3 conditional writes are not relied on here.
         if self.read(key) is not None:
             return False
         self.write(key, data)
         return True
 
     def delete(self, key):
-        existed = self.read(key) is not None
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        # s3blob's Delete: HeadObject (a missing key is an error there), then DeleteObject.
+        existed = self.client.head(self._key(key))
+        if existed:
+            self.client.delete(self._key(key))
         return existed
 
     def list(self, prefix):
-        out = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix) + "/"):
-            for obj in page.get("Contents", []):
-                out.append(obj["Key"][len(self.prefix):])
-        return sorted(out)
+        return sorted(k[len(self.prefix):] for k in self.client.list_keys(self._key(prefix) + "/"))
 
 
 def normalized_url(url):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 from . import crypto, program, settings, timefmt
 from .diy import Diy
@@ -31,6 +32,13 @@ def stack_init(flags, positional, project):
     be = backend()
     # CreateStack (backend.go) locks the new stack's name while it writes it.
     be.lock(project["name"], stack)
+    held = os.environ.get("PULUMI_STANDIN_INIT_HELD")
+    if held:
+        # Test knob: stop between the lock and the stack's first write, the window in which a
+        # killed `stack init` leaves a lock on a stack that does not exist.
+        open(held, "w").close()
+        while True:
+            time.sleep(1)
     try:
         if be.exists(project["name"], stack):
             raise CliError("stack '%s' already exists" % _fqn(project, stack))

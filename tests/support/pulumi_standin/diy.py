@@ -126,7 +126,10 @@ class Diy:
         return self.bucket.list(self.lock_dir(project, stack))
 
     def cancel(self, project, stack):
-        """CancelCurrentUpdate (backend.go): deletes every lock file of the stack, whoever
-        holds it; a file already gone is not an error."""
+        """CancelCurrentUpdate (backend.go): deletes the stack's lock files, whoever holds
+        them, in listing order. A file already gone (deleted between the listing and the
+        delete: gcerrors.NotFound) is not an error, but it ends the loop: the real code returns
+        nil there, so the files after it stay."""
         for key in self.lock_files(project, stack):
-            self.bucket.delete(key)
+            if not self.bucket.delete(key):
+                return
