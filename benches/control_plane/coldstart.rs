@@ -2,10 +2,16 @@
 //! fresh connection), on a new data directory (migrations, master key, first token) and again
 //! on the existing one; then the idle RSS after two quiet seconds. The server probes
 //! `pulumi version` once at start (here: wrapper + Python stand-in).
+//!
+//! The RSS is `VmRSS` of the server process alone (the probe is another process), split into
+//! anonymous memory (heap, stacks, relocated data: the process's own) and file-backed pages
+//! (the binary's and the libraries' code and read-only data, shared with the page cache: how
+//! much of it a process maps depends on how the file sits in the page cache — a binary the
+//! linker just wrote maps more than one read back from disk, BENCHMARKS.md, session 8).
 
 use std::time::{Duration, Instant};
 
-use crate::cluster::{Aws, Cluster, Pulumi, rss_kib};
+use crate::cluster::{Aws, Cluster, Pulumi, rss_kib, status_field};
 use crate::report::{Report, ms, percentile};
 
 pub async fn measure(aws: &Aws, runs: usize, report: &mut Report) {
@@ -18,6 +24,7 @@ pub async fn measure(aws: &Aws, runs: usize, report: &mut Report) {
     cluster.wait_ready(Duration::from_secs(60)).await;
     drop(first);
     let (mut fresh, mut warm, mut rss) = (vec![], vec![], vec![]);
+    let (mut anon, mut file, mut threads) = (vec![], vec![], vec![]);
     let mut fresh_dirs = Vec::new();
     for i in 0..runs {
         // A new data directory each time for the first measure.
@@ -34,6 +41,9 @@ pub async fn measure(aws: &Aws, runs: usize, report: &mut Report) {
         warm.push((ready - t).as_micros() as i64);
         tokio::time::sleep(Duration::from_secs(2)).await;
         rss.push(rss_kib(p.pid()).unwrap_or(0) as i64);
+        anon.push(status_field(p.pid(), "RssAnon:") as i64);
+        file.push(status_field(p.pid(), "RssFile:") as i64);
+        threads.push(status_field(p.pid(), "Threads:") as i64);
         drop(p);
     }
     let mut probe: Vec<i64> = pulumi
@@ -60,7 +70,13 @@ pub async fn measure(aws: &Aws, runs: usize, report: &mut Report) {
     let idle = p50(&mut rss);
     report.row(
         "idle RSS (byoc serve, embedded workers)",
-        format!("{:.1} MB", idle as f64 / 1024.0),
+        format!(
+            "{:.1} MB ({:.1} anonymous, {:.1} file-backed; {} threads; p50 of each, n={runs})",
+            idle as f64 / 1024.0,
+            p50(&mut anon) as f64 / 1024.0,
+            p50(&mut file) as f64 / 1024.0,
+            p50(&mut threads),
+        ),
         "≤ 25 MB",
         idle <= 25 * 1024,
     );

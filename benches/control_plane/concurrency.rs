@@ -5,20 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cluster::{Aws, Cluster, Pulumi, rss_kib};
+use crate::cluster::{Aws, Cluster, Pulumi, rss_kib, status_field};
 use crate::report::Report;
-
-/// A numeric field of `/proc/<pid>/status` (`Threads:`, `RssAnon:` in kB, …).
-fn status_field(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// The bench's own `GLIBC_TUNABLES` (malloc experiments: `glibc.malloc.arena_max=…`), passed
 /// to the worker, whose environment is otherwise the cluster's.
