@@ -133,7 +133,12 @@ pub fn run(
     }
     let (cpu0, thread0) = (cpu(libc::RUSAGE_SELF), cpu(libc::RUSAGE_THREAD));
     // Open: the schedule starts a moment after the last connection is up.
-    let start = Instant::now() + if open { Duration::from_millis(1) } else { Duration::ZERO };
+    let start = Instant::now()
+        + if open {
+            Duration::from_millis(1)
+        } else {
+            Duration::ZERO
+        };
     let intended = |k: u64| start + Duration::from_nanos((k as f64 * period_ns) as u64);
     // Closed: no new request after this. Open: the schedule's end.
     let end = start + duration;
@@ -310,7 +315,9 @@ impl Conn {
             return Ok(None);
         }
         if self.filled > total {
-            return Err(io::Error::other("bytes after the answer (nothing else was asked)"));
+            return Err(io::Error::other(
+                "bytes after the answer (nothing else was asked)",
+            ));
         }
         self.filled = 0;
         self.total = None;
