@@ -15,7 +15,6 @@
 //! PostgreSQL databases are scratch ones (`byoc_t_<random>`) on `BYOC_TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,8 @@ use byoc::store::{self, DatabaseUrl, DbPool, schema::operations as ops};
 use diesel::prelude::*;
 
 use crate::cluster::{Aws, Cluster, Pulumi, TOKEN};
-use crate::http::{Conn, get_request};
+use crate::http::get_request;
+use crate::loadgen::{self, Mode};
 use crate::report::{Report, percentile};
 
 const WORKERS: usize = 3;
@@ -216,55 +216,22 @@ fn api_gets(aws: &Aws, backend: &str, secs: u64, report: &mut Report) {
         ("config", "/api/v1/tenants/acme/environments/prod/config"),
         ("environments", "/api/v1/environments"),
     ] {
-        rt.block_on(load(cluster.addr, path, Duration::from_secs(1)));
-        let (requests, errors, elapsed, mut lat) =
-            rt.block_on(load(cluster.addr, path, Duration::from_secs(secs)));
+        let request = get_request(cluster.addr, path, TOKEN);
+        let run = |secs| {
+            let mode = Mode::Closed {
+                duration: Duration::from_secs(secs),
+            };
+            loadgen::run(cluster.addr, &request, CONNECTIONS, mode).expect("load")
+        };
+        run(1);
+        let mut l = run(secs);
         report.detail(format!(
             "- API GET {name}, {backend}, {CONNECTIONS} connections: {:.0} req/s, p50 {:.2} ms, \
-             p99 {:.2} ms, {errors} errors",
-            requests as f64 / elapsed.as_secs_f64(),
-            ms(percentile(&mut lat, 50.0)),
-            ms(percentile(&mut lat, 99.0)),
+             p99 {:.2} ms, {} errors",
+            l.rate(),
+            ms(percentile(&mut l.latencies_us, 50.0)),
+            ms(percentile(&mut l.latencies_us, 99.0)),
+            l.errors,
         ));
     }
-}
-
-/// `CONNECTIONS` keep-alive connections GETting `path` for `duration`: (requests, errors,
-/// elapsed, latencies in µs).
-async fn load(
-    addr: SocketAddr,
-    path: &str,
-    duration: Duration,
-) -> (usize, usize, Duration, Vec<i64>) {
-    let request = get_request(addr, path, TOKEN);
-    let start = Instant::now();
-    let deadline = start + duration;
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let request = request.clone();
-            tokio::spawn(async move {
-                let (mut lat, mut errors) = (Vec::new(), 0);
-                let mut conn = Conn::connect(addr).await.expect("connect");
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    match conn.send(&request).await {
-                        Ok(200) => lat.push(t.elapsed().as_micros() as i64),
-                        Ok(_) => errors += 1,
-                        Err(_) => {
-                            errors += 1;
-                            conn = Conn::connect(addr).await.expect("reconnect");
-                        }
-                    }
-                }
-                (lat, errors)
-            })
-        })
-        .collect();
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (lat, e) = t.await.unwrap();
-        all.extend(lat);
-        errors += e;
-    }
-    (all.len(), errors, start.elapsed(), all)
 }

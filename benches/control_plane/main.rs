@@ -6,11 +6,12 @@
 //! Run: `scripts/bench` (or `cargo bench --bench control_plane`). Knobs (environment):
 //! `BENCH_ONLY=ops,api,inflight,ingest,cold,db` (sections; `db`: issue 15, `database.rs`, needs
 //! the PostgreSQL server of `BYOC_TEST_POSTGRES_URL`; `BENCH_DB_OPS` 1000, `BENCH_DB_API_SECS` 5), `BENCH_OPS` (day-2 updates timed, 30),
-//! `BENCH_API_SECS` (per endpoint and mode, 5), `BENCH_API_MODES` (`closed,open,closed1`, see
+//! `BENCH_API_SECS` (per endpoint and mode, 5), `BENCH_API_MODES` (`closed,open`, see
 //! `api_load.rs`), `BENCH_API_RATE` (the open loop's req/s, 15000), `BENCH_API_BATCH_US` (its
 //! pacer's batching, 0), `BENCH_API_ONLY` (`floor,tenant,config,status`), `BENCH_INFLIGHT`
 //! (operations, 1000),
 //! `BENCH_INFLIGHT_SECS` (ramp-up patience, 600), `BENCH_EVENTS` (20000), `BENCH_COLD_RUNS` (5),
+//! `BENCH_API_ADDR` (only the API rows, against a server already running there),
 //! `BENCH_WRAPPER=bench` (the bench binary as the ops section's timing wrapper, not the small
 //! one), `BENCH_BYOC_BIN` (another byoc build to run, e.g. to compare two commits).
 //!
@@ -28,6 +29,7 @@ mod concurrency;
 mod database;
 mod http;
 mod ingest;
+mod loadgen;
 mod operations;
 mod report;
 mod wrap;
@@ -83,6 +85,15 @@ fn main() {
     }
     machine();
     let mut report = Report::default();
+    if let Ok(addr) = std::env::var("BENCH_API_ADDR") {
+        // Only the API rows, against a server already running (e.g. the same server `wrk`
+        // loads, to compare the two generators): outside the bench's own cluster there is no
+        // tenant `acme` and no bench token, so only the floor (`BENCH_API_ONLY=floor`) is 200.
+        let addr = addr.parse().expect("BENCH_API_ADDR: host:port");
+        api_load::measure(addr, knob("BENCH_API_SECS", 5) as u64, &mut report);
+        report.print();
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -301,8 +301,8 @@ mod statement_cache {
         seen
     }
 
-    /// The reads of GET config (tenant, the version's stamp, the row) and GET status (tenant
-    /// with stack, both operations) are fixed statements: each is prepared once per
+    /// The reads of GET config (tenant, the version's stamp, the row), GET status (tenant,
+    /// stack and both operations, one statement) and GET outputs (tenant with stack) are fixed statements: each is prepared once per
     /// connection and reused by later requests, instead of SQLite parsing and planning the
     /// SQL again on every request (BENCHMARKS.md, API GETs). A statement diesel does not
     /// cache (a raw `sql` fragment, `eq_any` over a list) would be prepared on every call:
@@ -339,7 +339,12 @@ mod statement_cache {
             let (_, stack) =
                 store::stacks::find_with_tenant(c, "acme", "prod", "acme-prod").unwrap();
             assert_eq!(stack.stack_name, "acme-prod");
-            store::operations::lookup_pair(c, Some("a"), Some("b")).unwrap();
+            let (_, stack, current, last) =
+                store::stacks::find_status(c, "acme", "prod", "acme-prod").unwrap();
+            assert_eq!(
+                (stack.stack_name.as_str(), current, last),
+                ("acme-prod", None, None)
+            );
         };
         round(&mut fresh);
         let (started, cached) = {

@@ -126,30 +126,6 @@ pub fn lookup(conn: &mut Conn, id: &str) -> Result<Option<Operation>, StoreError
     )
 }
 
-/// The operations with these ids (a stack's current and last), in one query: `None` for an
-/// absent id or a row that is gone.
-pub fn lookup_pair(
-    conn: &mut Conn,
-    first: Option<&str>,
-    second: Option<&str>,
-) -> Result<(Option<Operation>, Option<Operation>), StoreError> {
-    if first.is_none() && second.is_none() {
-        return Ok((None, None));
-    }
-    // A fixed statement (two binds) rather than `IN` over a list: prepared once; on the
-    // engine's own connection: see `super::first_row`.
-    let rows: Vec<Operation> = super::on_backend!(conn, |c| ops::table
-        .filter(
-            ops::id
-                .eq(first.unwrap_or_default())
-                .or(ops::id.eq(second.unwrap_or_default())),
-        )
-        .select(Operation::as_select())
-        .load(c))?;
-    let pick = |id: Option<&str>| id.and_then(|id| rows.iter().find(|o| o.id == id).cloned());
-    Ok((pick(first), pick(second)))
-}
-
 /// A stack's operations (only those in `status` when given), newest first.
 pub fn list_for_stack(
     conn: &mut Conn,

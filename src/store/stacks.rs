@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::operations::Operation;
 use super::schema::stacks;
 use super::{Conn, Found, StoreError};
 use crate::domain::StackStatus;
@@ -131,6 +132,91 @@ pub fn find_with_tenant(
     let (tenant, stack) = row.found("tenant", || slug.to_owned())?;
     let stack = stack.ok_or_else(|| StoreError::not_found("stack", stack_name))?;
     Ok((tenant, stack))
+}
+
+/// The operation columns in `Operation`'s field order, read through an alias of `operations`
+/// (diesel's aliases take a tuple of columns, not `as_select()`).
+macro_rules! operation_columns {
+    ($alias:expr) => {{
+        use super::schema::operations as o;
+        (
+            $alias.field(o::seq),
+            $alias.field(o::id),
+            $alias.field(o::stack_name),
+            $alias.field(o::kind),
+            $alias.field(o::status),
+            $alias.field(o::config_version),
+            $alias.field(o::executor),
+            $alias.field(o::external_ref),
+            $alias.field(o::worker_id),
+            $alias.field(o::lease_expires_at),
+            $alias.field(o::attempt),
+            $alias.field(o::cancel_requested),
+            $alias.field(o::stack_status_before),
+            $alias.field(o::requested_by),
+            $alias.field(o::created_at),
+            $alias.field(o::started_at),
+            $alias.field(o::finished_at),
+            $alias.field(o::error),
+            $alias.field(o::summary),
+            $alias.field(o::lease_token),
+        )
+    }};
+}
+
+/// What `GET …/status` answers from: the tenant with `slug`, the stack of its `environment`,
+/// and the stack's current and last operations (when their rows exist), in **one** statement
+/// (two left joins of aliased `operations`): one read, one implicit read transaction on
+/// SQLite, instead of [`find_with_tenant`] and a second statement for the operations (issue
+/// 16). `NotFound` as [`find_with_tenant`].
+pub fn find_status(
+    conn: &mut Conn,
+    slug: &str,
+    environment: &str,
+    stack_name: &str,
+) -> Result<(TenantRef, Stack, Option<Operation>, Option<Operation>), StoreError> {
+    use super::schema::{operations, tenants};
+    let (current, last) = diesel::alias!(operations as current_op, operations as last_op);
+    // On the engine's own connection, all in one row: see `super::first_row`.
+    // The join condition binds an owned `String`: diesel's aliases need a `'static` from
+    // clause.
+    let environment = environment.to_owned();
+    let row = super::on_backend!(conn, |c| super::first_row(
+        tenants::table
+            .left_join(
+                stacks::table.on(stacks::tenant_id
+                    .eq(tenants::id)
+                    .and(stacks::environment.eq(environment))),
+            )
+            .left_join(
+                current.on(current
+                    .field(operations::id)
+                    .nullable()
+                    .eq(stacks::current_operation_id)),
+            )
+            .left_join(
+                last.on(last
+                    .field(operations::id)
+                    .nullable()
+                    .eq(stacks::last_operation_id)),
+            )
+            .filter(tenants::slug.eq(slug))
+            .select((
+                (tenants::slug, tenants::aws_region),
+                Option::<Stack>::as_select(),
+                operation_columns!(current).nullable(),
+                operation_columns!(last).nullable(),
+            ))
+            .load_iter::<(
+                TenantRef,
+                Option<Stack>,
+                Option<Operation>,
+                Option<Operation>
+            ), diesel::connection::DefaultLoadingMode>(c)
+    ));
+    let (tenant, stack, current, last) = row.found("tenant", || slug.to_owned())?;
+    let stack = stack.ok_or_else(|| StoreError::not_found("stack", stack_name))?;
+    Ok((tenant, stack, current, last))
 }
 
 /// The stack of one environment; `NotFound` names it `stack_name`.

@@ -74,11 +74,12 @@ pub async fn get_environment_status(
     // has it (`StatusCache`: nothing to invalidate, any write makes the rows differ).
     let rows = state
         .read(move |conn| {
-            let (tenant, stack) = load_stack(conn, &path)?;
-            let (current, last) = store::operations::lookup_pair(
+            // One statement: the tenant, the stack and both operations.
+            let (tenant, stack, current, last) = store::stacks::find_status(
                 conn,
-                stack.current_operation_id.as_deref(),
-                stack.last_operation_id.as_deref(),
+                path.slug.as_str(),
+                path.env.as_str(),
+                path.stack_name().as_str(),
             )?;
             Ok::<_, StoreError>(StatusRows {
                 tenant,
