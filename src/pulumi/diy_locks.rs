@@ -13,8 +13,9 @@
 //! bucket. Other backends are left alone ([`LockClearError::Unsupported`]).
 //!
 //! The S3 requests are the two gocloud.dev/blob/s3blob issues for List and Delete
-//! (ListObjectsV2 pages, DeleteObject), signed with AWS Signature Version 4 as the S3 API
-//! reference documents it ("Authenticating Requests: Using the Authorization Header");
+//! (ListObjectsV2 pages, DeleteObject), signed with AWS Signature Version 4 by the AWS SDK's
+//! own signer (`aws-sigv4`, with the settings S3 needs: payload hash header, path encoded once,
+//! no path normalization);
 //! the backend URL's `region`, `endpoint`, `s3ForcePathStyle` / `use_path_style`,
 //! `disableSSL` / `disable_https` and `profile` are read as the CLI reads them
 //! (`backend.go` translateLegacyS3Params). Credentials: the worker's AWS environment, or the
@@ -22,9 +23,15 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
 
 use super::env::EnvSnapshot;
 
@@ -130,13 +137,6 @@ fn remove_files(dir: &Path, prefix: &str) -> Result<Vec<String>, LockClearError>
     Ok(removed)
 }
 
-/// Static keys for one signing.
-struct Keys {
-    access_key: String,
-    secret_key: String,
-    token: Option<String>,
-}
-
 /// Where an `s3://bucket/prefix?…` backend's objects are.
 #[derive(Debug, PartialEq)]
 struct S3Target {
@@ -227,18 +227,20 @@ impl S3Target {
         })
     }
 
-    async fn credentials(&self, env: &EnvSnapshot) -> Result<Keys, LockClearError> {
+    async fn credentials(&self, env: &EnvSnapshot) -> Result<Credentials, LockClearError> {
         if self.profile.is_none()
             && let (Some(access_key), Some(secret_key)) = (
                 env.get("AWS_ACCESS_KEY_ID"),
                 env.get("AWS_SECRET_ACCESS_KEY"),
             )
         {
-            return Ok(Keys {
-                access_key: access_key.to_owned(),
-                secret_key: secret_key.to_owned(),
-                token: env.get("AWS_SESSION_TOKEN").map(str::to_owned),
-            });
+            return Ok(Credentials::new(
+                access_key,
+                secret_key,
+                env.get("AWS_SESSION_TOKEN").map(str::to_owned),
+                None,
+                "byoc-worker-environment",
+            ));
         }
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(self.region.clone()));
@@ -249,47 +251,15 @@ impl S3Target {
         let provider = config
             .credentials_provider()
             .ok_or_else(|| LockClearError::Credentials("no credentials provider".into()))?;
-        let creds = provider
+        provider
             .provide_credentials()
             .await
-            .map_err(|e| LockClearError::Credentials(e.to_string()))?;
-        Ok(Keys {
-            access_key: creds.access_key_id().to_owned(),
-            secret_key: creds.secret_access_key().to_owned(),
-            token: creds.session_token().map(str::to_owned),
-        })
+            .map_err(|e| LockClearError::Credentials(e.to_string()))
     }
 
-    /// One signed request; the body of a 2xx answer.
-    async fn send(
-        &self,
-        client: &reqwest::Client,
-        keys: &Keys,
-        method: reqwest::Method,
-        key: Option<&str>,
-        query: &[(&str, &str)],
-    ) -> Result<String, String> {
+    /// The request's URL: the path encoded once, the query in SigV4's canonical order.
+    fn url(&self, key: Option<&str>, query: &[(&str, &str)]) -> String {
         let path = format!("{}/{}", self.base_path, key.unwrap_or(""));
-        let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let mut headers = vec![
-            ("x-amz-content-sha256".to_owned(), EMPTY_SHA256.to_owned()),
-            ("x-amz-date".to_owned(), now.clone()),
-        ];
-        if let Some(token) = &keys.token {
-            headers.push(("x-amz-security-token".to_owned(), token.clone()));
-        }
-        let auth = authorization(&Request {
-            method: method.as_str(),
-            host: &self.host,
-            path: &path,
-            query,
-            headers: &headers,
-            payload_sha256: EMPTY_SHA256,
-            amz_date: &now,
-            region: &self.region,
-            access_key: &keys.access_key,
-            secret_key: &keys.secret_key,
-        });
         let mut url = format!(
             "{}://{}{}",
             self.scheme,
@@ -300,12 +270,32 @@ impl S3Target {
             url.push('?');
             url.push_str(&canonical_query(query));
         }
+        url
+    }
+
+    /// One signed request; the body of a 2xx answer.
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        creds: &Credentials,
+        method: reqwest::Method,
+        key: Option<&str>,
+        query: &[(&str, &str)],
+    ) -> Result<String, String> {
+        let url = self.url(key, query);
+        let signed = sign_headers(
+            method.as_str(),
+            &url,
+            &[],
+            creds,
+            &self.region,
+            SystemTime::now(),
+        )?;
         let mut req = client
             .request(method, url)
-            .header("authorization", auth)
             .timeout(std::time::Duration::from_secs(30));
-        for (k, v) in &headers {
-            req = req.header(k.as_str(), v.as_str());
+        for (k, v) in signed {
+            req = req.header(k, v);
         }
         let resp = req.send().await.map_err(|e| e.to_string())?;
         let status = resp.status();
@@ -325,7 +315,7 @@ impl S3Target {
     async fn list(
         &self,
         client: &reqwest::Client,
-        keys: &Keys,
+        creds: &Credentials,
         prefix: &str,
     ) -> Result<Vec<String>, LockClearError> {
         let mut out = Vec::new();
@@ -336,7 +326,7 @@ impl S3Target {
                 query.push(("continuation-token", t.as_str()));
             }
             let body = self
-                .send(client, keys, reqwest::Method::GET, None, &query)
+                .send(client, creds, reqwest::Method::GET, None, &query)
                 .await
                 .map_err(|detail| LockClearError::S3 {
                     op: "ListObjectsV2",
@@ -358,10 +348,10 @@ impl S3Target {
     async fn delete(
         &self,
         client: &reqwest::Client,
-        keys: &Keys,
+        creds: &Credentials,
         key: &str,
     ) -> Result<(), LockClearError> {
-        self.send(client, keys, reqwest::Method::DELETE, Some(key), &[])
+        self.send(client, creds, reqwest::Method::DELETE, Some(key), &[])
             .await
             .map(drop)
             .map_err(|detail| LockClearError::S3 {
@@ -372,75 +362,46 @@ impl S3Target {
     }
 }
 
-/// SHA-256 of an empty payload.
-const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/// What a SigV4 signature covers.
-struct Request<'a> {
-    method: &'a str,
-    host: &'a str,
-    /// The raw (not encoded) path.
-    path: &'a str,
-    query: &'a [(&'a str, &'a str)],
-    /// Headers signed besides `host` (lower-case names).
-    headers: &'a [(String, String)],
-    payload_sha256: &'a str,
-    amz_date: &'a str,
-    region: &'a str,
-    access_key: &'a str,
-    secret_key: &'a str,
-}
-
-/// The `Authorization` header of a request (SigV4, service `s3`: the path encoded once, the
-/// payload's hash in `x-amz-content-sha256`).
-fn authorization(r: &Request<'_>) -> String {
-    let mut headers: Vec<(String, String)> = r
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect();
-    headers.push(("host".to_owned(), r.host.to_owned()));
-    headers.sort();
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let signed_headers = headers
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    let canonical_request = format!(
-        "{}\n{}\n{}\n{canonical_headers}\n{signed_headers}\n{}",
-        r.method,
-        uri_encode(r.path, false),
-        canonical_query(r.query),
-        r.payload_sha256
-    );
-    let date = &r.amz_date[..8];
-    let scope = format!("{date}/{}/s3/aws4_request", r.region);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
-        r.amz_date,
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
-    let mut key = hmac(format!("AWS4{}", r.secret_key).as_bytes(), date);
-    for part in [r.region, "s3", "aws4_request"] {
-        key = hmac(&key, part);
-    }
-    let signature = hex::encode(hmac(&key, &to_sign));
-    format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope},SignedHeaders={signed_headers},Signature={signature}",
-        r.access_key
+/// The headers that sign a body-less S3 request (SigV4 by `aws-sigv4`): `authorization`,
+/// `x-amz-date`, `x-amz-content-sha256`, and `x-amz-security-token` with a session token. `url`
+/// must already be encoded once: S3 signs the path as sent, neither re-encoded nor normalized
+/// (the S3 API reference, "Signature Calculations for the Authorization Header").
+fn sign_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    creds: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, String> {
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let identity = creds.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let request = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(&[]),
     )
-}
-
-fn hmac(key: &[u8], msg: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(msg.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(request, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
 }
 
 /// SigV4's URI encoding: every byte but the RFC 3986 unreserved characters as `%XX` (upper
@@ -523,44 +484,51 @@ mod tests {
     use super::*;
 
     /// The S3 API reference's SigV4 examples ("Authenticating Requests: Using the
-    /// Authorization Header", Example: GET Object, and Example: GET Bucket (List Objects)).
+    /// Authorization Header", Example: GET Object, and Example: GET Bucket (List Objects)):
+    /// the signer's settings are the ones S3 checks.
     #[test]
-    fn the_signer_reproduces_the_s3_documentation_examples() {
-        let headers = |extra: &[(&str, &str)]| {
-            let mut h: Vec<(String, String)> = extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect();
-            h.push(("x-amz-content-sha256".into(), EMPTY_SHA256.into()));
-            h.push(("x-amz-date".into(), "20130524T000000Z".into()));
-            h
+    fn the_signing_reproduces_the_s3_documentation_examples() {
+        let creds = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "example",
+        );
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_369_353_600);
+        let authorization = |url: &str, headers: &[(&str, &str)]| {
+            sign_headers("GET", url, headers, &creds, "us-east-1", at)
+                .unwrap()
+                .into_iter()
+                .find(|(k, _)| k == "authorization")
+                .unwrap()
+                .1
         };
-        let get = headers(&[("range", "bytes=0-9")]);
-        let list = headers(&[]);
-        let sign = |path, query: &[(&str, &str)], headers: &[(String, String)]| {
-            authorization(&Request {
-                method: "GET",
-                host: "examplebucket.s3.amazonaws.com",
-                path,
-                query,
-                headers,
-                payload_sha256: EMPTY_SHA256,
-                amz_date: "20130524T000000Z",
-                region: "us-east-1",
-                access_key: "AKIAIOSFODNN7EXAMPLE",
-                secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            })
+        let target = S3Target {
+            bucket: "examplebucket".into(),
+            key_prefix: String::new(),
+            region: "us-east-1".into(),
+            profile: None,
+            scheme: "https".into(),
+            host: "examplebucket.s3.amazonaws.com".into(),
+            base_path: String::new(),
         };
         assert_eq!(
-            sign("/test.txt", &[], &get),
-            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,\
-             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,\
+            authorization(
+                &target.url(Some("test.txt"), &[]),
+                &[("range", "bytes=0-9")]
+            ),
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
              Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
         );
         assert_eq!(
-            sign("/", &[("max-keys", "2"), ("prefix", "J")], &list),
-            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,\
-             SignedHeaders=host;x-amz-content-sha256;x-amz-date,\
+            authorization(
+                &target.url(None, &[("max-keys", "2"), ("prefix", "J")]),
+                &[]
+            ),
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;x-amz-content-sha256;x-amz-date, \
              Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"
         );
     }
