@@ -194,18 +194,29 @@ impl Worker {
     }
 
     /// Claims the next runnable operation and reads its job in the same trip through the
-    /// blocking pool (under load each trip waits for a thread to be scheduled, twice).
+    /// blocking pool (under load each trip waits for a thread to be scheduled, twice) and in
+    /// the claim's transaction (one `BEGIN … COMMIT`; on SQLite the reads take no lock of
+    /// their own). A job that cannot be built fails the operation, as before; a database
+    /// error while reading it rolls the claim back instead (on PostgreSQL a failed statement
+    /// aborts the transaction, so the claim could not commit anyway): the operation stays
+    /// queued and the next claim tries again.
     async fn claim(
         &self,
     ) -> Result<Option<(Claimed, Result<OperationJob, PrepareError>)>, StoreError> {
         let inner = self.inner.clone();
         self.blocking(move |conn| {
             let lease_until = inner.lease_until();
-            let claimed = queue::claim(conn, &inner.id, inner.executor.name(), lease_until)?;
-            Ok(claimed.map(|claimed| {
-                let job = inner.load_job(conn, &claimed.op);
-                (claimed, job)
-            }))
+            let executor = inner.executor.name();
+            queue::claim_then(
+                conn,
+                &inner.id,
+                executor,
+                lease_until,
+                |conn, claimed| match inner.load_job(conn, &claimed.op) {
+                    Err(PrepareError::Store(e)) if !fails_the_operation(&e) => Err(e),
+                    job => Ok(job),
+                },
+            )
         })
         .await
     }
@@ -227,6 +238,19 @@ impl Worker {
         .await
         .map_err(|e| StoreError::Unavailable(format!("blocking task failed: {e}")))?
     }
+}
+
+/// Whether a store error while reading a claimed operation's job fails the operation (a row
+/// it names is gone, a stored value does not decode: trying again cannot help, and the
+/// transaction is still good) rather than rolling the claim back (the database refused a
+/// statement or is unavailable: the transaction may be aborted, the next claim may succeed).
+fn fails_the_operation(e: &StoreError) -> bool {
+    !matches!(
+        e,
+        StoreError::Unavailable(_)
+            | StoreError::Full(_)
+            | StoreError::Database(diesel::result::Error::DatabaseError(..))
+    )
 }
 
 impl Inner {

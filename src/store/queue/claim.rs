@@ -62,6 +62,20 @@ pub fn claim(
     executor: &str,
     lease_until: NaiveDateTime,
 ) -> Result<Option<Claimed>, StoreError> {
+    claim_then(conn, worker_id, executor, lease_until, |_, _| Ok(()))
+        .map(|c| c.map(|(claimed, ())| claimed))
+}
+
+/// [`claim`], then `then` on the claimed operation in the same transaction (the worker reads
+/// its job there: one `BEGIN … COMMIT` for the claim and its reads). An error from `then`
+/// rolls the claim back: the operation stays queued.
+pub fn claim_then<T>(
+    conn: &mut Conn,
+    worker_id: &str,
+    executor: &str,
+    lease_until: NaiveDateTime,
+    then: impl FnOnce(&mut Conn, &Claimed) -> Result<T, StoreError>,
+) -> Result<Option<(Claimed, T)>, StoreError> {
     let now = crate::store::now();
     let next = next_runnable(matches!(conn, Conn::Pg(_)));
     transaction(conn, |conn| {
@@ -91,10 +105,12 @@ pub fn claim(
             ..StackChange::default()
         };
         stacks::update(conn, &op.stack_name, &change)?;
-        Ok(Some(Claimed {
+        let claimed = Claimed {
             lease: Lease::of(&op),
             op,
-        }))
+        };
+        let value = then(conn, &claimed)?;
+        Ok(Some((claimed, value)))
     })
 }
 

@@ -35,7 +35,7 @@ pub use approval::{
     Approval, Concluded, Stale, approve, conclude_plan, end_preview, expire_plans, record_plan,
     reject,
 };
-pub use claim::{Claimed, Renewed, claim, expired, heartbeat, take_over};
+pub use claim::{Claimed, Renewed, claim, claim_then, expired, heartbeat, take_over};
 pub use enqueue::{Enqueue, enqueue, enqueue_in};
 pub use forget::forget;
 pub use settle::{

@@ -561,3 +561,86 @@ fn concurrent_claims_take_each_operation_once_and_one_per_stack() {
         "each operation claimed exactly once"
     );
 }
+
+/// The claim path's cost (issue 16, BENCHMARKS.md session 9): a claim and the reads the
+/// worker does with it are one transaction (one `BEGIN`, one `COMMIT`) of exactly the
+/// claim's two writes and the reads. (diesel prepares every `UPDATE` again on each call,
+/// `UpdateStatement::walk_ast` marks it unsafe to cache: only the read is prepared once.)
+#[test]
+fn a_claim_with_its_reads_is_one_transaction() {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Connection, InstrumentationEvent};
+
+    #[derive(Default, Debug)]
+    struct Seen {
+        begins: usize,
+        commits: usize,
+        started: Vec<String>,
+    }
+    let db = db();
+    // A connection of its own, watched from its first statement.
+    let mut conn = db._scratch.url().establish().unwrap();
+    for env in ["prod", "staging"] {
+        let (slug, env) = (Slug::parse("acme").unwrap(), EnvName::parse(env).unwrap());
+        let e = Enqueue {
+            slug: &slug,
+            env: &env,
+            kind: Kind::Update,
+            config_version: 1,
+            requested_by: "test",
+            if_idle: false,
+        };
+        enqueue(&mut conn, &e).unwrap();
+    }
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let s = seen.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        let mut s = s.lock().unwrap();
+        match event {
+            InstrumentationEvent::BeginTransaction { .. } => s.begins += 1,
+            InstrumentationEvent::CommitTransaction { .. } => s.commits += 1,
+            InstrumentationEvent::StartQuery { query, .. } => {
+                let q = query.to_string();
+                if !q.starts_with("BEGIN") && !q.starts_with("COMMIT") {
+                    s.started.push(q)
+                }
+            }
+            _ => {}
+        }
+    });
+    let until = store::now() + Duration::seconds(60);
+    let read = |c: &mut Conn, claimed: &Claimed| stacks::find(c, &claimed.op.stack_name);
+    for round in 1..=2 {
+        let (claimed, stack) = claim_then(&mut conn, "w1", "local", until, read)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stack.current_operation_id.as_deref(),
+            Some(claimed.op.id.as_str()),
+            "the read sees the claim"
+        );
+        let s = seen.lock().unwrap();
+        assert_eq!((s.begins, s.commits), (round, round), "{s:#?}");
+        // The claim's UPDATE, the stack's UPDATE, the read.
+        assert_eq!(s.started.len(), 3 * round, "{s:#?}");
+    }
+}
+
+/// A read after the claim that fails rolls the claim back: the operation stays queued, the
+/// stack shows nothing running, and the next claim takes it.
+#[test]
+fn a_failed_read_after_the_claim_leaves_the_operation_queued() {
+    let mut db = db();
+    let queued = queue(&mut db, "prod", Kind::Update).unwrap();
+    let until = store::now() + Duration::seconds(60);
+    let failed = claim_then(&mut db.conn, "w1", "local", until, |_, _| {
+        Err::<(), _>(StoreError::Unavailable("test".into()))
+    });
+    assert!(matches!(failed, Err(StoreError::Unavailable(_))));
+    let still = op(&mut db, &queued.id);
+    assert_eq!(still.status, Status::Queued);
+    assert_eq!(still.attempt, 0);
+    assert_eq!(stack(&mut db, "prod").current_operation_id, None);
+    assert_eq!(claim_next(&mut db, "w2").unwrap().op.id, queued.id);
+}
