@@ -32,6 +32,7 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::env::EnvSnapshot;
 
@@ -157,13 +158,9 @@ impl S3Target {
     fn parse(rest: &str, env: &EnvSnapshot) -> Result<Self, LockClearError> {
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, path) = location.split_once('/').unwrap_or((location, ""));
-        let params: Vec<(String, String)> = query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent_decode(k), percent_decode(v))
-            })
+        // Go's url.ParseQuery, as the CLI reads it: `+` is a space, `%XX` decoded.
+        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
             .collect();
         let param = |name: &str| {
             params
@@ -406,19 +403,20 @@ fn sign_headers(
 
 /// SigV4's URI encoding: every byte but the RFC 3986 unreserved characters as `%XX` (upper
 /// hex); `/` kept in paths.
+const SIGV4_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+const SIGV4_PATH: &AsciiSet = &SIGV4_COMPONENT.remove(b'/');
+
 fn uri_encode(s: &str, encode_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (b == b'/' && !encode_slash)
-        {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    let set = if encode_slash {
+        SIGV4_COMPONENT
+    } else {
+        SIGV4_PATH
+    };
+    utf8_percent_encode(s, set).to_string()
 }
 
 fn canonical_query(query: &[(&str, &str)]) -> String {
@@ -432,28 +430,6 @@ fn canonical_query(query: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The text of every `<tag>…</tag>` element, XML entities decoded (ListObjectsV2 answers are
@@ -559,6 +535,19 @@ mod tests {
         assert_eq!(t.scheme, "http");
         assert_eq!(t.key_prefix, "p/q/");
         assert_eq!(t.profile.as_deref(), Some("ops"));
+        // Encoded parameters are decoded as Go's url.ParseQuery does; a stray `%` before a
+        // multibyte character is kept, not a panic.
+        let t = S3Target::parse(
+            "b?endpoint=http%3A%2F%2F127.0.0.1%3A5000&region=eu+west&profile=%aé",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.scheme.as_str()),
+            ("127.0.0.1:5000", "http")
+        );
+        assert_eq!(t.region, "eu west");
+        assert_eq!(t.profile.as_deref(), Some("%aé"));
     }
 
     #[test]
@@ -568,7 +557,6 @@ mod tests {
                     <NextContinuationToken>t+1=</NextContinuationToken></ListBucketResult>";
         assert_eq!(xml_values(body, "Key"), ["a&b.json", "c.json"]);
         assert_eq!(xml_values(body, "NextContinuationToken"), ["t+1="]);
-        assert_eq!(percent_decode("http%3A%2F%2Fh%3A1"), "http://h:1");
     }
 
     #[test]
